@@ -1,0 +1,18 @@
+import { readFileSync } from "node:fs";
+
+/**
+ * Reads a secret from the environment: `NAME`, or the file named by `NAME_FILE` (Docker secrets).
+ * Returns undefined when neither is set; trailing newlines of a file are dropped.
+ */
+export function readSecret(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const file = env[`${name}_FILE`];
+  if (file) {
+    try {
+      return readFileSync(file, "utf8").replace(/\r?\n$/, "");
+    } catch (err) {
+      throw new Error(`${name}_FILE: cannot read ${file}: ${(err as NodeJS.ErrnoException).code}`);
+    }
+  }
+  const value = env[name];
+  return value === undefined || value === "" ? undefined : value;
+}
