@@ -1,0 +1,119 @@
+import { join } from "node:path";
+import { loadAccounts, type AccountType } from "@mesh/platform/accounts";
+import { createLogger, type Logger } from "@mesh/platform/logger";
+import { createAllocationProvider } from "./allocations/allocation-provider.js";
+import { createFileAllocations } from "./allocations/file-allocations.js";
+import { createHttpAllocations } from "./allocations/http-allocations.js";
+import type { Broker } from "./broker/broker.js";
+import { createSimBroker } from "./broker/sim/sim-broker.js";
+import { createSqliteRunStore } from "./runs/sqlite-run-store.js";
+import { createRunCoordinator } from "./runs/run-coordinator.js";
+import { createApiServer } from "./server/api-server.js";
+import { createRebalancerService, type HealthProbe } from "./service/rebalancer-service.js";
+
+/** Options of startRebalancer. Read from the environment by main.ts; passed directly by tests. */
+export interface RebalancerAppOptions {
+  /** Path of accounts.yaml. */
+  accountsFile: string;
+  /** Folder of the SQLite run store. */
+  dataDir: string;
+  /** paper (default) or live. */
+  tradingMode?: AccountType;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: any free port. */
+  port?: number;
+  /** Bearer keys; empty (default) turns authentication off. */
+  apiKeys?: string[];
+  /** Let reads through without a key; default false. */
+  openReads?: boolean;
+  corsOrigins?: string[];
+  /** The broker; default a simulated broker on the bundled example accounts. */
+  broker?: Broker;
+  /** Sent to the allocation API; never logged. */
+  allocationsApiKey?: string;
+  /** Allocation API timeout; default 30 s. */
+  allocationsTimeoutMs?: number;
+  /** How long to wait for open orders to be cancelled before a run; default 60 s. */
+  cancelTimeoutMs?: number;
+  /** How long to wait for a phase's orders to fill; default 300 s. */
+  fillTimeoutMs?: number;
+  logger?: Logger;
+  /** The clock; default the system's. */
+  now?: () => Date;
+}
+
+/** A running rebalancer. */
+export interface RunningRebalancer {
+  url: string;
+  port: number;
+  /** Stops accepting, lets running rebalances finish for up to `graceMs`, then closes. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Wires the rebalancer together and serves it. */
+export async function startRebalancer(options: RebalancerAppOptions): Promise<RunningRebalancer> {
+  const logger = options.logger ?? createLogger({ name: "rebalancer", level: "silent" });
+  const tradingMode = options.tradingMode ?? "paper";
+  const accounts = loadAccounts(options.accountsFile);
+  const broker = options.broker ?? createSimBroker();
+  const store = createSqliteRunStore(join(options.dataDir, "runs.sqlite"));
+  const allocations = createAllocationProvider({
+    http: createHttpAllocations({
+      apiKey: options.allocationsApiKey,
+      timeoutMs: options.allocationsTimeoutMs,
+    }),
+    file: createFileAllocations(),
+  });
+  const coordinator = createRunCoordinator({
+    store,
+    accounts: new Map(accounts.accounts.map((a) => [a.accountId, a])),
+    tradingMode,
+    logger,
+    execution: {
+      broker,
+      allocations,
+      now: options.now ?? (() => new Date()),
+      cancelTimeoutMs: options.cancelTimeoutMs,
+      fillTimeoutMs: options.fillTimeoutMs,
+    },
+  });
+  const interrupted = await coordinator.recover();
+  if (interrupted > 0) logger.warn({ interrupted }, "runs interrupted by the last stop");
+
+  const probes: HealthProbe[] = [
+    { name: "broker", check: () => ({ ok: broker.health().connected, detail: broker.health().detail }) },
+    { name: "allocations", check: () => allocations.health() },
+    { name: "store", check: () => store.health() },
+  ];
+  const service = createRebalancerService({
+    accounts,
+    tradingMode,
+    broker,
+    store,
+    coordinator,
+    probes,
+  });
+  const server = createApiServer({
+    service,
+    components: probes,
+    apiKeys: options.apiKeys ?? [],
+    openReads: options.openReads,
+    corsOrigins: options.corsOrigins,
+    logger,
+  });
+  const { port, url } = await server.listen(options.port ?? 0, options.host ?? "127.0.0.1");
+  logger.info({ url, tradingMode, broker: broker.name, accounts: accounts.accounts.length }, "serving");
+
+  return {
+    url,
+    port,
+    async close(graceMs = 30_000) {
+      const drained = await coordinator.drain(graceMs);
+      if (!drained) logger.warn({ running: coordinator.running() }, "runs still going at shutdown");
+      await server.close(drained ? 1_000 : 0);
+      await broker.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,403 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { Account } from "@mesh/platform/accounts";
+import {
+  AllocationsFetchedSchema,
+  FailureReason,
+  OrderFilledSchema,
+  OrderSubmittedSchema,
+  OrderUpdatedSchema,
+  PhaseChangedSchema,
+  PlanReadySchema,
+  RunCompletedSchema,
+  RunFailedSchema,
+  RunPostponedSchema,
+  Phase,
+  PlanSchema,
+  PlannedOrderSchema,
+  PositionSchema,
+  ProjectedWeightSchema,
+  RunStatus,
+  TargetSchema,
+  type Plan as PlanMessage,
+  type RebalanceResponse,
+  type Run,
+} from "@mesh/proto/rebalancer/v1/rebalancer";
+import type { Allocations } from "../allocations/allocations.js";
+import type { Broker, BrokerOrder, OrderRequest } from "../broker/broker.js";
+import {
+  applyReplacements,
+  plan,
+  planBuys,
+  roundMoney,
+  type Plan,
+  type PlanInput,
+  type PlannedOrder,
+} from "../planning/index.js";
+import { fillMessage, orderMessage, sideMessage } from "./order-messages.js";
+import { OrderTracker } from "./order-tracker.js";
+import { RunFailure } from "./run-failure.js";
+
+/** The oneof of a progress event, without its envelope (run id, sequence, time). */
+export type RunEvent = RebalanceResponse["event"];
+
+/** What a run needs besides the account. */
+export interface ExecutionDeps {
+  broker: Broker;
+  allocations: { targets(account: Account): Promise<Allocations> };
+  now: () => Date;
+  /** How long to wait for the account's open orders to be cancelled; default 60 s. */
+  cancelTimeoutMs?: number;
+  /** How long to wait for a phase's orders to fill; default 5 minutes. */
+  fillTimeoutMs?: number;
+}
+
+/**
+ * Runs one rebalance: reads, plans and (when `live`) cancels open orders, sells, waits for the
+ * fills, re-reads cash, buys and waits. Every step is emitted as it happens; `run` is filled in
+ * as the audit record. Never throws: failures end the run with a `failed` event.
+ */
+export async function executeRun(
+  deps: ExecutionDeps,
+  account: Account,
+  run: Run,
+  live: boolean,
+  emit: (event: RunEvent) => Promise<void>,
+): Promise<void> {
+  const phase = (p: Phase) =>
+    emit({ case: "phase", value: create(PhaseChangedSchema, { phase: p }) });
+  let tracker: OrderTracker | undefined;
+  try {
+    const { broker } = deps;
+    await phase(Phase.FETCHING_ALLOCATIONS);
+    const allocations = await deps.allocations.targets(account);
+    const targets = applyReplacements(allocations.targets, account.replacements);
+    run.targets = targets.map((t) => create(TargetSchema, t));
+    await emit({
+      case: "allocations",
+      value: create(AllocationsFetchedSchema, {
+        strategy: allocations.strategy,
+        targets: run.targets,
+        asOf: allocations.asOf,
+      }),
+    });
+
+    await phase(Phase.READING_ACCOUNT);
+    const input = await readAccount(deps, account, allocations, run);
+
+    await phase(Phase.PLANNING);
+    const planned = plan(input);
+    run.plan = planMessage(planned);
+
+    await phase(Phase.CHECKING_HOURS);
+    const closed = await closedMarket(deps, account, [...planned.sells, ...planned.buys]);
+    if (closed && !live) {
+      // A preview is still worth showing at night; say what a live run would do.
+      run.plan.warnings.push(`${closed.message}; a live run now would be postponed`);
+    }
+    await emit({
+      case: "plan",
+      value: create(PlanReadySchema, {
+        plan: run.plan,
+        netLiquidation: run.netLiquidation,
+        cash: run.cash,
+      }),
+    });
+    if (!live) {
+      return finish(run, emit, RunStatus.COMPLETED, dryRunMessage(planned));
+    }
+    if (closed) {
+      run.status = RunStatus.POSTPONED;
+      run.message = closed.message;
+      run.nextAttemptAt = closed.nextOpen ? timestampFromDate(closed.nextOpen) : undefined;
+      return emit({
+        case: "postponed",
+        value: create(RunPostponedSchema, {
+          nextAttemptAt: run.nextAttemptAt,
+          message: closed.message,
+        }),
+      });
+    }
+    if (planned.sells.length === 0 && planned.buys.length === 0) {
+      return finish(run, emit, RunStatus.COMPLETED, "already balanced: nothing to trade");
+    }
+
+    // Order events are emitted in arrival order; `pending` keeps the stream's order intact.
+    let pending = Promise.resolve();
+    tracker = new OrderTracker(
+      broker,
+      (order) => order.runId === run.runId,
+      (event) => {
+        const message = orderMessage(event.order);
+        upsertOrder(run, message);
+        if (event.kind === "fill") run.fills.push(fillMessage(event.fill));
+        pending = pending.then(() =>
+          event.kind === "fill"
+            ? emit({
+                case: "orderFilled",
+                value: create(OrderFilledSchema, { fill: fillMessage(event.fill) }),
+              })
+            : emit({ case: "orderUpdated", value: create(OrderUpdatedSchema, { order: message }) }),
+        );
+      },
+    );
+
+    await phase(Phase.CANCELLING_OPEN_ORDERS);
+    await cancelOpenOrders(broker, account.accountId, deps.cancelTimeoutMs ?? 60_000);
+
+    const adjustments: string[] = [];
+    if (planned.sells.length > 0) {
+      await phase(Phase.SELLING);
+      await trade(deps, account, run, tracker, planned.sells, emit, adjustments);
+      await pending;
+    }
+
+    await phase(Phase.REFRESHING_CASH);
+    const refreshed = await readAccount(deps, account, allocations, run);
+    const buys = planBuys(refreshed).buys;
+    describeBuyChanges(planned.buys, buys, adjustments);
+
+    if (buys.length > 0) {
+      await phase(Phase.BUYING);
+      await trade(deps, account, run, tracker, buys, emit, adjustments);
+      await pending;
+    }
+    return finish(
+      run,
+      emit,
+      adjustments.length > 0 ? RunStatus.COMPLETED_WITH_ADJUSTMENTS : RunStatus.COMPLETED,
+      adjustments.length > 0
+        ? `completed with adjustments: ${adjustments.join("; ")}`
+        : `completed: ${run.orders.length} orders filled`,
+    );
+  } catch (err) {
+    const failure = RunFailure.from(err);
+    run.status = RunStatus.FAILED;
+    run.failureReason = failure.reason;
+    run.message = failure.message;
+    await emit({
+      case: "failed",
+      value: create(RunFailedSchema, {
+        reason: failure.reason,
+        message: failure.message,
+        orders: run.orders,
+      }),
+    });
+  } finally {
+    tracker?.close();
+  }
+}
+
+async function readAccount(
+  deps: ExecutionDeps,
+  account: Account,
+  allocations: Allocations,
+  run: Run,
+): Promise<PlanInput> {
+  const { broker } = deps;
+  const [holdings, values] = await Promise.all([
+    broker.holdings(account.accountId),
+    broker.accountValues(account.accountId),
+  ]);
+  const targets = applyReplacements(allocations.targets, account.replacements);
+  const symbols = [...new Set([...holdings.map((h) => h.symbol), ...targets.map((t) => t.symbol)])];
+  const quotes = await broker.quotes(symbols);
+  const prices = new Map([...quotes].map(([symbol, quote]) => [symbol, quote.price]));
+  run.netLiquidation = values.netLiquidation;
+  run.cash = values.cash;
+  run.holdings = holdings.map((h) => {
+    const price = prices.get(h.symbol) ?? 0;
+    const marketValue = roundMoney(h.quantity * price);
+    return create(PositionSchema, {
+      symbol: h.symbol,
+      quantity: h.quantity,
+      price,
+      marketValue,
+      weight: values.netLiquidation > 0 ? marketValue / values.netLiquidation : 0,
+      averageCost: h.averageCost,
+      currency: h.currency,
+    });
+  });
+  return {
+    targets: allocations.targets,
+    holdings: holdings.map((h) => ({ symbol: h.symbol, quantity: h.quantity })),
+    prices,
+    netLiquidation: values.netLiquidation,
+    cash: values.cash,
+    settings: account.settings,
+    replacements: account.replacements,
+  };
+}
+
+/** The first symbol to trade whose market is closed, with the earliest time all can trade. */
+async function closedMarket(
+  deps: ExecutionDeps,
+  account: Account,
+  orders: PlannedOrder[],
+): Promise<{ message: string; nextOpen?: Date } | undefined> {
+  if (orders.length === 0) return undefined;
+  const symbols = [...new Set(orders.map((o) => o.symbol))];
+  const sessions = await deps.broker.sessions(symbols, deps.now(), account.settings.extendedHours);
+  const closed = symbols.filter((s) => sessions.get(s)?.open !== true).sort();
+  if (closed.length === 0) return undefined;
+  const opens = closed.map((s) => sessions.get(s)?.nextOpen?.getTime() ?? 0);
+  const nextOpen = opens.includes(0) ? undefined : new Date(Math.max(...opens));
+  const when = nextOpen ? `; next session ${nextOpen.toISOString()}` : "";
+  return { message: `market closed for ${closed.join(", ")}${when}`, nextOpen };
+}
+
+/** Cancels the account's working orders and waits until the broker reports none. */
+async function cancelOpenOrders(
+  broker: Broker,
+  accountId: string,
+  timeoutMs: number,
+): Promise<void> {
+  const open = await broker.openOrders(accountId);
+  if (open.length === 0) return;
+  await Promise.all(open.map((o) => broker.cancelOrder(o.orderId)));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = await broker.openOrders(accountId);
+    if (left.length === 0) return;
+    if (Date.now() >= deadline) {
+      const ids = left.map((o) => `${o.orderId} (${o.side} ${o.quantity} ${o.symbol})`).join(", ");
+      throw new RunFailure(
+        FailureReason.OPEN_ORDERS_NOT_CANCELLED,
+        `open orders still working after ${timeoutMs / 1000} s: ${ids}; nothing was traded`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(250, timeoutMs / 10)));
+  }
+}
+
+/** Places one phase's orders and waits for all of them; a rejection or timeout fails the run. */
+async function trade(
+  deps: ExecutionDeps,
+  account: Account,
+  run: Run,
+  tracker: OrderTracker,
+  orders: PlannedOrder[],
+  emit: (event: RunEvent) => Promise<void>,
+  adjustments: string[],
+): Promise<void> {
+  const placed: BrokerOrder[] = [];
+  for (const order of orders) {
+    const request = orderRequest(account, run.runId, order);
+    const accepted = tracker.placed(await deps.broker.placeOrder(request));
+    const message = orderMessage(accepted);
+    upsertOrder(run, message);
+    placed.push(accepted);
+    await emit({ case: "orderSubmitted", value: create(OrderSubmittedSchema, { order: message }) });
+  }
+  const ids = placed.map((o) => o.orderId);
+  const { done, orders: final } = await tracker.settle(ids, deps.fillTimeoutMs ?? 300_000);
+  const describe = (o: BrokerOrder) =>
+    `${o.side} of ${o.quantity} ${o.symbol} (order ${o.orderId})`;
+  const rejected = final.find((o) => o.status === "rejected" || o.status === "cancelled");
+  if (rejected) {
+    throw new RunFailure(
+      FailureReason.ORDER_REJECTED,
+      `${describe(rejected)} ${rejected.status}: ${rejected.message || "no reason given"}`,
+    );
+  }
+  if (!done) {
+    const late = final.filter((o) => o.status !== "filled");
+    // Leave nothing working behind a failed run.
+    await Promise.all(late.map((o) => deps.broker.cancelOrder(o.orderId).catch(() => undefined)));
+    throw new RunFailure(
+      FailureReason.ORDER_TIMEOUT,
+      `${late.map(describe).join(", ")} not filled within ${(deps.fillTimeoutMs ?? 300_000) / 1000} s; cancelled`,
+    );
+  }
+  for (const o of final) {
+    if (o.filledQuantity < o.quantity) {
+      adjustments.push(`${describe(o)} filled ${o.filledQuantity} of ${o.quantity}`);
+    }
+  }
+}
+
+function orderRequest(account: Account, runId: string, order: PlannedOrder): OrderRequest {
+  const { orderType, limitBandPercent, timeInForce, extendedHours } = account.settings;
+  const band = limitBandPercent / 100;
+  return {
+    accountId: account.accountId,
+    symbol: order.symbol,
+    side: order.side,
+    quantity: order.quantity,
+    orderType,
+    // A band off the last price: willing to pay a little more on buys, take a little less on sells.
+    limitPrice:
+      orderType === "limit"
+        ? roundMoney(order.price * (order.side === "buy" ? 1 + band : 1 - band))
+        : undefined,
+    timeInForce,
+    outsideRth: extendedHours,
+    runId,
+  };
+}
+
+function upsertOrder(run: Run, order: RunEventOrder): void {
+  const i = run.orders.findIndex((o) => o.orderId === order.orderId);
+  if (i >= 0) run.orders[i] = order;
+  else run.orders.push(order);
+}
+type RunEventOrder = Run["orders"][number];
+
+/** Buys re-planned against the real cash can differ from the first plan: say how. */
+function describeBuyChanges(before: PlannedOrder[], after: PlannedOrder[], adjustments: string[]) {
+  const now = new Map(after.map((o) => [o.symbol, o.quantity]));
+  for (const o of before) {
+    const quantity = now.get(o.symbol) ?? 0;
+    if (quantity !== o.quantity) {
+      adjustments.push(`buy of ${o.symbol} re-planned from ${o.quantity} to ${quantity} shares`);
+    }
+  }
+}
+
+function dryRunMessage(planned: Plan): string {
+  const count = planned.sells.length + planned.buys.length;
+  return count === 0
+    ? "dry run: already balanced, nothing to trade"
+    : `dry run: ${planned.sells.length} sells and ${planned.buys.length} buys planned, nothing placed`;
+}
+
+async function finish(
+  run: Run,
+  emit: (event: RunEvent) => Promise<void>,
+  status: RunStatus,
+  message: string,
+): Promise<void> {
+  run.status = status;
+  run.message = message;
+  await emit({
+    case: "completed",
+    value: create(RunCompletedSchema, { status, message, orders: run.orders }),
+  });
+}
+
+/** The contract's form of a plan. */
+export function planMessage(planned: Plan): PlanMessage {
+  const order = (o: PlannedOrder) =>
+    create(PlannedOrderSchema, {
+      symbol: o.symbol,
+      side: sideMessage(o.side),
+      quantity: o.quantity,
+      price: o.price,
+      marketValue: o.value,
+      reason: o.reason,
+    });
+  return create(PlanSchema, {
+    orders: [...planned.sells.map(order), ...planned.buys.map(order)],
+    weights: planned.weights.map((w) =>
+      create(ProjectedWeightSchema, {
+        symbol: w.symbol,
+        currentWeight: w.current,
+        targetWeight: w.target,
+        projectedWeight: w.projected,
+      }),
+    ),
+    projectedCash: planned.projectedCash,
+    reservedCash: planned.reservedCash,
+    warnings: [...planned.warnings],
+  });
+}

@@ -1,0 +1,72 @@
+import type { Broker, BrokerOrder, OrderEvent } from "../broker/broker.js";
+
+const terminal = new Set(["filled", "cancelled", "rejected"]);
+
+/** True when an order can change no more. */
+export function isTerminal(order: BrokerOrder): boolean {
+  return terminal.has(order.status);
+}
+
+/**
+ * Follows a set of orders (e.g. those of one run, matched by run id): keeps the latest state of
+ * each, forwards their events in arrival order, and waits until some of them are done. Matching
+ * by a predicate rather than by order id keeps the events that arrive before `placeOrder`
+ * resolves.
+ */
+export class OrderTracker {
+  private readonly latest = new Map<string, BrokerOrder>();
+  private readonly waiters = new Set<() => void>();
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    broker: Broker,
+    follows: (order: BrokerOrder) => boolean,
+    onEvent: (event: OrderEvent) => void = () => undefined,
+  ) {
+    this.unsubscribe = broker.onOrderEvent((event) => {
+      if (!follows(event.order)) return;
+      this.latest.set(event.order.orderId, event.order);
+      onEvent(event);
+      for (const wake of this.waiters) wake();
+    });
+  }
+
+  /** Records an order as placed, unless an event already brought a newer state. */
+  placed(order: BrokerOrder): BrokerOrder {
+    const known = this.latest.get(order.orderId);
+    if (known) return known;
+    this.latest.set(order.orderId, order);
+    return order;
+  }
+
+  get(orderId: string): BrokerOrder | undefined {
+    return this.latest.get(orderId);
+  }
+
+  /** Resolves with the orders' latest states once all are terminal, or when the time is up. */
+  async settle(
+    orderIds: string[],
+    timeoutMs: number,
+  ): Promise<{ done: boolean; orders: BrokerOrder[] }> {
+    const current = () => orderIds.map((id) => this.latest.get(id)!);
+    const allDone = () => current().every(isTerminal);
+    if (!allDone()) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(finish, timeoutMs);
+        const wake = () => allDone() && finish();
+        function finish() {
+          clearTimeout(timer);
+          waiters.delete(wake);
+          resolve();
+        }
+        const waiters = this.waiters;
+        waiters.add(wake);
+      });
+    }
+    return { done: allDone(), orders: current() };
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
+}

@@ -1,0 +1,71 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import {
+  RebalanceResponseSchema,
+  type RebalanceResponse,
+  type Run,
+} from "@mesh/proto/rebalancer/v1/rebalancer";
+import type { RunEvent } from "../execution/execute-run.js";
+import type { RunStore } from "./run-store.js";
+
+const finalCases = new Set(["completed", "failed", "postponed"]);
+
+/** True for the event that ends a run's stream. */
+export function isFinal(event: RebalanceResponse): boolean {
+  return finalCases.has(event.event.case ?? "");
+}
+
+/**
+ * The progress events of one running run: numbered, recorded with the run before anyone sees
+ * them, and fanned out to every stream following the run (the first caller and any repeat of its
+ * idempotency key).
+ */
+export class RunFeed {
+  private readonly history: RebalanceResponse[] = [];
+  private readonly listeners = new Set<() => void>();
+  private sequence = 0;
+
+  constructor(
+    readonly run: Run,
+    private readonly store: RunStore,
+  ) {}
+
+  get finished(): boolean {
+    const last = this.history.at(-1);
+    return last !== undefined && isFinal(last);
+  }
+
+  /** Records an event and the run as it now stands, then wakes the streams. */
+  async append(event: RunEvent): Promise<void> {
+    const message = create(RebalanceResponseSchema, {
+      runId: this.run.runId,
+      sequence: ++this.sequence,
+      time: timestampNow(),
+      event,
+    });
+    await this.store.appendEvent(message);
+    await this.store.save(this.run);
+    this.history.push(message);
+    for (const wake of this.listeners) wake();
+  }
+
+  /** Every event so far, then each new one until the final event. */
+  async *follow(replayed: boolean): AsyncGenerator<RebalanceResponse> {
+    let next = 0;
+    let wake: () => void = () => undefined;
+    const listener = () => wake();
+    this.listeners.add(listener);
+    try {
+      for (;;) {
+        while (next < this.history.length) {
+          const event = this.history[next++]!;
+          yield replayed ? { ...event, replayed } : event;
+          if (isFinal(event)) return;
+        }
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    } finally {
+      this.listeners.delete(listener);
+    }
+  }
+}

@@ -1,0 +1,120 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import Database from "better-sqlite3";
+import {
+  RebalanceResponseSchema,
+  RunSchema,
+  RunStatus,
+  type RebalanceResponse,
+  type Run,
+} from "@mesh/proto/rebalancer/v1/rebalancer";
+import type { RunStore } from "./run-store.js";
+
+/** The embedded run store: one SQLite file (WAL), records kept as the contract's binary form. */
+export function createSqliteRunStore(file: string): RunStore {
+  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS runs (
+      run_id TEXT PRIMARY KEY,
+      account_id TEXT NOT NULL,
+      idempotency_key TEXT NOT NULL,
+      status INTEGER NOT NULL,
+      created_at INTEGER NOT NULL,
+      record BLOB NOT NULL,
+      UNIQUE (account_id, idempotency_key)
+    );
+    CREATE INDEX IF NOT EXISTS runs_by_account ON runs (account_id, created_at DESC);
+    CREATE TABLE IF NOT EXISTS run_events (
+      run_id TEXT NOT NULL,
+      sequence INTEGER NOT NULL,
+      event BLOB NOT NULL,
+      PRIMARY KEY (run_id, sequence)
+    );
+  `);
+  const insert = db.prepare(
+    `INSERT INTO runs (run_id, account_id, idempotency_key, status, created_at, record)
+     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, idempotency_key) DO NOTHING`,
+  );
+  const byKey = db.prepare(`SELECT record FROM runs WHERE account_id = ? AND idempotency_key = ?`);
+  const update = db.prepare(`UPDATE runs SET status = ?, record = ? WHERE run_id = ?`);
+  const byId = db.prepare(`SELECT record FROM runs WHERE run_id = ?`);
+  const byAccount = db.prepare(
+    `SELECT record FROM runs WHERE account_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+  );
+  const byStatus = db.prepare(`SELECT record FROM runs WHERE status = ?`);
+  const addEvent = db.prepare(`INSERT INTO run_events (run_id, sequence, event) VALUES (?, ?, ?)`);
+  const eventsOf = db.prepare(`SELECT event FROM run_events WHERE run_id = ? ORDER BY sequence`);
+  const probe = db.prepare(`SELECT count(*) AS n FROM runs`);
+
+  const decode = (row: unknown) => fromBinary(RunSchema, (row as { record: Buffer }).record);
+  const encode = (run: Run) => toBinary(RunSchema, run);
+  const millis = (run: Run) => Number(run.createdAt?.seconds ?? 0n) * 1000;
+
+  // The check-then-insert pair is one transaction, so two requests with one key make one run.
+  const begin = db.transaction((run: Run) => {
+    const result = insert.run(
+      run.runId,
+      run.accountId,
+      run.idempotencyKey,
+      run.status,
+      millis(run),
+      encode(run),
+    );
+    if (result.changes === 1) return { run, created: true };
+    return { run: decode(byKey.get(run.accountId, run.idempotencyKey)), created: false };
+  });
+
+  let lastError = "";
+  const guarded = <T>(work: () => T): Promise<T> => {
+    try {
+      const value = work();
+      lastError = "";
+      return Promise.resolve(value);
+    } catch (err) {
+      lastError = (err as Error).message;
+      return Promise.reject(err);
+    }
+  };
+
+  return {
+    begin: (run) => guarded(() => begin(run)),
+    save: (run) =>
+      guarded(() => {
+        update.run(run.status, encode(run), run.runId);
+      }),
+    appendEvent: (event: RebalanceResponse) =>
+      guarded(() => {
+        addEvent.run(event.runId, event.sequence, toBinary(RebalanceResponseSchema, event));
+      }),
+    events: (runId) =>
+      guarded(() =>
+        eventsOf
+          .all(runId)
+          .map((row) => fromBinary(RebalanceResponseSchema, (row as { event: Buffer }).event)),
+      ),
+    get: (runId) =>
+      guarded(() => {
+        const row = byId.get(runId);
+        return row ? decode(row) : undefined;
+      }),
+    list: (accountId, limit) => guarded(() => byAccount.all(accountId, limit).map(decode)),
+    running: () => guarded(() => byStatus.all(RunStatus.RUNNING).map(decode)),
+    health() {
+      try {
+        probe.get();
+        return lastError
+          ? { ok: false, detail: `last write failed: ${lastError}` }
+          : { ok: true, detail: `sqlite ${file}` };
+      } catch (err) {
+        return { ok: false, detail: (err as Error).message };
+      }
+    },
+    close: async () => {
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,209 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { Account, AccountsConfig, AccountType } from "@mesh/platform/accounts";
+import {
+  AccountSchema,
+  AccountType as AccountTypeMessage,
+  ComponentHealthSchema,
+  HealthStatus,
+  PositionSchema,
+  type RebalancerService,
+} from "@mesh/proto/rebalancer/v1/rebalancer";
+import type { Broker, BrokerOrder } from "../broker/broker.js";
+import { BrokerError } from "../broker/broker-error.js";
+import { orderMessage } from "../execution/order-messages.js";
+import { isTerminal, OrderTracker } from "../execution/order-tracker.js";
+import { roundMoney } from "../planning/money.js";
+import type { RunCoordinator } from "../runs/run-coordinator.js";
+import type { RunStore } from "../runs/run-store.js";
+
+/** A component whose health is reported by GetHealth, e.g. the broker or the run store. */
+export interface HealthProbe {
+  name: string;
+  check(): { ok: boolean; detail: string };
+}
+
+/** What the service implementation is built from. */
+export interface RebalancerServiceDeps {
+  accounts: AccountsConfig;
+  tradingMode: AccountType;
+  broker: Broker;
+  store: RunStore;
+  coordinator: RunCoordinator;
+  probes: HealthProbe[];
+  /** How long CancelOpenOrders waits for the broker to confirm; default 30 s. */
+  cancelTimeoutMs?: number;
+}
+
+/** RebalancerService: reads go to the broker and the run store, rebalances to the coordinator. */
+export function createRebalancerService(
+  deps: RebalancerServiceDeps,
+): ServiceImpl<typeof RebalancerService> {
+  const byId = new Map(deps.accounts.accounts.map((a) => [a.accountId, a]));
+  const { broker, store, coordinator } = deps;
+
+  function account(accountId: string): Account {
+    if (!accountId) throw new ConnectError("account_id is required", Code.InvalidArgument);
+    const found = byId.get(accountId);
+    if (!found) throw new ConnectError(`account ${accountId} is not configured`, Code.NotFound);
+    return found;
+  }
+
+  return {
+    listAccounts() {
+      return {
+        tradingMode: deps.tradingMode,
+        accounts: deps.accounts.accounts.map((a) =>
+          create(AccountSchema, {
+            accountId: a.accountId,
+            type: a.type === "live" ? AccountTypeMessage.LIVE : AccountTypeMessage.PAPER,
+            enabled: a.enabled,
+            strategy: a.strategy,
+            cashReservePercent: a.settings.cashReservePercent,
+            replacementSet: a.replacementSet,
+            eligible: a.enabled && a.type === deps.tradingMode,
+          }),
+        ),
+      };
+    },
+
+    async getPositions(request) {
+      const { accountId } = account(request.accountId);
+      const [holdings, values] = await brokerCall(() =>
+        Promise.all([broker.holdings(accountId), broker.accountValues(accountId)]),
+      );
+      const quotes = await brokerCall(() => broker.quotes(holdings.map((h) => h.symbol)));
+      return {
+        accountId,
+        netLiquidation: values.netLiquidation,
+        asOf: timestampFromDate(values.asOf),
+        positions: holdings.map((h) => {
+          const price = quotes.get(h.symbol)?.price ?? 0;
+          const marketValue = roundMoney(h.quantity * price);
+          return create(PositionSchema, {
+            symbol: h.symbol,
+            quantity: h.quantity,
+            price,
+            marketValue,
+            weight: values.netLiquidation > 0 ? marketValue / values.netLiquidation : 0,
+            averageCost: h.averageCost,
+            currency: h.currency,
+          });
+        }),
+      };
+    },
+
+    async getAccountValue(request) {
+      const { accountId } = account(request.accountId);
+      const values = await brokerCall(() => broker.accountValues(accountId));
+      return {
+        accountId,
+        netLiquidation: values.netLiquidation,
+        cash: values.cash,
+        availableFunds: values.availableFunds,
+        currency: values.currency,
+        asOf: timestampFromDate(values.asOf),
+      };
+    },
+
+    async *rebalance(request) {
+      yield* await coordinator.start({
+        accountId: request.accountId,
+        mode: request.mode,
+        idempotencyKey: request.idempotencyKey,
+        trigger: request.trigger,
+        waitIfBusy: request.waitIfBusy,
+      });
+    },
+
+    async getRun(request) {
+      if (!request.runId) throw new ConnectError("run_id is required", Code.InvalidArgument);
+      const run = await store.get(request.runId);
+      if (!run) throw new ConnectError(`run ${request.runId} not found`, Code.NotFound);
+      return { run };
+    },
+
+    async listRuns(request) {
+      const { accountId } = account(request.accountId);
+      if (request.limit > 500) {
+        throw new ConnectError("limit must be at most 500", Code.InvalidArgument);
+      }
+      return { runs: await store.list(accountId, request.limit || 50) };
+    },
+
+    async listOpenOrders(request) {
+      const { accountId } = account(request.accountId);
+      const orders = await brokerCall(() => broker.openOrders(accountId));
+      return { orders: orders.map(orderMessage) };
+    },
+
+    async cancelOpenOrders(request) {
+      const target = account(request.accountId);
+      if (target.type !== deps.tradingMode) {
+        throw new ConnectError(
+          `cancel refused: account ${target.accountId} is ${target.type} but TRADING_MODE is ${deps.tradingMode}`,
+          Code.PermissionDenied,
+        );
+      }
+      if (coordinator.isBusy(target.accountId)) {
+        throw new ConnectError(
+          `account ${target.accountId} has a run in progress; cancel after it ends`,
+          Code.Aborted,
+        );
+      }
+      const open = await brokerCall(() => broker.openOrders(target.accountId));
+      const outcome = await cancelAll(broker, open, deps.cancelTimeoutMs ?? 30_000);
+      return {
+        cancelled: outcome.cancelled.map(orderMessage),
+        remaining: outcome.remaining.map(orderMessage),
+      };
+    },
+
+    getHealth() {
+      const components = deps.probes.map((probe) => {
+        const { ok, detail } = probe.check();
+        return create(ComponentHealthSchema, {
+          name: probe.name,
+          status: ok ? HealthStatus.SERVING : HealthStatus.NOT_SERVING,
+          detail,
+        });
+      });
+      const ok = components.every((c) => c.status === HealthStatus.SERVING);
+      return { status: ok ? HealthStatus.SERVING : HealthStatus.NOT_SERVING, components };
+    },
+  };
+}
+
+/** Cancels orders and waits until the broker reports each of them done. */
+async function cancelAll(broker: Broker, open: BrokerOrder[], timeoutMs: number) {
+  const ids = new Set(open.map((o) => o.orderId));
+  const tracker = new OrderTracker(broker, (order) => ids.has(order.orderId));
+  try {
+    open.forEach((o) => tracker.placed(o));
+    await Promise.all(open.map((o) => brokerCall(() => broker.cancelOrder(o.orderId))));
+    const { orders } = await tracker.settle([...ids], timeoutMs);
+    return {
+      cancelled: orders.filter((o) => o.status === "cancelled"),
+      remaining: orders.filter((o) => !isTerminal(o)),
+    };
+  } finally {
+    tracker.close();
+  }
+}
+
+/** Broker errors become RPC errors a caller can act on. */
+async function brokerCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (!(err instanceof BrokerError)) throw err;
+    const code =
+      err.code === "unavailable"
+        ? Code.Unavailable
+        : err.code === "unknown_account"
+          ? Code.NotFound
+          : Code.FailedPrecondition;
+    throw new ConnectError(`broker: ${err.message}`, code);
+  }
+}
