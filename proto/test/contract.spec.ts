@@ -43,7 +43,9 @@ describe("the contract", () => {
   });
 
   it("marks every read as free of side effects", () => {
-    const reads = RebalancerService.methods.filter((m) => m.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS).map((m) => m.name);
+    const reads = RebalancerService.methods
+      .filter((m) => m.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS)
+      .map((m) => m.name);
     expect(reads).to.have.members([
       "ListAccounts",
       "GetPositions",
@@ -65,10 +67,14 @@ describe("the contract", () => {
       execFileSync(buf, ["generate", "-o", out], { cwd: root, stdio: "pipe" });
       const fresh = join(out, "proto/gen");
       const committed = join(root, "proto/gen");
-      const names = (dir: string) => files(dir).map((f) => relative(dir, f)).sort();
+      const names = (dir: string) =>
+        files(dir)
+          .map((f) => relative(dir, f))
+          .sort();
       expect(names(fresh)).to.deep.equal(names(committed));
       for (const name of names(fresh)) {
-        const same = readFileSync(join(fresh, name), "utf8") === readFileSync(join(committed, name), "utf8");
+        const same =
+          readFileSync(join(fresh, name), "utf8") === readFileSync(join(committed, name), "utf8");
         expect(same, `proto/gen/${name} is stale: run npm run generate`).to.equal(true);
       }
     } finally {

@@ -12,7 +12,13 @@ import {
 import { createSqliteRunStore } from "./sqlite-run-store.js";
 
 const run = (runId: string, key: string, accountId = "DU1") =>
-  create(RunSchema, { runId, accountId, idempotencyKey: key, status: RunStatus.RUNNING, createdAt: timestampNow() });
+  create(RunSchema, {
+    runId,
+    accountId,
+    idempotencyKey: key,
+    status: RunStatus.RUNNING,
+    createdAt: timestampNow(),
+  });
 
 describe("the SQLite run store", () => {
   const file = () => join(mkdtempSync(join(tmpdir(), "runs-")), "runs.sqlite");
