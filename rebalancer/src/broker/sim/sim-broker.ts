@@ -1,0 +1,391 @@
+import { BrokerError } from "../broker-error.js";
+import type {
+  AccountValues,
+  Broker,
+  BrokerFill,
+  BrokerOrder,
+  Holding,
+  MarketSession,
+  OrderEvent,
+  OrderRequest,
+  OrderState,
+  Quote,
+} from "../broker.js";
+import { loadSimState } from "./load-sim-state.js";
+import { alwaysOpen, type MarketHours } from "./market-hours.js";
+import { SimLedger } from "./sim-ledger.js";
+import type { SimState } from "./sim-state.js";
+
+/** Options of createSimBroker. */
+export interface SimBrokerOptions {
+  /** YAML or JSON state file; default the bundled `rebalancer/sim/accounts.yaml`. Unused with `state`. */
+  file?: string;
+  /** The starting state itself (for tests); copied, never changed. Default: read from `file`. */
+  state?: SimState;
+  /** Time from acceptance to an order's first fill, and between its parts, in ms; default 50. */
+  fillDelayMs?: number;
+  /** Fills per order: the quantity is split into this many parts (fewer for fewer shares); default 1. */
+  fillParts?: number;
+  /**
+   * Orders to reject, with the broker's message: by symbol (`{QQQ: "no trading permission"}`) or
+   * a function of the request returning the message, or undefined to accept. Default none.
+   */
+  rejections?: Record<string, string> | ((request: OrderRequest) => string | undefined);
+  /** Orders that are accepted but never fill (to test timeouts): symbols or a predicate. Default none. */
+  unfilled?: string[] | ((request: OrderRequest) => boolean);
+  /** Price changes over the state: a number sets a price, null withholds it (no market data). Default none. */
+  prices?: Record<string, number | null>;
+  /** When symbols trade; orders wait for their session. Default always open (`alwaysOpen`). */
+  marketHours?: MarketHours;
+  /** The clock for sessions, fill times and account values; default the system clock. */
+  now?: () => Date;
+}
+
+/** The simulated broker, with a few controls for tests and demos beyond the Broker port. */
+export interface SimBroker extends Broker {
+  /** Changes a price (null withholds it); working limit orders fill once it makes them marketable. */
+  setPrice(symbol: string, price: number | null): void;
+  /** The books as they stand, in the form of a starting state. */
+  snapshot(): SimState;
+}
+
+/** An order and the simulation's plans for it. */
+interface WorkingOrder {
+  order: BrokerOrder;
+  request: OrderRequest;
+  /** Shares of each fill still to come. */
+  parts: number[];
+  fills: number;
+  timer?: NodeJS.Timeout;
+}
+
+const terminal: ReadonlySet<OrderState> = new Set(["filled", "cancelled", "rejected"]);
+
+/**
+ * A broker that lives in memory: accounts, holdings, cash and prices from a state file; orders
+ * fill at the quoted price after a delay, optionally in parts; a sell beyond holdings or a buy
+ * beyond available funds is rejected as a real broker would. Order events reach every listener
+ * asynchronously and in order: a status change to submitted (or rejected), then per fill a `fill`
+ * event followed by a `status` event (partially_filled or filled).
+ */
+export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
+  const ledger = new SimLedger(options.state ?? loadSimState(options.file));
+  for (const [symbol, price] of Object.entries(options.prices ?? {})) {
+    ledger.setPrice(symbol, price);
+  }
+  const fillDelayMs = options.fillDelayMs ?? 50;
+  const fillParts = Math.max(1, Math.floor(options.fillParts ?? 1));
+  const marketHours = options.marketHours ?? alwaysOpen;
+  const now = options.now ?? (() => new Date());
+  const rejections = options.rejections ?? {};
+  const unfilled = options.unfilled ?? [];
+  const rejectionOf =
+    typeof rejections === "function"
+      ? rejections
+      : (r: OrderRequest) =>
+          Object.hasOwn(rejections, r.symbol) ? rejections[r.symbol] : undefined;
+  const neverFills =
+    typeof unfilled === "function" ? unfilled : (r: OrderRequest) => unfilled.includes(r.symbol);
+
+  const orders = new Map<string, WorkingOrder>();
+  const listeners = new Set<(event: OrderEvent) => void>();
+  const timers = new Set<NodeJS.Timeout>();
+  let nextOrderId = 1;
+  let closed = false;
+
+  // Events wait in one queue and are delivered on a later turn, in the order they happened.
+  const queue: OrderEvent[] = [];
+  let draining = false;
+  function emit(event: OrderEvent): void {
+    queue.push(event);
+    if (draining) return;
+    draining = true;
+    setImmediate(() => {
+      draining = false;
+      for (const next of queue.splice(0)) {
+        for (const listener of [...listeners]) {
+          try {
+            listener(next);
+          } catch (err) {
+            // One failing listener must not keep the event from the others, nor go unnoticed.
+            process.emitWarning(`an order event listener threw: ${(err as Error).message}`, {
+              type: "SimBrokerWarning",
+            });
+          }
+        }
+      }
+    });
+  }
+  const statusEvent = (w: WorkingOrder): OrderEvent => ({ kind: "status", order: { ...w.order } });
+
+  function later(fn: () => void, ms: number): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (!closed) fn();
+    }, ms);
+    timers.add(timer);
+    return timer;
+  }
+
+  function finish(w: WorkingOrder, status: OrderState, message: string): void {
+    w.order.status = status;
+    w.order.message = message;
+    if (w.timer) {
+      clearTimeout(w.timer);
+      timers.delete(w.timer);
+    }
+    emit(statusEvent(w));
+  }
+
+  /** Money set aside for working buys (at the limit, or the current price), except `except`. */
+  function reserved(accountId: string, except?: WorkingOrder): number {
+    let total = 0;
+    for (const w of orders.values()) {
+      if (w === except || w.order.accountId !== accountId || w.order.side !== "buy") continue;
+      if (terminal.has(w.order.status) || w.order.status === "pending_submit") continue;
+      const price =
+        w.order.orderType === "limit" ? w.order.limitPrice : (ledger.price(w.order.symbol) ?? 0);
+      total += (w.order.quantity - w.order.filledQuantity) * price;
+    }
+    return total;
+  }
+
+  /** Shares already promised to working sells of the account. */
+  function promised(accountId: string, symbol: string): number {
+    let total = 0;
+    for (const w of orders.values()) {
+      const o = w.order;
+      if (o.accountId !== accountId || o.symbol !== symbol || o.side !== "sell") continue;
+      if (terminal.has(o.status) || o.status === "pending_submit") continue;
+      total += o.quantity - o.filledQuantity;
+    }
+    return total;
+  }
+
+  const availableFunds = (accountId: string, except?: WorkingOrder) =>
+    Math.round((ledger.cash(accountId) - reserved(accountId, except)) * 100) / 100;
+
+  /** Why the broker refuses the order, or undefined when it takes it. */
+  function refusal(w: WorkingOrder): string | undefined {
+    const { request } = w;
+    if (!Number.isInteger(request.quantity) || request.quantity <= 0) {
+      return `quantity must be a whole number of shares above 0, got ${request.quantity}`;
+    }
+    if (
+      request.orderType === "limit" &&
+      !(request.limitPrice !== undefined && request.limitPrice > 0)
+    ) {
+      return "a limit order needs a limit price above 0";
+    }
+    const configured = rejectionOf(request);
+    if (configured !== undefined) return configured;
+    const price = ledger.price(request.symbol);
+    if (price === undefined) return `no market data for ${request.symbol}`;
+    if (request.side === "sell") {
+      const held = ledger.quantity(request.accountId, request.symbol);
+      const free = held - promised(request.accountId, request.symbol);
+      if (request.quantity > free) {
+        return `insufficient shares: selling ${request.quantity} ${request.symbol}, ${free} available (${held} held)`;
+      }
+      return undefined;
+    }
+    const cost = request.quantity * (request.orderType === "limit" ? request.limitPrice! : price);
+    const available = availableFunds(request.accountId);
+    if (cost > available) {
+      return `insufficient buying power: the order needs ${cost.toFixed(2)}, ${available.toFixed(2)} available`;
+    }
+    return undefined;
+  }
+
+  function submit(w: WorkingOrder): void {
+    if (w.order.status !== "pending_submit") return; // cancelled before it reached the market
+    const reason = refusal(w);
+    if (reason !== undefined) {
+      finish(w, "rejected", reason);
+      return;
+    }
+    w.order.status = "submitted";
+    emit(statusEvent(w));
+    if (!neverFills(w.request)) w.timer = later(() => tryFill(w), fillDelayMs);
+  }
+
+  /** Fills the next part when the market is open and the price allows; otherwise looks again later. */
+  function tryFill(w: WorkingOrder): void {
+    if (terminal.has(w.order.status)) return;
+    const { order, request } = w;
+    const price = ledger.price(order.symbol);
+    const open = marketHours.session(order.symbol, now(), request.outsideRth).open;
+    const marketable =
+      price !== undefined &&
+      (order.orderType !== "limit" ||
+        (order.side === "buy" ? price <= order.limitPrice : price >= order.limitPrice));
+    if (!open || !marketable) {
+      w.timer = later(() => tryFill(w), fillDelayMs);
+      return;
+    }
+    const quantity = w.parts[w.fills]!;
+    if (order.side === "buy" && quantity * price > availableFunds(order.accountId, w)) {
+      finish(
+        w,
+        "rejected",
+        `insufficient buying power at ${price} for ${quantity} ${order.symbol}`,
+      );
+      return;
+    }
+    if (order.side === "sell" && quantity > ledger.quantity(order.accountId, order.symbol)) {
+      finish(w, "rejected", `insufficient shares: ${order.symbol} is no longer held`);
+      return;
+    }
+    ledger.applyFill(order.accountId, order.side, order.symbol, quantity, price);
+    w.fills++;
+    const filled = order.filledQuantity + quantity;
+    order.averageFillPrice =
+      (order.filledQuantity * order.averageFillPrice + quantity * price) / filled;
+    order.filledQuantity = filled;
+    order.status = filled === order.quantity ? "filled" : "partially_filled";
+    const fill: BrokerFill = {
+      orderId: order.orderId,
+      executionId: `${order.orderId}.${w.fills}`,
+      accountId: order.accountId,
+      symbol: order.symbol,
+      side: order.side,
+      quantity,
+      price,
+      time: now(),
+    };
+    emit({ kind: "fill", fill, order: { ...order } });
+    emit(statusEvent(w));
+    if (order.status === "partially_filled") w.timer = later(() => tryFill(w), fillDelayMs);
+  }
+
+  function ensureOpen(): void {
+    if (closed) throw new BrokerError("unavailable", "the simulated broker is closed");
+  }
+
+  function knownAccount(accountId: string): void {
+    ensureOpen();
+    ledger.assertAccount(accountId);
+  }
+
+  return {
+    name: "sim",
+
+    health() {
+      if (closed) return { connected: false, detail: "simulated broker, closed" };
+      return {
+        connected: true,
+        detail: `simulated broker: accounts ${ledger.accountIds().join(", ")}; market ${marketHours.description}`,
+      };
+    },
+
+    async holdings(accountId: string): Promise<Holding[]> {
+      ensureOpen();
+      return ledger.holdings(accountId);
+    },
+
+    async accountValues(accountId: string): Promise<AccountValues> {
+      knownAccount(accountId);
+      return {
+        netLiquidation: ledger.netLiquidation(accountId),
+        cash: ledger.cash(accountId),
+        availableFunds: availableFunds(accountId),
+        currency: ledger.currency,
+        asOf: now(),
+      };
+    },
+
+    async quotes(symbols: string[]): Promise<Map<string, Quote>> {
+      ensureOpen();
+      const quotes = new Map<string, Quote>();
+      for (const symbol of symbols) {
+        const price = ledger.price(symbol);
+        if (price !== undefined) quotes.set(symbol, { symbol, price, source: "last" });
+      }
+      return quotes;
+    },
+
+    async sessions(
+      symbols: string[],
+      at: Date,
+      extended: boolean,
+    ): Promise<Map<string, MarketSession>> {
+      ensureOpen();
+      return new Map(symbols.map((s) => [s, marketHours.session(s, at, extended)]));
+    },
+
+    async openOrders(accountId: string): Promise<BrokerOrder[]> {
+      knownAccount(accountId);
+      return [...orders.values()]
+        .filter((w) => w.order.accountId === accountId && !terminal.has(w.order.status))
+        .map((w) => ({ ...w.order }));
+    },
+
+    async placeOrder(request: OrderRequest): Promise<BrokerOrder> {
+      knownAccount(request.accountId);
+      const order: BrokerOrder = {
+        orderId: String(nextOrderId++),
+        accountId: request.accountId,
+        symbol: request.symbol,
+        side: request.side,
+        quantity: request.quantity,
+        orderType: request.orderType,
+        limitPrice: request.limitPrice ?? 0,
+        timeInForce: request.timeInForce,
+        status: "pending_submit",
+        filledQuantity: 0,
+        averageFillPrice: 0,
+        message: "",
+        runId: request.runId,
+      };
+      const w: WorkingOrder = {
+        order,
+        request: { ...request },
+        parts: split(request.quantity, fillParts),
+        fills: 0,
+      };
+      orders.set(order.orderId, w);
+      // The broker looks at the order on a later turn, as a real one answers after the call returns.
+      later(() => submit(w), 0);
+      return { ...order };
+    },
+
+    async cancelOrder(orderId: string): Promise<void> {
+      ensureOpen();
+      const w = orders.get(orderId);
+      if (!w) throw new BrokerError("order_rejected", `no order ${orderId} to cancel`);
+      // An order that is already done reports how it ended: that is the outcome of the cancel.
+      if (terminal.has(w.order.status)) emit(statusEvent(w));
+      else finish(w, "cancelled", "cancelled on request");
+    },
+
+    onOrderEvent(listener: (event: OrderEvent) => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    async close(): Promise<void> {
+      closed = true;
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      listeners.clear();
+    },
+
+    setPrice(symbol: string, price: number | null): void {
+      ledger.setPrice(symbol, price);
+    },
+
+    snapshot(): SimState {
+      return ledger.snapshot();
+    },
+  };
+}
+
+/** `quantity` shares in up to `parts` whole-share fills; the last takes the remainder. */
+function split(quantity: number, parts: number): number[] {
+  if (!Number.isInteger(quantity) || quantity <= 0) return [quantity];
+  const count = Math.min(parts, quantity);
+  const each = Math.floor(quantity / count);
+  return Array.from({ length: count }, (_, i) =>
+    i === count - 1 ? quantity - each * (count - 1) : each,
+  );
+}
