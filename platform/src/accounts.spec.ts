@@ -52,7 +52,9 @@ describe("accounts.yaml", () => {
 
   it("names the file, the path and the problem of a bad field", () => {
     const text = valid.replace("cash_reserve_percent: 5", "cash_reserve_percent: 150");
-    expect(problemsOf(text)).to.deep.equal(["accounts[1].cash_reserve_percent: must be between 0 and 100"]);
+    expect(problemsOf(text)).to.deep.equal([
+      "accounts[1].cash_reserve_percent: must be between 0 and 100",
+    ]);
     const dir = mkdtempSync(join(tmpdir(), "accounts-"));
     const file = join(dir, "accounts.yaml");
     writeFileSync(file, text);
@@ -105,7 +107,11 @@ accounts: [{ account_id: A1, strategy: s }, { account_id: A1, strategy: t }]
 `,
       "old.yaml",
     );
-    expect(config.accounts[0]).to.include({ accountId: "DU9", strategy: "etf-blend-200-35", type: "paper" });
+    expect(config.accounts[0]).to.include({
+      accountId: "DU9",
+      strategy: "etf-blend-200-35",
+      type: "paper",
+    });
     expect(config.accounts[0]!.allocations).to.deep.equal({
       kind: "http",
       url: "http://127.0.0.1:9/etf-blend-200-35",
@@ -114,7 +120,10 @@ accounts: [{ account_id: A1, strategy: s }, { account_id: A1, strategy: t }]
 
   it("takes part only with accounts that are enabled and of the trading mode's type", () => {
     const config = parseAccounts(
-      valid.replace("{ account_id: DU1, type: paper", "{ account_id: DU1, type: paper, enabled: false"),
+      valid.replace(
+        "{ account_id: DU1, type: paper",
+        "{ account_id: DU1, type: paper, enabled: false",
+      ),
       "a.yaml",
     );
     expect(eligibleAccounts(config, "paper")).to.deep.equal([]);

@@ -262,7 +262,13 @@ function readAccount(
     allocationsRaw === undefined
       ? defaults.allocationUrl
       : requireString(allocationsRaw, `${path}.allocations.url`, problems);
-  const allocations = readAllocationSource(template, strategy, base, `${path}.allocations`, problems);
+  const allocations = readAllocationSource(
+    template,
+    strategy,
+    base,
+    `${path}.allocations`,
+    problems,
+  );
   const settings = readSettings(raw, path, defaults.settings, problems);
   if (problems.length > before || !allocations) return undefined;
   return {

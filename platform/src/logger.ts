@@ -19,7 +19,14 @@ export function createLogger(options: LoggerOptions): Logger {
     name: options.name,
     level: options.level ?? "info",
     redact: {
-      paths: ["apiKey", "key", "authorization", "*.apiKey", "*.authorization", "headers.authorization"],
+      paths: [
+        "apiKey",
+        "key",
+        "authorization",
+        "*.apiKey",
+        "*.authorization",
+        "headers.authorization",
+      ],
       censor: "[redacted]",
     },
     ...(pretty ? { transport: { target: "pino-pretty", options: { colorize: true } } } : {}),

@@ -10,7 +10,9 @@ export function readSecret(env: NodeJS.ProcessEnv, name: string): string | undef
     try {
       return readFileSync(file, "utf8").replace(/\r?\n$/, "");
     } catch (err) {
-      throw new Error(`${name}_FILE: cannot read ${file}: ${(err as NodeJS.ErrnoException).code}`);
+      throw new Error(`${name}_FILE: cannot read ${file}: ${(err as NodeJS.ErrnoException).code}`, {
+        cause: err,
+      });
     }
   }
   const value = env[name];

@@ -82,7 +82,10 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
   if (interrupted > 0) logger.warn({ interrupted }, "runs interrupted by the last stop");
 
   const probes: HealthProbe[] = [
-    { name: "broker", check: () => ({ ok: broker.health().connected, detail: broker.health().detail }) },
+    {
+      name: "broker",
+      check: () => ({ ok: broker.health().connected, detail: broker.health().detail }),
+    },
     { name: "allocations", check: () => allocations.health() },
     { name: "store", check: () => store.health() },
   ];
@@ -103,7 +106,10 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     logger,
   });
   const { port, url } = await server.listen(options.port ?? 0, options.host ?? "127.0.0.1");
-  logger.info({ url, tradingMode, broker: broker.name, accounts: accounts.accounts.length }, "serving");
+  logger.info(
+    { url, tradingMode, broker: broker.name, accounts: accounts.accounts.length },
+    "serving",
+  );
 
   return {
     url,

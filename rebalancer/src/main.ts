@@ -20,7 +20,10 @@ async function main(): Promise<void> {
     logger.info("using the simulated broker (no IBKR_HOST set)");
   }
   if (config.apiKeys.length === 0 && !["127.0.0.1", "::1", "localhost"].includes(config.apiHost)) {
-    logger.warn({ host: config.apiHost }, "serving WITHOUT authentication on a non-loopback address");
+    logger.warn(
+      { host: config.apiHost },
+      "serving WITHOUT authentication on a non-loopback address",
+    );
   }
   const rebalancer = await startRebalancer({
     accountsFile: config.accountsFile,
@@ -42,7 +45,10 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal, graceMs: config.shutdownGraceMs }, "stopping: finishing running rebalances");
+    logger.info(
+      { signal, graceMs: config.shutdownGraceMs },
+      "stopping: finishing running rebalances",
+    );
     await rebalancer.close(config.shutdownGraceMs);
     logger.info("stopped");
     process.exit(0);
