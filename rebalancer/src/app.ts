@@ -9,7 +9,8 @@ import { createSimBroker } from "./broker/sim/sim-broker.js";
 import { createSqliteRunStore } from "./runs/sqlite-run-store.js";
 import { createRunCoordinator } from "./runs/run-coordinator.js";
 import { createApiServer } from "./server/api-server.js";
-import { createRebalancerService, type HealthProbe } from "./service/rebalancer-service.js";
+import type { ComponentProbe } from "./server/health-report.js";
+import { createRebalancerService } from "./service/rebalancer-service.js";
 
 /** Options of startRebalancer. Read from the environment by main.ts; passed directly by tests. */
 export interface RebalancerAppOptions {
@@ -81,7 +82,7 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
   const interrupted = await coordinator.recover();
   if (interrupted > 0) logger.warn({ interrupted }, "runs interrupted by the last stop");
 
-  const probes: HealthProbe[] = [
+  const probes: ComponentProbe[] = [
     {
       name: "broker",
       check: () => ({ ok: broker.health().connected, detail: broker.health().detail }),
@@ -95,7 +96,6 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     broker,
     store,
     coordinator,
-    probes,
   });
   const server = createApiServer({
     service,

@@ -5,8 +5,6 @@ import type { Account, AccountsConfig, AccountType } from "@mesh/platform/accoun
 import {
   AccountSchema,
   AccountType as AccountTypeMessage,
-  ComponentHealthSchema,
-  HealthStatus,
   PositionSchema,
   type RebalancerService,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
@@ -18,12 +16,6 @@ import { roundMoney } from "../planning/money.js";
 import type { RunCoordinator } from "../runs/run-coordinator.js";
 import type { RunStore } from "../runs/run-store.js";
 
-/** A component whose health is reported by GetHealth, e.g. the broker or the run store. */
-export interface HealthProbe {
-  name: string;
-  check(): { ok: boolean; detail: string };
-}
-
 /** What the service implementation is built from. */
 export interface RebalancerServiceDeps {
   accounts: AccountsConfig;
@@ -31,15 +23,17 @@ export interface RebalancerServiceDeps {
   broker: Broker;
   store: RunStore;
   coordinator: RunCoordinator;
-  probes: HealthProbe[];
   /** How long CancelOpenOrders waits for the broker to confirm; default 30 s. */
   cancelTimeoutMs?: number;
 }
 
-/** RebalancerService: reads go to the broker and the run store, rebalances to the coordinator. */
+/**
+ * RebalancerService: reads go to the broker and the run store, rebalances to the coordinator.
+ * GetHealth is answered by the API server from the same probes as grpc.health.v1.
+ */
 export function createRebalancerService(
   deps: RebalancerServiceDeps,
-): ServiceImpl<typeof RebalancerService> {
+): Omit<ServiceImpl<typeof RebalancerService>, "getHealth"> {
   const byId = new Map(deps.accounts.accounts.map((a) => [a.accountId, a]));
   const { broker, store, coordinator } = deps;
 
@@ -158,19 +152,6 @@ export function createRebalancerService(
         cancelled: outcome.cancelled.map(orderMessage),
         remaining: outcome.remaining.map(orderMessage),
       };
-    },
-
-    getHealth() {
-      const components = deps.probes.map((probe) => {
-        const { ok, detail } = probe.check();
-        return create(ComponentHealthSchema, {
-          name: probe.name,
-          status: ok ? HealthStatus.SERVING : HealthStatus.NOT_SERVING,
-          detail,
-        });
-      });
-      const ok = components.every((c) => c.status === HealthStatus.SERVING);
-      return { status: ok ? HealthStatus.SERVING : HealthStatus.NOT_SERVING, components };
     },
   };
 }

@@ -1,0 +1,68 @@
+// connect-node's connectNodeAdapter, plus a limit on the whole request body that answers
+// invalid_argument in the caller's protocol (Connect's own readMaxBytes answers
+// resource_exhausted, per message), and failures logged through the service's logger.
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { ConnectRouter } from "@connectrpc/connect";
+import {
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+} from "@connectrpc/connect-node";
+import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
+import type { Logger } from "pino";
+import { limitBody } from "./body-limit.js";
+import type { NodeRequestHandler } from "./node-request-handler.js";
+import { writeJson } from "./write-json.js";
+
+/** Options of createConnectRequestHandler. */
+export interface ConnectRequestHandlerOptions {
+  /** The router every served service is registered with. */
+  router: ConnectRouter;
+  /** Longest request body accepted, in bytes. */
+  maxBodyBytes: number;
+  /** Serves requests whose path names no RPC (REST routes, 404). */
+  fallback: NodeRequestHandler;
+  /** Receives handler failures; default silent. */
+  logger?: Logger;
+}
+
+/** Serves every RPC of the router over gRPC, gRPC-Web and Connect, on HTTP/1.1 and HTTP/2. */
+export function createConnectRequestHandler(
+  options: ConnectRequestHandlerOptions,
+): NodeRequestHandler {
+  const { maxBodyBytes, fallback, logger } = options;
+  const handlers = new Map<string, UniversalHandler>();
+  for (const handler of options.router.handlers) {
+    handlers.set(handler.requestPath, handler);
+  }
+  return function connectRequestHandler(req, res): void {
+    // Strip the query (Connect GET carries the message there) when matching paths.
+    const handler = handlers.get((req.url ?? "").split("?", 1)[0] ?? "");
+    if (handler === undefined) {
+      fallback(req, res);
+      return;
+    }
+    let request: UniversalServerRequest;
+    try {
+      request = universalRequestFromNodeRequest(req, res, undefined, undefined);
+    } catch (error) {
+      writeJson(res, 400, {
+        code: "invalid_argument",
+        message: ConnectError.from(error).rawMessage,
+      });
+      return;
+    }
+    const body = request.body as AsyncIterable<Uint8Array>;
+    const limited = {
+      ...request,
+      body: limitBody(body, maxBodyBytes, request.header.get("content-length")),
+    };
+    handler(limited)
+      .then((response) => universalResponseToNodeResponse(response, res))
+      .catch((reason: unknown) => {
+        // Aborted here means the client went away while the response was written.
+        if (ConnectError.from(reason).code !== Code.Aborted) {
+          logger?.error({ err: reason, procedure: handler.requestPath }, "RPC response failed");
+        }
+      });
+  };
+}

@@ -1,0 +1,59 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { HealthCheckResponse_ServingStatus } from "@mesh/proto/health/v1/health";
+import type { Health } from "@mesh/proto/health/v1/health";
+import { HealthStatus } from "@mesh/proto/rebalancer/v1/rebalancer";
+import type { GetHealthResponse } from "@mesh/proto/rebalancer/v1/rebalancer";
+import type { HealthMonitor } from "./health-monitor.js";
+
+const { SERVING, NOT_SERVING, SERVICE_UNKNOWN } = HealthCheckResponse_ServingStatus;
+
+/**
+ * grpc.health.v1.Health over the monitor's report. "" (the whole server) and every name in
+ * `serviceNames` share the overall status: each served service needs every component.
+ */
+export function createHealthService(
+  monitor: HealthMonitor,
+  serviceNames: readonly string[],
+): ServiceImpl<typeof Health> {
+  const known = new Set(["", ...serviceNames]);
+  return {
+    async check(request) {
+      if (!known.has(request.service)) {
+        throw new ConnectError(`unknown service "${request.service}"`, Code.NotFound);
+      }
+      return { status: servingStatus(await monitor.report()) };
+    },
+
+    async *watch(request, context) {
+      if (!known.has(request.service)) {
+        // The protocol asks to keep the call open for a service that may appear later.
+        yield { status: SERVICE_UNKNOWN };
+        const end = AbortSignal.any([context.signal, monitor.stopped]);
+        if (!end.aborted) {
+          await new Promise((resolve) => end.addEventListener("abort", resolve, { once: true }));
+        }
+        return;
+      }
+      let last: HealthCheckResponse_ServingStatus | undefined;
+      for await (const report of monitor.watch(context.signal)) {
+        const status = servingStatus(report);
+        if (status !== last) {
+          last = status;
+          yield { status };
+        }
+      }
+    },
+
+    async list() {
+      const status = servingStatus(await monitor.report());
+      return {
+        statuses: Object.fromEntries([...known].map((name) => [name, { status }])),
+      };
+    },
+  };
+}
+
+function servingStatus(report: GetHealthResponse): HealthCheckResponse_ServingStatus {
+  return report.status === HealthStatus.SERVING ? SERVING : NOT_SERVING;
+}
