@@ -49,7 +49,7 @@ describe("money", () => {
   });
 
   describe("sharesFor", () => {
-    it("buys the whole shares a division lands on despite float error (0.3 / 0.1, 0.7 / 0.1)", () => {
+    it("buys the shares a division lands on despite float error (0.3 / 0.1, 0.7 / 0.1)", () => {
       expect(0.3 / 0.1).to.be.below(3); // the float error this rule exists for
       expect(sharesFor(0.3, 0.1)).to.equal(3);
       expect(0.7 / 0.1).to.be.below(7);

@@ -1,15 +1,19 @@
-// How the planning module represents and rounds money, share counts and weights. Decided once, here.
+// How the planning module represents and rounds money, share counts and weights; decided once,
+// here, and used everywhere else in the module.
 //
-// - Money (prices, values, cash) is a JS number in the account's base currency (e.g. 1234.56 USD).
+// - Money (prices, values, cash) is a JS number in the account's base currency (1234.56 USD).
 //   Order values, the reserve and projected cash are rounded to cents, half away from zero
-//   (`roundMoney`). Prices are used exactly as given and never rounded.
-// - Sums of money are taken in integer cents (`sumMoney`) so that adding 10,000 order values
-//   does not accumulate float error.
-// - Share counts are whole numbers (TWS does not accept fractional orders for most accounts) and
-//   always round down (`floorShares`): a plan never buys more than the money allows nor sells
-//   more than the excess. A count within 1e-9 below an integer is that integer, so float noise
-//   such as 0.7 / 0.1 = 6.999999999999999 still gives 7 shares.
-// - Weights are fractions (0.25 = 25 %) and are never rounded.
+//   (`roundMoney`; a decimal half such as 1.005, stored a hair below, still rounds up).
+//   Prices are used exactly as given and never rounded.
+// - Sums of money are taken in integer cents (`sumCents`, `sumMoney`), so that adding 10,000
+//   order values accumulates no float error, and cash checks compare whole cents.
+// - Share counts are whole numbers (TWS does not take fractional orders for most accounts) and
+//   round down (`floorShares`): a plan never buys more than the money pays for nor sells more
+//   than the excess. A count within 1e-9 below an integer is that integer, so float noise such as
+//   0.7 / 0.1 = 6.999999999999999 still gives 7 shares. A sell is also capped at
+//   Math.floor(held), with no such forgiveness: it never exceeds what is held.
+// - Weights are fractions (0.25 = 25 %) and are never rounded. Drift is compared with the band
+//   in percentage points with 1e-9 points of forgiveness (see size-orders.ts).
 
 /** A share count this close below an integer counts as that integer. */
 export const SHARE_EPSILON = 1e-9;

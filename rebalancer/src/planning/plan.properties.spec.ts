@@ -177,7 +177,7 @@ describe("plan, over generated portfolios", () => {
     );
   });
 
-  it("has nothing left to trade once its orders filled, unless buys were scaled to the cash", () => {
+  it("has nothing left to trade once its orders filled, unless buys were scaled to cash", () => {
     // Whole-share rounding leaves every traded symbol within one share of its target, and the
     // band and the minimum judge the same numbers again: re-planning must place no order.
     fc.assert(

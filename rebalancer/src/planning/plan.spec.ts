@@ -98,6 +98,11 @@ describe("plan", () => {
       expect(result.warnings).to.include(
         "ZZZ: 0.75 fractional share(s) stay held; only whole shares can be sold",
       );
+      // Reported as the broker would show it, not as float subtraction leaves it.
+      const odd = plan({ ...input, holdings: [{ symbol: "ZZZ", quantity: 10.3 }] });
+      expect(odd.warnings).to.include(
+        "ZZZ: 0.3 fractional share(s) stay held; only whole shares can be sold",
+      );
     });
 
     it("places no order for a holding of less than one share, and warns", () => {

@@ -7,7 +7,7 @@
 //   target value  = effective weight x investable
 //   current value = held quantity x market price       (never cost basis)
 //   order         = target value - current value, in whole shares rounded down
-//   weights shown = value / netLiquidation; the target shown is weight x investable / netLiquidation
+//   weights shown = value / netLiquidation (the target shown: weight x investable / netLiquidation)
 //   buys may spend at most cash + sell proceeds - reserve; otherwise all scale down together.
 // Holdings outside the targets (or targeted at 0) are sold in full, ignoring band and minimum;
 // a fractional remainder stays held because orders are whole shares. Rounding: see money.ts.

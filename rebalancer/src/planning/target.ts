@@ -1,4 +1,4 @@
-/** One target weight: the fraction of the investable account (net liquidation minus the reserve). */
+/** One target weight: a fraction of the investable value (net liquidation minus the reserve). */
 export interface Target {
   symbol: string;
   /** In [0, 1]. */

@@ -5,8 +5,10 @@ import type { PlannedOrder } from "../planned-order.js";
 import { formatMoney, formatPercent } from "./format.js";
 import type { Position } from "./position.js";
 
-/** Float noise forgiven when comparing a drift with the band, so that a drift exactly on the
- * band (|0.48 - 0.5| x 100 = 2.0000000000000018) counts as within it. In percentage points. */
+/**
+ * Float noise forgiven when comparing a drift with the band, in percentage points, so that a
+ * drift exactly on the band (|0.48 - 0.5| x 100 = 2.0000000000000018) counts as within it.
+ */
 const BAND_EPSILON = 1e-9;
 
 /** What `sizeOrders` needs besides the positions. */
@@ -56,8 +58,10 @@ export function sizeOrders(
       // TWS takes whole shares only: a fractional remainder stays (never sell more than held).
       const quantity = Math.floor(held);
       if (quantity < held) {
+        // toFixed then Number: 10.3 - 10 reads 0.3, not 0.3000000000000007.
+        const fraction = Number((held - quantity).toFixed(6));
         warnings.push(
-          `${symbol}: ${held - quantity} fractional share(s) stay held; only whole shares can be sold`,
+          `${symbol}: ${fraction} fractional share(s) stay held; only whole shares can be sold`,
         );
       }
       if (quantity > 0) sells.push(order(symbol, "sell", quantity, price, `${why}: sell all`));
@@ -81,9 +85,9 @@ export function sizeOrders(
 
     if (price === undefined) {
       // Nothing held: the band and the minimum can be judged without a price.
-      if (withinBand)
+      if (withinBand) {
         warnings.push(bandWarning(symbol, current, target, settings.driftBandPercent));
-      else if (gap < settings.minOrderValue) {
+      } else if (gap < settings.minOrderValue) {
         warnings.push(
           `${symbol}: buying ${formatMoney(gap)} is below the minimum order value ` +
             `${formatMoney(settings.minOrderValue)}; left alone`,

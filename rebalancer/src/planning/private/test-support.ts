@@ -32,7 +32,7 @@ export function testInput(overrides: Overrides = {}): PlanInput {
   };
 }
 
-/** Runs `run` and returns the PlanError it throws; fails when it throws nothing or another error. */
+/** Returns the PlanError that `run` throws; fails when it throws nothing or another error. */
 export function refusal(run: () => unknown): PlanError {
   try {
     run();
