@@ -1,3 +1,4 @@
+import { gzipSync } from "node:zlib";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import type { Interceptor, Transport } from "@connectrpc/connect";
@@ -254,6 +255,22 @@ describe("createApiServer", () => {
         message: `request body of ${Buffer.byteLength(body)} bytes exceeds the limit of 1048576 bytes`,
       });
     });
+  });
+
+  it("bounds what a compressed body may inflate to (resource_exhausted)", async () => {
+    const inflated = JSON.stringify({ pad: "x".repeat(2 * 1024 * 1024) });
+    const response = await fetch(`${t.url}/rebalancer.v1.RebalancerService/ListAccounts`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "content-encoding": "gzip",
+        ...bearer(currentKey),
+      },
+      body: gzipSync(inflated),
+    });
+    const body = (await response.json()) as { code: string; message: string };
+    expect(body.code).to.equal("resource_exhausted");
+    expect(body.message).to.contain("after decompression");
   });
 
   describe("oversize bodies on the streaming protocols", () => {

@@ -99,6 +99,8 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   const router = createConnectRouter({
     ...routerOptions,
     acceptCompression: [compressionGzip, compressionBrotli],
+    // Bounds what a compressed message may inflate to; raw bodies are limited before this.
+    readMaxBytes: maxBodyBytes,
   });
   registerRebalancer(router);
   router.service(Health, createHealthService(monitor, [RebalancerService.typeName]));

@@ -1,6 +1,6 @@
 // connect-node's connectNodeAdapter, plus a limit on the whole request body that answers
 // invalid_argument in the caller's protocol (Connect's own readMaxBytes answers
-// resource_exhausted, per message), and failures logged through the service's logger.
+// resource_exhausted), and failures logged through the service's logger.
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ConnectRouter } from "@connectrpc/connect";
 import {
@@ -13,9 +13,15 @@ import { limitBody } from "./body-limit.js";
 import type { NodeRequestHandler } from "./node-request-handler.js";
 import { writeJson } from "./write-json.js";
 
+// gRPC, gRPC-Web and Connect streaming frame their bodies in envelopes; Connect unary does not.
+const envelopedContentType = /^application\/(grpc|connect\+)/i;
+
 /** Options of createConnectRequestHandler. */
 export interface ConnectRequestHandlerOptions {
-  /** The router every served service is registered with. */
+  /**
+   * The router every served service is registered with. Give it readMaxBytes = maxBodyBytes:
+   * that bounds what a compressed message may inflate to.
+   */
   router: ConnectRouter;
   /** Longest request body accepted, in bytes. */
   maxBodyBytes: number;
@@ -51,10 +57,17 @@ export function createConnectRequestHandler(
       });
       return;
     }
-    const body = request.body as AsyncIterable<Uint8Array>;
-    const limited = {
+    const header = new Headers(request.header);
+    // Checked here instead, so that an oversize body is invalid_argument on every protocol
+    // rather than Connect's resource_exhausted.
+    header.delete("content-length");
+    const limited: UniversalServerRequest = {
       ...request,
-      body: limitBody(body, maxBodyBytes, request.header.get("content-length")),
+      header,
+      body: limitBody(request.body as AsyncIterable<Uint8Array>, maxBodyBytes, {
+        contentLength: request.header.get("content-length"),
+        enveloped: envelopedContentType.test(request.header.get("content-type") ?? ""),
+      }),
     };
     handler(limited)
       .then((response) => universalResponseToNodeResponse(response, res))

@@ -149,6 +149,9 @@ export function createOnePortServer(
       tcpServer.once("error", reject);
       tcpServer.listen(port, host, () => {
         tcpServer.off("error", reject);
+        // Node starts enforcing headersTimeout and requestTimeout (slow clients) on "listening",
+        // which a server that is handed its connections never emits by itself.
+        http1Server.emit("listening");
         const address = tcpServer.address() as net.AddressInfo;
         const urlHost = net.isIPv6(host) ? `[${host}]` : host;
         resolve({ port: address.port, url: `http://${urlHost}:${address.port}` });
@@ -159,6 +162,8 @@ export function createOnePortServer(
   function close(graceMs = 10_000): Promise<void> {
     closing ??= new Promise<void>((resolve) => {
       draining = true;
+      // Stops the timeout checks started at listen, and closes idle keep-alive connections.
+      http1Server.close(() => undefined);
       // The callback runs once every accepted connection has closed.
       tcpServer.close(() => {
         clearTimeout(deadline);

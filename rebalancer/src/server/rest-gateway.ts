@@ -157,7 +157,9 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
 /** The body as JSON, undefined when empty. Oversize bodies and bad JSON are invalid_argument. */
 async function readJsonBody(req: NodeRequest, maxBytes: number): Promise<JsonValue | undefined> {
   const chunks: Uint8Array[] = [];
-  for await (const chunk of limitBody(req, maxBytes, req.headers["content-length"])) {
+  for await (const chunk of limitBody(req, maxBytes, {
+    contentLength: req.headers["content-length"],
+  })) {
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString("utf8");
