@@ -1,3 +1,4 @@
+import { context, isSpanContextValid, trace } from "@opentelemetry/api";
 import { pino, type Logger } from "pino";
 
 export type { Logger };
@@ -6,28 +7,41 @@ export type { Logger };
 export interface LoggerOptions {
   /** Service name, on every line. */
   name: string;
-  /** pino level; default "info". */
+  /** pino level (LOG_LEVEL); default "info". */
   level?: string;
   /** Human-readable lines instead of JSON; default: when stdout is a terminal. */
   pretty?: boolean;
 }
 
-/** JSON-lines logger; secrets under common keys are redacted. */
+/** Where secrets could appear in log objects; their values are replaced. */
+const redactPaths = [
+  "apiKey",
+  "key",
+  "authorization",
+  "password",
+  "*.apiKey",
+  "*.key",
+  "*.authorization",
+  "*.password",
+  "headers.authorization",
+  "headers.x-api-key",
+];
+
+/**
+ * JSON-lines logger. Every line logged inside a span carries `trace_id` and `span_id`, so a log
+ * line leads to its trace in Jaeger; secrets under common keys are redacted.
+ */
 export function createLogger(options: LoggerOptions): Logger {
   const pretty = options.pretty ?? process.stdout.isTTY === true;
   return pino({
     name: options.name,
     level: options.level ?? "info",
-    redact: {
-      paths: [
-        "apiKey",
-        "key",
-        "authorization",
-        "*.apiKey",
-        "*.authorization",
-        "headers.authorization",
-      ],
-      censor: "[redacted]",
+    redact: { paths: redactPaths, censor: "[redacted]" },
+    mixin() {
+      const span = trace.getSpan(context.active())?.spanContext();
+      return span && isSpanContextValid(span)
+        ? { trace_id: span.traceId, span_id: span.spanId }
+        : {};
     },
     ...(pretty ? { transport: { target: "pino-pretty", options: { colorize: true } } } : {}),
   });

@@ -1,11 +1,15 @@
 import { join } from "node:path";
 import { loadAccounts, type AccountType } from "@mesh/platform/accounts";
 import { createLogger, type Logger } from "@mesh/platform/logger";
+import type { Interceptor } from "@connectrpc/connect";
+import type { Meter } from "@opentelemetry/api";
 import { createAllocationProvider } from "./allocations/allocation-provider.js";
 import { createFileAllocations } from "./allocations/file-allocations.js";
 import { createHttpAllocations } from "./allocations/http-allocations.js";
 import type { Broker } from "./broker/broker.js";
 import { createSimBroker } from "./broker/sim/sim-broker.js";
+import { traceBroker } from "./broker/traced-broker.js";
+import { createRunMetrics } from "./run-metrics.js";
 import { createSqliteRunStore } from "./runs/sqlite-run-store.js";
 import { createRunCoordinator } from "./runs/run-coordinator.js";
 import { createApiServer } from "./server/api-server.js";
@@ -40,6 +44,10 @@ export interface RebalancerAppOptions {
   /** How long to wait for a phase's orders to fill; default 300 s. */
   fillTimeoutMs?: number;
   logger?: Logger;
+  /** Connect interceptors for every RPC on every protocol (tracing, metrics); default none. */
+  interceptors?: Interceptor[];
+  /** Meter for the run, order and broker metrics; default none. */
+  meter?: Meter;
   /** The clock; default the system's. */
   now?: () => Date;
 }
@@ -57,7 +65,7 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
   const logger = options.logger ?? createLogger({ name: "rebalancer", level: "silent" });
   const tradingMode = options.tradingMode ?? "paper";
   const accounts = loadAccounts(options.accountsFile);
-  const broker = options.broker ?? createSimBroker();
+  const broker = traceBroker(options.broker ?? createSimBroker());
   const store = createSqliteRunStore(join(options.dataDir, "runs.sqlite"));
   const allocations = createAllocationProvider({
     http: createHttpAllocations({
@@ -66,17 +74,20 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     }),
     file: createFileAllocations(),
   });
+  const metrics = options.meter ? createRunMetrics(options.meter, broker) : undefined;
   const coordinator = createRunCoordinator({
     store,
     accounts: new Map(accounts.accounts.map((a) => [a.accountId, a])),
     tradingMode,
     logger,
+    metrics,
     execution: {
       broker,
       allocations,
       now: options.now ?? (() => new Date()),
       cancelTimeoutMs: options.cancelTimeoutMs,
       fillTimeoutMs: options.fillTimeoutMs,
+      metrics,
     },
   });
   const interrupted = await coordinator.recover();
@@ -103,6 +114,7 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     apiKeys: options.apiKeys ?? [],
     openReads: options.openReads,
     corsOrigins: options.corsOrigins,
+    interceptors: options.interceptors,
     logger,
   });
   const { port, url } = await server.listen(options.port ?? 0, options.host ?? "127.0.0.1");
@@ -115,9 +127,12 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     url,
     port,
     async close(graceMs = 30_000) {
-      const drained = await coordinator.drain(graceMs);
-      if (!drained) logger.warn({ running: coordinator.running() }, "runs still going at shutdown");
-      await server.close(drained ? 1_000 : 0);
+      // New runs are refused at once; running ones get the grace period, streamed or not.
+      const drained = coordinator.drain(graceMs);
+      await server.close(graceMs);
+      if (!(await drained)) {
+        logger.warn({ running: coordinator.running() }, "runs still going at shutdown");
+      }
       await broker.close();
       await store.close();
     },

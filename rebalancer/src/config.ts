@@ -21,6 +21,8 @@ export interface RebalancerConfig {
   shutdownGraceMs: number;
   cancelTimeoutMs: number;
   fillTimeoutMs: number;
+  /** Port of the Prometheus scrape endpoint; undefined when METRICS_PORT=0. */
+  metricsPort?: number;
 }
 
 /** Thrown with every problem found in the environment. */
@@ -99,6 +101,7 @@ export function readConfig(env: NodeJS.ProcessEnv): RebalancerConfig {
     shutdownGraceMs: int("SHUTDOWN_GRACE_SECONDS", 30, 0, 3600) * 1000,
     cancelTimeoutMs: int("OPEN_ORDERS_CANCEL_TIMEOUT_SECONDS", 60, 1, 3600) * 1000,
     fillTimeoutMs: int("ORDER_FILL_TIMEOUT_SECONDS", 300, 1, 86400) * 1000,
+    metricsPort: int("METRICS_PORT", 9464, 0, 65535) || undefined,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

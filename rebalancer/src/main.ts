@@ -1,5 +1,8 @@
 // The composition root: the only place that reads the environment and picks adapters.
 import { createLogger } from "@mesh/platform/logger";
+import { createMetricsInterceptor } from "@mesh/platform/metrics-interceptor";
+import { startTelemetry } from "@mesh/platform/telemetry";
+import { createTracingInterceptor } from "@mesh/platform/tracing-interceptor";
 import { startRebalancer } from "./app.js";
 import type { Broker } from "./broker/broker.js";
 import { createIbkrBroker } from "./broker/ibkr/ibkr-broker.js";
@@ -9,6 +12,12 @@ import { ConfigError, readConfig } from "./config.js";
 async function main(): Promise<void> {
   const config = readConfig(process.env);
   const logger = createLogger({ name: "rebalancer", level: config.logLevel });
+  const telemetry = startTelemetry({
+    serviceName: "rebalancer",
+    env: process.env,
+    metricsPort: config.metricsPort,
+    metricsHost: config.apiHost,
+  });
   let broker: Broker;
   if (config.broker.kind === "ibkr") {
     const { host, port, clientId } = config.broker;
@@ -40,6 +49,11 @@ async function main(): Promise<void> {
     cancelTimeoutMs: config.cancelTimeoutMs,
     fillTimeoutMs: config.fillTimeoutMs,
     logger,
+    meter: telemetry.meter,
+    interceptors: [
+      createTracingInterceptor({ kind: "server", tracer: telemetry.tracer }),
+      createMetricsInterceptor({ kind: "server", meter: telemetry.meter }),
+    ],
   });
   let stopping = false;
   const stop = async (signal: string) => {
@@ -50,6 +64,7 @@ async function main(): Promise<void> {
       "stopping: finishing running rebalances",
     );
     await rebalancer.close(config.shutdownGraceMs);
+    await telemetry.shutdown();
     logger.info("stopped");
     process.exit(0);
   };

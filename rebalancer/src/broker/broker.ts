@@ -9,12 +9,7 @@ export type OrderType = "market" | "limit" | "market_on_close";
 
 /** Where an order stands at the broker. Terminal: filled, cancelled, rejected. */
 export type OrderState =
-  | "pending_submit"
-  | "submitted"
-  | "partially_filled"
-  | "filled"
-  | "cancelled"
-  | "rejected";
+  "pending_submit" | "submitted" | "partially_filled" | "filled" | "cancelled" | "rejected";
 
 /** One holding as the broker reports it. Value is never taken from averageCost. */
 export interface Holding {
@@ -100,8 +95,7 @@ export interface BrokerFill {
 
 /** Something happened to an order: a status change or a fill. */
 export type OrderEvent =
-  | { kind: "status"; order: BrokerOrder }
-  | { kind: "fill"; fill: BrokerFill; order: BrokerOrder };
+  { kind: "status"; order: BrokerOrder } | { kind: "fill"; fill: BrokerFill; order: BrokerOrder };
 
 /** Health of the broker connection. */
 export interface BrokerHealth {

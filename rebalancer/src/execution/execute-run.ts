@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Account } from "@mesh/platform/accounts";
+import { context, SpanStatusCode, trace, type Attributes, type Span } from "@opentelemetry/api";
 import {
   AllocationsFetchedSchema,
   FailureReason,
@@ -35,8 +36,30 @@ import {
   type PlannedOrder,
 } from "../planning/index.js";
 import { fillMessage, orderMessage, sideMessage } from "./order-messages.js";
+import type { RunMetrics } from "../run-metrics.js";
 import { OrderTracker } from "./order-tracker.js";
 import { RunFailure } from "./run-failure.js";
+
+const tracer = trace.getTracer("rebalancer");
+
+/** Runs `work` in an active span that records a thrown error. */
+async function inSpan<T>(
+  name: string,
+  attributes: Attributes,
+  work: () => Promise<T> | T,
+): Promise<T> {
+  return tracer.startActiveSpan(name, { attributes }, async (span) => {
+    try {
+      return await work();
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}
 
 /** The oneof of a progress event, without its envelope (run id, sequence, time). */
 export type RunEvent = RebalanceResponse["event"];
@@ -50,6 +73,8 @@ export interface ExecutionDeps {
   cancelTimeoutMs?: number;
   /** How long to wait for a phase's orders to fill; default 5 minutes. */
   fillTimeoutMs?: number;
+  /** Counts orders by side and outcome; default counts nothing. */
+  metrics?: RunMetrics;
 }
 
 /**
@@ -64,13 +89,37 @@ export async function executeRun(
   live: boolean,
   emit: (event: RunEvent) => Promise<void>,
 ): Promise<void> {
-  const phase = (p: Phase) =>
-    emit({ case: "phase", value: create(PhaseChangedSchema, { phase: p }) });
+  const attributes = { "run.id": run.runId, "account.id": account.accountId, "run.live": live };
+  await inSpan("rebalance.run", attributes, async () => {
+    await runPhases(deps, account, run, live, emit);
+    const span = trace.getActiveSpan();
+    span?.setAttribute("run.status", RunStatus[run.status]);
+    if (run.status === RunStatus.FAILED) {
+      span?.setStatus({ code: SpanStatusCode.ERROR, message: run.message });
+    }
+  });
+}
+
+async function runPhases(
+  deps: ExecutionDeps,
+  account: Account,
+  run: Run,
+  live: boolean,
+  emit: (event: RunEvent) => Promise<void>,
+): Promise<void> {
+  // Each phase is announced on the stream and is a span, parent of the broker calls made in it.
+  const inPhase = async <T>(p: Phase, work: () => Promise<T> | T): Promise<T> => {
+    await emit({ case: "phase", value: create(PhaseChangedSchema, { phase: p }) });
+    return inSpan(`phase ${Phase[p].toLowerCase()}`, {}, work);
+  };
   let tracker: OrderTracker | undefined;
   try {
     const { broker } = deps;
-    await phase(Phase.FETCHING_ALLOCATIONS);
-    const allocations = await deps.allocations.targets(account);
+    const allocations = await inPhase(Phase.FETCHING_ALLOCATIONS, () =>
+      inSpan("allocations.fetch", { "strategy.name": account.strategy }, () =>
+        deps.allocations.targets(account),
+      ),
+    );
     const targets = applyReplacements(allocations.targets, account.replacements);
     run.targets = targets.map((t) => create(TargetSchema, t));
     await emit({
@@ -82,15 +131,14 @@ export async function executeRun(
       }),
     });
 
-    await phase(Phase.READING_ACCOUNT);
-    const input = await readAccount(deps, account, allocations, run);
-
-    await phase(Phase.PLANNING);
-    const planned = plan(input);
+    const input = await inPhase(Phase.READING_ACCOUNT, () =>
+      readAccount(deps, account, allocations, run),
+    );
+    const planned = await inPhase(Phase.PLANNING, () => plan(input));
     run.plan = planMessage(planned);
-
-    await phase(Phase.CHECKING_HOURS);
-    const closed = await closedMarket(deps, account, [...planned.sells, ...planned.buys]);
+    const closed = await inPhase(Phase.CHECKING_HOURS, () =>
+      closedMarket(deps, account, [...planned.sells, ...planned.buys]),
+    );
     if (closed && !live) {
       // A preview is still worth showing at night; say what a live run would do.
       run.plan.warnings.push(`${closed.message}; a live run now would be postponed`);
@@ -142,25 +190,27 @@ export async function executeRun(
       },
     );
 
-    await phase(Phase.CANCELLING_OPEN_ORDERS);
-    await cancelOpenOrders(broker, account.accountId, deps.cancelTimeoutMs ?? 60_000);
-
+    await inPhase(Phase.CANCELLING_OPEN_ORDERS, () =>
+      cancelOpenOrders(broker, account.accountId, deps.cancelTimeoutMs ?? 60_000),
+    );
     const adjustments: string[] = [];
+    const orders = tracker;
     if (planned.sells.length > 0) {
-      await phase(Phase.SELLING);
-      await trade(deps, account, run, tracker, planned.sells, emit, adjustments);
-      await pending;
+      await inPhase(Phase.SELLING, async () => {
+        await trade(deps, account, run, orders, planned.sells, emit, adjustments);
+        await pending;
+      });
     }
-
-    await phase(Phase.REFRESHING_CASH);
-    const refreshed = await readAccount(deps, account, allocations, run);
-    const buys = planBuys(refreshed).buys;
+    const buys = await inPhase(Phase.REFRESHING_CASH, async () => {
+      const refreshed = await readAccount(deps, account, allocations, run);
+      return planBuys(refreshed).buys;
+    });
     describeBuyChanges(planned.buys, buys, adjustments);
-
     if (buys.length > 0) {
-      await phase(Phase.BUYING);
-      await trade(deps, account, run, tracker, buys, emit, adjustments);
-      await pending;
+      await inPhase(Phase.BUYING, async () => {
+        await trade(deps, account, run, orders, buys, emit, adjustments);
+        await pending;
+      });
     }
     return finish(
       run,
@@ -281,9 +331,30 @@ async function trade(
   adjustments: string[],
 ): Promise<void> {
   const placed: BrokerOrder[] = [];
+  // One span per order, from placement to its final status.
+  const spans = new Map<string, Span>();
   for (const order of orders) {
     const request = orderRequest(account, run.runId, order);
-    const accepted = tracker.placed(await deps.broker.placeOrder(request));
+    const span = tracer.startSpan(`order ${order.side} ${order.symbol}`, {
+      attributes: {
+        "order.symbol": order.symbol,
+        "order.side": order.side,
+        "order.quantity": order.quantity,
+        "order.type": request.orderType,
+      },
+    });
+    const accepted = tracker.placed(
+      await context
+        .with(trace.setSpan(context.active(), span), () => deps.broker.placeOrder(request))
+        .catch((err: unknown) => {
+          span.recordException(err as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+          span.end();
+          throw err;
+        }),
+    );
+    span.setAttribute("order.id", accepted.orderId);
+    spans.set(accepted.orderId, span);
     const message = orderMessage(accepted);
     upsertOrder(run, message);
     placed.push(accepted);
@@ -291,6 +362,13 @@ async function trade(
   }
   const ids = placed.map((o) => o.orderId);
   const { done, orders: final } = await tracker.settle(ids, deps.fillTimeoutMs ?? 300_000);
+  for (const o of final) {
+    const span = spans.get(o.orderId)!;
+    span.setAttributes({ "order.status": o.status, "order.filled_quantity": o.filledQuantity });
+    if (o.status !== "filled") span.setStatus({ code: SpanStatusCode.ERROR, message: o.message });
+    span.end();
+    deps.metrics?.orderFinished(o);
+  }
   const describe = (o: BrokerOrder) =>
     `${o.side} of ${o.quantity} ${o.symbol} (order ${o.orderId})`;
   const rejected = final.find((o) => o.status === "rejected" || o.status === "cancelled");

@@ -17,6 +17,7 @@ import {
   type Trigger,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { executeRun, type ExecutionDeps } from "../execution/execute-run.js";
+import type { RunMetrics } from "../run-metrics.js";
 import { RunFeed } from "./run-feed.js";
 import type { RunStore } from "./run-store.js";
 
@@ -38,6 +39,8 @@ export interface RunCoordinatorOptions {
   tradingMode: AccountType;
   execution: ExecutionDeps;
   logger: Logger;
+  /** Counts runs by mode and outcome; default counts nothing. */
+  metrics?: RunMetrics;
 }
 
 /** Starts runs: one per account at a time, one per idempotency key ever, behind the live guard. */
@@ -128,12 +131,17 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
       status: RunStatus.RUNNING,
       createdAt: timestampNow(),
     });
-    const feed = new RunFeed(run, store);
-    active.set(accountId, { feed, done });
+    // Called when the final event is recorded and again when the run's task ends: only once, and
+    // never touching a newer run of the account that may have started in between.
+    let freed = false;
     const free = () => {
+      if (freed) return;
+      freed = true;
       active.delete(accountId);
       release();
     };
+    const feed = new RunFeed(run, store, free);
+    active.set(accountId, { feed, done });
 
     try {
       const begun = await store.begin(run);
@@ -157,9 +165,8 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
           value: create(RunAcceptedSchema, { accountId, mode: run.mode, idempotencyKey: key }),
         });
         await executeRun(options.execution, account, run, live, (event) => feed.append(event));
-        run.finishedAt = timestampNow();
-        await store.save(run);
         log.info({ status: RunStatus[run.status], message: run.message }, "run finished");
+        options.metrics?.runFinished(live ? "live" : "dry_run", RunStatus[run.status]);
       } catch (err) {
         log.error({ err }, "run could not be recorded");
       } finally {

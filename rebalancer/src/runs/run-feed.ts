@@ -28,6 +28,8 @@ export class RunFeed {
   constructor(
     readonly run: Run,
     private readonly store: RunStore,
+    /** Called once the final event is recorded, before any stream sees it. */
+    private readonly onFinished: () => void = () => undefined,
   ) {}
 
   get finished(): boolean {
@@ -35,7 +37,11 @@ export class RunFeed {
     return last !== undefined && isFinal(last);
   }
 
-  /** Records an event and the run as it now stands, then wakes the streams. */
+  /**
+   * Records an event and the run as it now stands, then wakes the streams. The run is finished
+   * (finishedAt set, onFinished called) before a stream can see the final event, so a caller
+   * that reacts to it finds the account free.
+   */
   async append(event: RunEvent): Promise<void> {
     const message = create(RebalanceResponseSchema, {
       runId: this.run.runId,
@@ -43,9 +49,12 @@ export class RunFeed {
       time: timestampNow(),
       event,
     });
+    const final = isFinal(message);
+    if (final) this.run.finishedAt = message.time;
     await this.store.appendEvent(message);
     await this.store.save(this.run);
     this.history.push(message);
+    if (final) this.onFinished();
     for (const wake of this.listeners) wake();
   }
 

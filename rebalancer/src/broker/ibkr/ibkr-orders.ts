@@ -1,0 +1,396 @@
+// Placing, following and cancelling orders. IBApiNext has no live stream of our own orders, so we
+// listen to the underlying IBApi's openOrder / orderStatus / execDetails / error events, keep one
+// record per order placed by this client id, and turn changes into the port's order events.
+
+import {
+  EventName,
+  type Contract,
+  type Execution,
+  type Order,
+  type OrderState as IbOrderState,
+} from "@stoqey/ib";
+import { defer } from "rxjs";
+import { BrokerError } from "../broker-error.js";
+import type { BrokerOrder, OrderEvent, OrderRequest } from "../broker.js";
+import type { IbkrAccounts } from "./ibkr-accounts.js";
+import { guarded, type IbkrConnection, type IbkrLog } from "./ibkr-connection.js";
+import type { IbkrContracts } from "./ibkr-contracts.js";
+import { brokerErrorFromIb, isIbWarning, rejectionReason } from "./ibkr-errors.js";
+import {
+  brokerOrderFromOpenOrder,
+  brokerOrderFromRequest,
+  fillFromExecution,
+  ibOrderFromRequest,
+  isTerminal,
+  orderStateFrom,
+} from "./ibkr-translate.js";
+
+/** What we know about one of our orders. */
+interface TrackedOrder {
+  ibOrderId: number;
+  /** For messages, e.g. "BUY 10 SPY for DU111111 (order 1000001)". */
+  what: string;
+  view: BrokerOrder;
+  ibStatus?: string;
+  statusFilled: number;
+  statusAveragePrice: number;
+  executions: Map<string, { shares: number; price: number }>;
+  rejected: boolean;
+  message: string;
+  /** The status event last sent, to send each change once. */
+  lastEmitted?: string;
+  /** placeOrder waiting for TWS to confirm. */
+  ack?: {
+    resolve(order: BrokerOrder): void;
+    reject(error: BrokerError): void;
+    timer: NodeJS.Timeout;
+  };
+}
+
+type Emitter = Record<
+  "on" | "off",
+  (event: string, listener: (...args: unknown[]) => void) => unknown
+>;
+
+const IB_FINAL = new Set(["Filled", "Cancelled", "ApiCancelled", "Inactive"]);
+/** Errors about a cancel request that could not be done: the order itself is unchanged. */
+const CANCEL_REFUSED = new Set([161, 10147, 10148]);
+
+export class IbkrOrders {
+  private readonly tracked = new Map<number, TrackedOrder>();
+  private readonly listeners = new Set<(event: OrderEvent) => void>();
+  private readonly detach: (() => void)[] = [];
+  private lastOrderId = 0;
+
+  constructor(
+    private readonly connection: IbkrConnection,
+    private readonly contracts: IbkrContracts,
+    private readonly accounts: IbkrAccounts,
+    private readonly options: { orderIdBase: number; requestTimeoutMs: number },
+    private readonly log: IbkrLog,
+  ) {
+    // IBApi's typed overloads do not admit a generic listener; it is an event emitter underneath.
+    const api = connection.api as unknown as Emitter;
+    const on = <A extends unknown[]>(event: EventName, handler: (...args: A) => void) => {
+      const listener = (...args: unknown[]) => guarded(log, "order", () => handler(...(args as A)));
+      api.on(event, listener);
+      this.detach.push(() => api.off(event, listener));
+    };
+    on(
+      EventName.openOrder,
+      (orderId: number, contract: Contract, order: Order, state: IbOrderState) =>
+        this.onOpenOrder(orderId, contract, order, state),
+    );
+    on(
+      EventName.orderStatus,
+      (
+        orderId: number,
+        status: string,
+        filled: number,
+        _remaining: number,
+        avgFillPrice: number,
+        _permId?: number,
+        _parentId?: number,
+        _lastFillPrice?: number,
+        clientId?: number,
+      ) => this.onOrderStatus(orderId, status, filled, avgFillPrice, clientId),
+    );
+    on(EventName.execDetails, (_reqId: number, contract: Contract, execution: Execution) =>
+      this.onExecution(contract, execution),
+    );
+    on(EventName.error, (error: Error, code: number, reqId: number) =>
+      this.onError(reqId, code, error.message),
+    );
+    const started = connection.sessionStarted.subscribe(() => void this.reconcile());
+    const ended = connection.sessionEnded.subscribe(() =>
+      this.failPendingAcks("connection to TWS lost"),
+    );
+    this.detach.push(
+      () => started.unsubscribe(),
+      () => ended.unsubscribe(),
+    );
+  }
+
+  onOrderEvent(listener: (event: OrderEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Sends the order; resolves once TWS confirms it, rejects with order_rejected on 201 etc. */
+  async place(request: OrderRequest): Promise<BrokerOrder> {
+    const side = request.side === "buy" ? "BUY" : "SELL";
+    const description = `${side} ${request.quantity} ${request.symbol} for ${request.accountId}`;
+    assertValid(request, description);
+    await this.accounts.assertKnown(request.accountId);
+    const contract = await this.contracts.contract(request.symbol);
+    this.connection.assertReady(`order ${description}`);
+    const ibOrderId = Math.max(
+      this.lastOrderId + 1,
+      this.connection.nextValidOrderId,
+      this.options.orderIdBase,
+    );
+    this.lastOrderId = ibOrderId;
+    const tracked = this.track(
+      ibOrderId,
+      description,
+      brokerOrderFromRequest(String(ibOrderId), request),
+    );
+    const acknowledged = new Promise<BrokerOrder>((resolve, reject) => {
+      const ms = this.options.requestTimeoutMs;
+      const timer = setTimeout(() => {
+        tracked.ack = undefined;
+        const text = `${tracked.what}: sent, but TWS did not confirm it within ${ms} ms; check open orders before placing it again`;
+        reject(new BrokerError("unavailable", text, false));
+      }, ms);
+      tracked.ack = { resolve, reject, timer };
+    });
+    this.log.info(
+      { orderId: ibOrderId, runId: request.runId, type: request.orderType },
+      `placing ${tracked.what}`,
+    );
+    this.connection.next.placeOrder(ibOrderId, contract, ibOrderFromRequest(request));
+    return acknowledged;
+  }
+
+  /** Asks TWS to cancel one of this client's orders; the outcome arrives as an order event. */
+  async cancel(orderId: string): Promise<void> {
+    if (!/^\d+$/.test(orderId)) {
+      const text = `cannot cancel order ${orderId}: another API client or TWS placed it; cancel it there or use a global cancel`;
+      throw new BrokerError("order_rejected", text, false);
+    }
+    const tracked = this.tracked.get(Number(orderId));
+    if (tracked && isTerminal(tracked.view.status)) return;
+    this.connection.assertReady(`cancel order ${orderId}`);
+    this.log.info({ orderId }, `cancelling order ${orderId}`);
+    this.connection.next.cancelOrder(Number(orderId), { manualOrderCancelTime: "" });
+  }
+
+  /** IB's global cancel: every open order of the login, whoever placed it. */
+  async cancelAll(): Promise<void> {
+    this.connection.assertReady("global cancel");
+    this.log.warn("cancelling every open order of the login (global cancel)");
+    this.connection.next.cancelAllOrders();
+  }
+
+  /** The account's working orders, whoever placed them. */
+  async open(accountId: string): Promise<BrokerOrder[]> {
+    await this.accounts.assertKnown(accountId);
+    const open = await this.connection.request(
+      `open orders of ${accountId}`,
+      defer(() => this.connection.next.getAllOpenOrders()),
+    );
+    const clientId = this.connection.clientId;
+    return open
+      .filter((o) => o.order.account === accountId)
+      .map((o) => {
+        const own = o.order.clientId === clientId ? this.tracked.get(o.orderId) : undefined;
+        return own ? { ...own.view } : brokerOrderFromOpenOrder(o, clientId);
+      })
+      .filter((o) => !isTerminal(o.status));
+  }
+
+  close(): void {
+    this.failPendingAcks("the IBKR broker was closed");
+    for (const detach of this.detach) detach();
+    this.listeners.clear();
+  }
+
+  private onOpenOrder(
+    orderId: number,
+    contract: Contract,
+    order: Order,
+    state: IbOrderState,
+  ): void {
+    if (order.clientId !== this.connection.clientId) return;
+    let tracked = this.tracked.get(orderId);
+    if (!tracked) {
+      // A working order this client id placed before a restart: follow it too.
+      if (IB_FINAL.has(state.status)) return;
+      const view = brokerOrderFromOpenOrder(
+        { orderId, contract, order, orderState: state },
+        order.clientId,
+      );
+      const description = `${order.action} ${order.totalQuantity} ${contract.symbol} for ${order.account}`;
+      tracked = this.track(orderId, description, view);
+    }
+    this.setIbStatus(tracked, state.status);
+    this.changed(tracked);
+  }
+
+  private onOrderStatus(
+    orderId: number,
+    status: string,
+    filled: number,
+    averagePrice: number,
+    clientId?: number,
+  ): void {
+    if (clientId !== undefined && clientId !== this.connection.clientId) return;
+    const tracked = this.tracked.get(orderId);
+    if (!tracked) return;
+    this.setIbStatus(tracked, status);
+    tracked.statusFilled = Math.max(tracked.statusFilled, filled ?? 0);
+    if (filled >= tracked.statusFilled) tracked.statusAveragePrice = averagePrice ?? 0;
+    this.changed(tracked);
+  }
+
+  private onExecution(contract: Contract, execution: Execution): void {
+    if (execution.clientId !== this.connection.clientId) return;
+    const tracked = this.tracked.get(execution.orderId ?? 0);
+    const execId = execution.execId;
+    if (!tracked || !execId || tracked.executions.has(execId)) return;
+    tracked.executions.set(execId, { shares: execution.shares ?? 0, price: execution.price ?? 0 });
+    const order = this.refresh(tracked);
+    const fill = fillFromExecution(order.orderId, contract, execution, new Date());
+    this.log.info(
+      { orderId: order.orderId, shares: fill.quantity, price: fill.price },
+      `fill of ${tracked.what}`,
+    );
+    this.emit({ kind: "fill", fill, order: { ...order } });
+    this.changed(tracked);
+  }
+
+  private onError(reqId: number, code: number, message: string): void {
+    const tracked = this.tracked.get(reqId);
+    if (!tracked) return;
+    if (isIbWarning(code, message)) {
+      this.log.info({ orderId: reqId, code }, `${tracked.what}: ${message}`);
+    } else if (CANCEL_REFUSED.has(code)) {
+      this.log.warn({ orderId: reqId, code }, `${tracked.what}: ${message}`);
+    } else if (code === 202) {
+      // "Order Canceled - reason:" usually with no reason after it.
+      tracked.message ||= /reason:\s*(.+)$/s.exec(message)?.[1].trim() ?? "";
+      this.setIbStatus(tracked, "Cancelled");
+      this.changed(tracked);
+    } else {
+      // Anything else TWS says about one of our orders means it will not work.
+      tracked.rejected = true;
+      tracked.message = rejectionReason(message);
+      this.log.warn({ orderId: reqId, code }, `${tracked.what} rejected: ${tracked.message}`);
+      if (tracked.ack) {
+        clearTimeout(tracked.ack.timer);
+        tracked.ack.reject(brokerErrorFromIb(code, message, tracked.what));
+        tracked.ack = undefined;
+      }
+      this.changed(tracked);
+    }
+  }
+
+  /** After a reconnect: fetch what happened to working orders while we were away. */
+  private async reconcile(): Promise<void> {
+    const working = [...this.tracked.values()].filter((t) => !isTerminal(t.view.status));
+    if (working.length === 0) return;
+    const next = this.connection.next;
+    const clientId = this.connection.clientId;
+    try {
+      // Missed executions and statuses arrive through the event handlers above.
+      await this.connection.request(
+        "executions after reconnect",
+        defer(() => next.getExecutionDetails({ clientId: String(clientId) })),
+      );
+      const open = await this.connection.request(
+        "open orders after reconnect",
+        defer(() => next.getAllOpenOrders()),
+      );
+      const stillOpen = new Set(
+        open.filter((o) => o.order.clientId === clientId).map((o) => o.orderId),
+      );
+      for (const tracked of working) {
+        if (stillOpen.has(tracked.ibOrderId) || isTerminal(this.refresh(tracked).status)) continue;
+        tracked.message ||= "no longer open at IB after a reconnect";
+        this.setIbStatus(tracked, "Cancelled");
+        this.changed(tracked);
+      }
+    } catch (error) {
+      this.log.warn({ err: error }, "could not bring orders up to date after a reconnect");
+    }
+  }
+
+  private failPendingAcks(reason: string): void {
+    for (const tracked of this.tracked.values()) {
+      if (!tracked.ack) continue;
+      clearTimeout(tracked.ack.timer);
+      const text = `${tracked.what}: ${reason} before TWS confirmed it; check open orders before placing it again`;
+      tracked.ack.reject(new BrokerError("unavailable", text, false));
+      tracked.ack = undefined;
+    }
+  }
+
+  private track(ibOrderId: number, description: string, view: BrokerOrder): TrackedOrder {
+    const tracked: TrackedOrder = {
+      ibOrderId,
+      what: `${description} (order ${ibOrderId})`,
+      view,
+      statusFilled: 0,
+      statusAveragePrice: 0,
+      executions: new Map(),
+      rejected: false,
+      message: "",
+    };
+    this.tracked.set(ibOrderId, tracked);
+    return tracked;
+  }
+
+  /** IB may repeat an older status after a final one; keep the final one. */
+  private setIbStatus(tracked: TrackedOrder, status: string | undefined): void {
+    if (status && !IB_FINAL.has(tracked.ibStatus ?? "")) tracked.ibStatus = status;
+  }
+
+  private refresh(tracked: TrackedOrder): BrokerOrder {
+    let shares = 0;
+    let value = 0;
+    for (const execution of tracked.executions.values()) {
+      shares += execution.shares;
+      value += execution.shares * execution.price;
+    }
+    const filled = Math.max(tracked.statusFilled, shares);
+    const useStatus = tracked.statusFilled >= shares && tracked.statusAveragePrice > 0;
+    const { quantity } = tracked.view;
+    tracked.view = {
+      ...tracked.view,
+      status: orderStateFrom(tracked.ibStatus, filled, quantity, tracked.rejected),
+      filledQuantity: filled,
+      averageFillPrice: useStatus ? tracked.statusAveragePrice : shares > 0 ? value / shares : 0,
+      message: tracked.message,
+    };
+    return tracked.view;
+  }
+
+  /** Confirms a waiting placeOrder and sends a status event when status or fill changed. */
+  private changed(tracked: TrackedOrder): void {
+    const order = this.refresh(tracked);
+    if (tracked.ack && !tracked.rejected) {
+      clearTimeout(tracked.ack.timer);
+      tracked.ack.resolve({ ...order });
+      tracked.ack = undefined;
+    }
+    const key = `${order.status}|${order.filledQuantity}`;
+    if (key === tracked.lastEmitted) return;
+    tracked.lastEmitted = key;
+    this.log.debug(
+      { orderId: order.orderId, status: order.status, filled: order.filledQuantity },
+      tracked.what,
+    );
+    this.emit({ kind: "status", order: { ...order } });
+  }
+
+  private emit(event: OrderEvent): void {
+    for (const listener of this.listeners)
+      guarded(this.log, "order event listener", () => listener(event));
+  }
+}
+
+function assertValid(request: OrderRequest, description: string): void {
+  const problems: string[] = [];
+  if (!Number.isInteger(request.quantity) || request.quantity <= 0) {
+    problems.push("quantity must be a whole number of shares above 0");
+  }
+  if (
+    request.orderType === "limit" &&
+    !(typeof request.limitPrice === "number" && request.limitPrice > 0)
+  ) {
+    problems.push("a limit order needs a limitPrice above 0");
+  }
+  if (problems.length > 0) {
+    throw new BrokerError("order_rejected", `order ${description}: ${problems.join("; ")}`, false);
+  }
+}

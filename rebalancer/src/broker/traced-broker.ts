@@ -1,0 +1,88 @@
+import { SpanKind, SpanStatusCode, trace, type Attributes, type Tracer } from "@opentelemetry/api";
+import type { Broker } from "./broker.js";
+
+/**
+ * A broker whose every call is a CLIENT span (`broker.<method>`), so a trace shows what was read
+ * from the broker and which orders were placed, with their symbol, side, quantity and id.
+ */
+export function traceBroker(broker: Broker, tracer: Tracer = trace.getTracer("broker")): Broker {
+  async function span<T>(
+    name: string,
+    attributes: Attributes,
+    call: () => Promise<T>,
+    after?: (result: T) => Attributes,
+  ): Promise<T> {
+    return tracer.startActiveSpan(
+      `broker.${name}`,
+      { kind: SpanKind.CLIENT, attributes: { "broker.name": broker.name, ...attributes } },
+      async (s) => {
+        try {
+          const result = await call();
+          if (after) s.setAttributes(after(result));
+          return result;
+        } catch (err) {
+          s.recordException(err as Error);
+          s.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+          throw err;
+        } finally {
+          s.end();
+        }
+      },
+    );
+  }
+  return {
+    name: broker.name,
+    health: () => broker.health(),
+    holdings: (accountId) =>
+      span(
+        "holdings",
+        { "account.id": accountId },
+        () => broker.holdings(accountId),
+        (h) => ({
+          "broker.holdings": h.length,
+        }),
+      ),
+    accountValues: (accountId) =>
+      span("accountValues", { "account.id": accountId }, () => broker.accountValues(accountId)),
+    quotes: (symbols) =>
+      span(
+        "quotes",
+        { "broker.symbols": symbols },
+        () => broker.quotes(symbols),
+        (q) => ({
+          "broker.quotes": q.size,
+        }),
+      ),
+    sessions: (symbols, at, extended) =>
+      span("sessions", { "broker.symbols": symbols, "broker.extended_hours": extended }, () =>
+        broker.sessions(symbols, at, extended),
+      ),
+    openOrders: (accountId) =>
+      span(
+        "openOrders",
+        { "account.id": accountId },
+        () => broker.openOrders(accountId),
+        (o) => ({
+          "broker.open_orders": o.length,
+        }),
+      ),
+    placeOrder: (request) =>
+      span(
+        "placeOrder",
+        {
+          "account.id": request.accountId,
+          "order.symbol": request.symbol,
+          "order.side": request.side,
+          "order.quantity": request.quantity,
+          "order.type": request.orderType,
+          "run.id": request.runId,
+        },
+        () => broker.placeOrder(request),
+        (order) => ({ "order.id": order.orderId, "order.status": order.status }),
+      ),
+    cancelOrder: (orderId) =>
+      span("cancelOrder", { "order.id": orderId }, () => broker.cancelOrder(orderId)),
+    onOrderEvent: (listener) => broker.onOrderEvent(listener),
+    close: () => broker.close(),
+  };
+}

@@ -1,0 +1,406 @@
+// The in-memory market and accounts behind the test TWS server: instruments with prices and
+// hours, accounts with cash and positions, orders that rest or fill in parts. It knows nothing
+// about sockets; the server turns its events into TWS messages.
+
+/** An instrument the market knows. */
+export interface InstrumentSpec {
+  symbol: string;
+  conId?: number;
+  currency?: string;
+  primaryExchange?: string;
+  timeZoneId?: string;
+  /** IB format, e.g. "20250624:0400-20250624:2000;20250625:CLOSED"; default: this week, 04-20h. */
+  tradingHours?: string;
+  /** Regular hours, same format; default: this week, 09:30-16:00. */
+  liquidHours?: string;
+  last?: number;
+  bid?: number;
+  ask?: number;
+  close?: number;
+  /** What a client without live subscriptions gets; default "delayed". */
+  marketData?: "live" | "delayed" | "none";
+  /** False: a snapshot request never ends (the client must time out); default true. */
+  completesSnapshot?: boolean;
+  /** Every order for this symbol is rejected (201) with this reason. */
+  rejectOrders?: string;
+}
+
+/** An account the login manages. */
+export interface AccountSpec {
+  accountId: string;
+  cash: number;
+  currency?: string;
+  positions?: Record<string, { quantity: number; averageCost: number }>;
+}
+
+export interface Instrument extends Required<Omit<InstrumentSpec, "rejectOrders">> {
+  rejectOrders?: string;
+}
+
+export interface Account {
+  accountId: string;
+  cash: number;
+  currency: string;
+  positions: Map<string, { quantity: number; averageCost: number }>;
+}
+
+/** An order as the market holds it. `status` uses IB's words. */
+export interface TwsOrder {
+  orderId: number;
+  clientId: number;
+  permId: number;
+  accountId: string;
+  symbol: string;
+  action: "BUY" | "SELL";
+  quantity: number;
+  orderType: string;
+  limitPrice?: number;
+  tif: string;
+  outsideRth: boolean;
+  orderRef: string;
+  transmit: boolean;
+  status: string;
+  filled: number;
+  avgFillPrice: number;
+  lastFillPrice: number;
+}
+
+export interface TwsExecution {
+  execId: string;
+  order: TwsOrder;
+  shares: number;
+  price: number;
+  cumQty: number;
+  avgPrice: number;
+  time: Date;
+}
+
+/** What happened in the market, for the server to tell the clients. */
+export type MarketEvent =
+  | { kind: "order"; order: TwsOrder }
+  | { kind: "orderError"; clientId: number; orderId: number; code: number; message: string }
+  | { kind: "execution"; execution: TwsExecution }
+  | { kind: "position"; accountId: string; symbol: string };
+
+/** An order as a client sends it. */
+export type OrderInput = Omit<
+  TwsOrder,
+  "permId" | "status" | "filled" | "avgFillPrice" | "lastFillPrice"
+> & {
+  conId: number;
+};
+
+export interface MarketOptions {
+  accounts?: AccountSpec[];
+  instruments?: InstrumentSpec[];
+  /** A market order fills in this many executions; default 2. */
+  fillParts?: number;
+  /** Delay before each execution; default 10 ms. */
+  fillIntervalMs?: number;
+}
+
+/** Two accounts, as in the issue's scenarios. */
+export function defaultAccounts(): AccountSpec[] {
+  return [
+    {
+      accountId: "DU111111",
+      cash: 20_000,
+      positions: {
+        SPY: { quantity: 10, averageCost: 400 },
+        VTI: { quantity: 5, averageCost: 200 },
+      },
+    },
+    {
+      accountId: "DU222222",
+      cash: 5_000,
+      positions: { SPY: { quantity: 3, averageCost: 450 }, BND: { quantity: 20, averageCost: 70 } },
+    },
+  ];
+}
+
+/** A few ETFs covering every price path: last, midpoint, close only, no data. */
+export function defaultInstruments(): InstrumentSpec[] {
+  return [
+    { symbol: "SPY", last: 500, bid: 499.9, ask: 500.1, close: 498, primaryExchange: "ARCA" },
+    { symbol: "VTI", last: 250, bid: 249.9, ask: 250.1, close: 249, marketData: "live" },
+    { symbol: "QQQ", bid: 439.9, ask: 440.1, close: 438, primaryExchange: "NASDAQ" },
+    { symbol: "BND", close: 72.5, primaryExchange: "NASDAQ" },
+    { symbol: "VXUS", last: 60, close: 59.5, marketData: "none", primaryExchange: "NASDAQ" },
+  ];
+}
+
+/** IB hours for the seven days around `now`, weekends closed, in the exchange's local time. */
+export function weekOfHours(now: Date, open: string, close: string): string {
+  const days: string[] = [];
+  for (let offset = -1; offset <= 5; offset++) {
+    const day = new Date(now.getTime() + offset * 86_400_000);
+    const date = day.toISOString().slice(0, 10).replaceAll("-", "");
+    const weekend = day.getUTCDay() === 0 || day.getUTCDay() === 6;
+    days.push(weekend ? `${date}:CLOSED` : `${date}:${open}-${date}:${close}`);
+  }
+  return days.join(";");
+}
+
+const TERMINAL = new Set(["Filled", "Cancelled", "ApiCancelled", "Inactive"]);
+
+export class TwsMarket {
+  readonly instruments = new Map<string, Instrument>();
+  readonly accounts = new Map<string, Account>();
+  readonly orders: TwsOrder[] = [];
+  readonly executions: TwsExecution[] = [];
+  private readonly listeners = new Set<(event: MarketEvent) => void>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly fillParts: number;
+  private readonly fillIntervalMs: number;
+  private nextPermId = 900_000_001;
+  private nextExecId = 1;
+  private pendingRejection?: string;
+
+  constructor(options: MarketOptions = {}) {
+    this.fillParts = options.fillParts ?? 2;
+    this.fillIntervalMs = options.fillIntervalMs ?? 10;
+    let conId = 100_001;
+    for (const spec of options.instruments ?? defaultInstruments())
+      this.addInstrument(spec, conId++);
+    for (const spec of options.accounts ?? defaultAccounts()) {
+      this.accounts.set(spec.accountId, {
+        accountId: spec.accountId,
+        cash: spec.cash,
+        currency: spec.currency ?? "USD",
+        positions: new Map(Object.entries(spec.positions ?? {})),
+      });
+    }
+  }
+
+  onEvent(listener: (event: MarketEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  addInstrument(spec: InstrumentSpec, conId = 100_001 + this.instruments.size): Instrument {
+    const now = new Date();
+    const instrument: Instrument = {
+      conId,
+      currency: "USD",
+      primaryExchange: "ARCA",
+      timeZoneId: "US/Eastern",
+      tradingHours: weekOfHours(now, "0400", "2000"),
+      liquidHours: weekOfHours(now, "0930", "1600"),
+      last: -1,
+      bid: -1,
+      ask: -1,
+      close: -1,
+      marketData: "delayed",
+      completesSnapshot: true,
+      ...spec,
+    };
+    this.instruments.set(spec.symbol, instrument);
+    return instrument;
+  }
+
+  /** Finds an instrument by conId when given, else by symbol. */
+  instrument(conId: number, symbol: string): Instrument | undefined {
+    if (conId) return [...this.instruments.values()].find((i) => i.conId === conId);
+    return this.instruments.get(symbol);
+  }
+
+  /** The price a market order would get, or undefined when there is none. */
+  priceFor(instrument: Instrument, action: "BUY" | "SELL"): number | undefined {
+    const quoted = action === "BUY" ? instrument.ask : instrument.bid;
+    return [quoted, instrument.last, instrument.close].find((p) => p > 0);
+  }
+
+  /** Cash plus every position at its market price. */
+  netLiquidation(account: Account): number {
+    let value = account.cash;
+    for (const [symbol, position] of account.positions) {
+      const instrument = this.instruments.get(symbol);
+      const price = instrument ? [instrument.last, instrument.close].find((p) => p > 0) : undefined;
+      value += position.quantity * (price ?? position.averageCost);
+    }
+    return value;
+  }
+
+  /** The next order placed by anyone is rejected with this reason. */
+  rejectNextOrder(reason: string): void {
+    this.pendingRejection = reason;
+  }
+
+  /** Orders not yet filled, cancelled or rejected. */
+  workingOrders(): TwsOrder[] {
+    return this.orders.filter((o) => !TERMINAL.has(o.status));
+  }
+
+  /** The next order id a client may use. */
+  nextOrderId(clientId: number): number {
+    const own = this.orders.filter((o) => o.clientId === clientId).map((o) => o.orderId);
+    return Math.max(0, ...own) + 1;
+  }
+
+  placeOrder(input: OrderInput): void {
+    const reject = (code: number, message: string) =>
+      this.emit({
+        kind: "orderError",
+        clientId: input.clientId,
+        orderId: input.orderId,
+        code,
+        message,
+      });
+    if (this.orders.some((o) => o.clientId === input.clientId && o.orderId === input.orderId)) {
+      return reject(103, "Duplicate order id");
+    }
+    const instrument = this.instrument(input.conId, input.symbol);
+    if (!instrument) return reject(200, "No security definition has been found for the request");
+    const account = this.accounts.get(input.accountId);
+    const order: TwsOrder = {
+      ...input,
+      symbol: instrument.symbol,
+      permId: this.nextPermId++,
+      status: "PendingSubmit",
+      filled: 0,
+      avgFillPrice: 0,
+      lastFillPrice: 0,
+    };
+    this.orders.push(order);
+    const price = this.priceFor(instrument, order.action);
+    const reason = !account
+      ? `Account ${input.accountId} is not available to this login`
+      : (this.takePendingRejection() ??
+        instrument.rejectOrders ??
+        this.marginShortfall(order, account, price));
+    if (reason !== undefined) {
+      reject(201, `Order rejected - reason:${reason}`);
+      return this.setStatus(order, "Cancelled");
+    }
+    if (!order.transmit) return this.setStatus(order, "PendingSubmit");
+    if (order.orderType === "MOC") return this.setStatus(order, "PreSubmitted");
+    this.setStatus(order, "Submitted");
+    const marketable =
+      order.orderType === "MKT" ||
+      (order.orderType === "LMT" &&
+        price !== undefined &&
+        (order.action === "BUY" ? order.limitPrice! >= price : order.limitPrice! <= price));
+    if (marketable && price !== undefined) this.fillInParts(order, price);
+  }
+
+  cancelOrder(clientId: number, orderId: number): void {
+    const order = this.orders.find((o) => o.clientId === clientId && o.orderId === orderId);
+    if (!order) {
+      const message = `OrderId ${orderId} that needs to be cancelled is not found.`;
+      return this.emit({ kind: "orderError", clientId, orderId, code: 10147, message });
+    }
+    if (TERMINAL.has(order.status)) {
+      const message = `OrderId ${orderId} that needs to be cancelled cannot be cancelled, state: ${order.status}.`;
+      return this.emit({ kind: "orderError", clientId, orderId, code: 10148, message });
+    }
+    this.cancel(order);
+  }
+
+  /** Global cancel: every working order of every client. */
+  cancelAll(): void {
+    for (const order of this.workingOrders()) this.cancel(order);
+  }
+
+  /** The closing auction: market-on-close orders fill at the close price. */
+  closeAuction(): void {
+    for (const order of this.workingOrders().filter((o) => o.orderType === "MOC")) {
+      const instrument = this.instruments.get(order.symbol)!;
+      this.execute(
+        order,
+        order.quantity,
+        instrument.close > 0 ? instrument.close : instrument.last,
+      );
+    }
+  }
+
+  /** Stops pending fills. */
+  stop(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private cancel(order: TwsOrder): void {
+    this.setStatus(order, "Cancelled");
+    const message = "Order Canceled - reason:";
+    this.emit({
+      kind: "orderError",
+      clientId: order.clientId,
+      orderId: order.orderId,
+      code: 202,
+      message,
+    });
+  }
+
+  private takePendingRejection(): string | undefined {
+    const reason = this.pendingRejection;
+    this.pendingRejection = undefined;
+    return reason;
+  }
+
+  private marginShortfall(
+    order: TwsOrder,
+    account: Account,
+    price: number | undefined,
+  ): string | undefined {
+    const cost = order.action === "BUY" ? order.quantity * (order.limitPrice ?? price ?? 0) : 0;
+    if (cost <= account.cash) return undefined;
+    return (
+      `YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED POSITION YOUR EQUITY WITH LOAN ` +
+      `VALUE [${account.cash.toFixed(2)} USD] MUST EXCEED THE INITIAL MARGIN [${cost.toFixed(2)} USD]`
+    );
+  }
+
+  private fillInParts(order: TwsOrder, price: number): void {
+    const parts = Math.max(1, Math.min(this.fillParts, order.quantity));
+    const size = Math.floor(order.quantity / parts);
+    const step = (part: number) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        if (TERMINAL.has(order.status)) return;
+        this.execute(order, part === parts ? order.quantity - order.filled : size, price);
+        if (part < parts) step(part + 1);
+      }, this.fillIntervalMs);
+      this.timers.add(timer);
+    };
+    step(1);
+  }
+
+  private execute(order: TwsOrder, shares: number, price: number): void {
+    const account = this.accounts.get(order.accountId)!;
+    const signed = order.action === "BUY" ? shares : -shares;
+    const held = account.positions.get(order.symbol) ?? { quantity: 0, averageCost: 0 };
+    const quantity = held.quantity + signed;
+    const averageCost =
+      signed > 0
+        ? (held.quantity * held.averageCost + shares * price) / quantity
+        : held.averageCost;
+    account.positions.set(order.symbol, { quantity, averageCost: quantity ? averageCost : 0 });
+    account.cash -= signed * price;
+    order.avgFillPrice =
+      (order.avgFillPrice * order.filled + price * shares) / (order.filled + shares);
+    order.filled += shares;
+    order.lastFillPrice = price;
+    const execution: TwsExecution = {
+      execId: `0000e0d5.${(this.nextExecId++).toString(16).padStart(8, "0")}.01.01`,
+      order,
+      shares,
+      price,
+      cumQty: order.filled,
+      avgPrice: order.avgFillPrice,
+      time: new Date(),
+    };
+    this.executions.push(execution);
+    this.emit({ kind: "execution", execution });
+    this.setStatus(order, order.filled >= order.quantity ? "Filled" : "Submitted");
+    this.emit({ kind: "position", accountId: account.accountId, symbol: order.symbol });
+  }
+
+  private setStatus(order: TwsOrder, status: string): void {
+    order.status = status;
+    this.emit({ kind: "order", order });
+  }
+
+  private emit(event: MarketEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}
