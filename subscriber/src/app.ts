@@ -1,0 +1,169 @@
+import { eligibleAccounts, loadAccounts } from "@mesh/platform/accounts";
+import { createLogger, type Logger } from "@mesh/platform/logger";
+import type { SubscriberConfig } from "./config.js";
+import { describeFailure } from "./delivery/classify-failure.js";
+import { createDispatcher } from "./delivery/dispatcher.js";
+import { createRebalancerClient } from "./delivery/rebalancer-client.js";
+import { startHttpIngress, type HealthReport } from "./http/http-ingress.js";
+import type { Inbox } from "./inbox/inbox.js";
+import { openSqliteInbox } from "./inbox/sqlite-inbox.js";
+import { createIntake } from "./intake/intake.js";
+import { startAblySource, type AblySource } from "./realtime/ably-source.js";
+import { createStatus, type SubscriberStatus } from "./status.js";
+
+/** Options of startSubscriber beyond the configuration. */
+export interface SubscriberOptions {
+  /** Default: a pino logger at config.logLevel. */
+  logger?: Logger;
+  /** Default: the SQLite inbox at config.inboxFile. */
+  inbox?: Inbox;
+}
+
+/** A running subscriber. */
+export interface Subscriber {
+  /** Port of the HTTP ingress and status endpoint. */
+  port: number;
+  /** e.g. http://127.0.0.1:8001 */
+  url: string;
+  status: SubscriberStatus;
+  inbox: Inbox;
+  /** Stops sources, returns deliveries under way to pending and closes the inbox. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the subscriber: the inbox (interrupted deliveries back to pending), the dispatcher to
+ * the rebalancer, the HTTP ingress and, when a realtime key is configured, the Ably connection.
+ */
+export async function startSubscriber(
+  config: SubscriberConfig,
+  options: SubscriberOptions = {},
+): Promise<Subscriber> {
+  const logger = options.logger ?? createLogger({ name: "subscriber", level: config.logLevel });
+  const accounts = eligibleAccounts(loadAccounts(config.accountsFile), config.tradingMode);
+  if (accounts.length === 0) {
+    logger.warn({ tradingMode: config.tradingMode }, "no enabled account of this trading mode");
+  }
+  const inbox = options.inbox ?? openSqliteInbox(config.inboxFile);
+  const interrupted = await inbox.recoverInFlight();
+  if (interrupted > 0) logger.warn({ interrupted }, "deliveries interrupted by a restart resume");
+
+  const status = createStatus({
+    tradingMode: config.tradingMode,
+    rebalancerUrl: config.rebalancer.url,
+    realtimeEnabled: config.realtime !== undefined,
+  });
+  const rebalancer = createRebalancerClient(config.rebalancer);
+  const dispatcher = createDispatcher({
+    inbox,
+    client: rebalancer.service,
+    config: config.delivery,
+    status,
+    logger: logger.child({ component: "delivery" }),
+  });
+  const intake = createIntake({
+    inbox,
+    accounts,
+    status,
+    logger: logger.child({ component: "intake" }),
+    onRecorded: () => dispatcher.wake(),
+  });
+
+  const health = async (): Promise<HealthReport> => {
+    const problems: string[] = [];
+    const realtime = status.realtime;
+    if (realtime.enabled && ["failed", "suspended", "closed"].includes(realtime.state)) {
+      problems.push(
+        `realtime connection ${realtime.state}: ${realtime.reason ?? "no reason given"}`,
+      );
+    }
+    for (const [name, channel] of Object.entries(realtime.channels)) {
+      if (channel.state === "failed" || channel.state === "suspended") {
+        problems.push(`channel ${name} ${channel.state}: ${channel.reason ?? "no reason given"}`);
+      }
+    }
+    try {
+      await inbox.counts();
+    } catch (err) {
+      problems.push(`inbox unavailable: ${(err as Error).message}`);
+    }
+    return { ok: problems.length === 0, problems };
+  };
+
+  // Deliveries alone leave reachability unknown while the inbox is idle: ask, at most every few
+  // seconds, with a short deadline so the status endpoint stays fast.
+  let probedAt = 0;
+  const probeRebalancer = async () => {
+    if (Date.now() - probedAt < 5000) return;
+    probedAt = Date.now();
+    try {
+      await rebalancer.service.getHealth({}, { timeoutMs: 1000 });
+      status.rebalancer.reachable = true;
+      status.rebalancer.lastSuccessAt = new Date().toISOString();
+    } catch (err) {
+      status.rebalancer.reachable = false;
+      status.rebalancer.lastError = describeFailure(err);
+    }
+  };
+
+  const http = await startHttpIngress({
+    host: config.host,
+    port: config.port,
+    intake,
+    ...(config.webhookKey ? { webhookKey: config.webhookKey } : {}),
+    health,
+    status: async () => {
+      await probeRebalancer();
+      return {
+        ...status,
+        health: await health(),
+        inbox: await inbox.counts(),
+        deliveriesInFlight: dispatcher.inFlight(),
+      };
+    },
+    logger: logger.child({ component: "http" }),
+  }).catch(async (err: unknown) => {
+    // The port is taken or not allowed: release what was started so the caller can exit.
+    await dispatcher.close();
+    rebalancer.close();
+    await inbox.close();
+    throw err;
+  });
+
+  let realtime: AblySource | undefined;
+  if (config.realtime) {
+    realtime = startAblySource({
+      config: config.realtime,
+      channels: intake.channels(),
+      intake,
+      inbox,
+      status,
+      logger: logger.child({ component: "realtime" }),
+    });
+  }
+  logger.info(
+    {
+      url: http.url,
+      channels: intake.channels(),
+      realtime: config.realtime !== undefined,
+      rebalancer: config.rebalancer.url,
+    },
+    "subscriber started",
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    port: http.port,
+    url: http.url,
+    status,
+    inbox,
+    close: () =>
+      (closing ??= (async () => {
+        await realtime?.close();
+        await http.close();
+        await dispatcher.close();
+        rebalancer.close();
+        await inbox.close();
+      })()),
+  };
+}

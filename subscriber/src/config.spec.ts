@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { ConfigError, loadConfig } from "./config.js";
+
+describe("loadConfig", () => {
+  it("runs on the embedded defaults: webhook ingress only, on loopback", () => {
+    const config = loadConfig({ INIT_CWD: "/srv/mesh" });
+    expect(config).to.deep.include({
+      accountsFile: "/srv/mesh/accounts.yaml",
+      dataDir: "/srv/mesh/data",
+      tradingMode: "paper",
+      host: "127.0.0.1",
+      port: 8001,
+      rebalancer: { url: "http://127.0.0.1:8000" },
+    });
+    expect(config.realtime).to.equal(undefined);
+    expect(config.delivery.attemptTimeoutMs).to.equal(300_000);
+  });
+
+  it("takes the realtime key from a file and the endpoint settings from the environment", () => {
+    const dir = mkdtempSync(join(tmpdir(), "config-"));
+    try {
+      writeFileSync(join(dir, "key"), "app.key:secret\n");
+      const config = loadConfig({
+        REALTIME_API_KEY_FILE: join(dir, "key"),
+        ABLY_ENDPOINT: "127.0.0.1",
+        ABLY_PORT: "8080",
+        ABLY_TLS: "false",
+        REBALANCER_API_KEY: "k",
+        REBALANCER_API_TIMEOUT: "30",
+      });
+      expect(config.realtime).to.deep.include({
+        key: "app.key:secret",
+        endpoint: "127.0.0.1",
+        port: 8080,
+        tls: false,
+      });
+      expect(config.webhookKey).to.equal("app.key:secret");
+      expect(config.rebalancer.apiKey).to.equal("k");
+      expect(config.delivery.attemptTimeoutMs).to.equal(30_000);
+      expect(config.host).to.equal("0.0.0.0");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("names every bad variable at once", () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        TRADING_MODE: "demo",
+        SUBSCRIBER_PORT: "eighty",
+        REALTIME_API_KEY: "no-secret",
+        ABLY_ENDPOINT: "host:80",
+        ABLY_TLS: "maybe",
+        REBALANCER_API_URL: "grpc://x",
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).to.be.instanceOf(ConfigError);
+    expect((error as ConfigError).problems.map((p) => p.split(":")[0])).to.deep.equal([
+      "TRADING_MODE",
+      "SUBSCRIBER_PORT",
+      "REBALANCER_API_URL",
+      "REALTIME_API_KEY",
+      "ABLY_ENDPOINT",
+      "ABLY_TLS",
+    ]);
+  });
+});

@@ -1,0 +1,190 @@
+import { join, resolve } from "node:path";
+import type { AccountType } from "@mesh/platform/accounts";
+import { readSecret } from "@mesh/platform/secrets";
+
+/** How the subscriber reaches the Ably realtime service. */
+export interface RealtimeConfig {
+  /** Ably API key, "appId.keyId:secret". */
+  key: string;
+  /** Host of the realtime and REST endpoints; unset means Ably's own. */
+  endpoint?: string;
+  /** Port of the endpoint; unset means the SDK's default for `tls`. */
+  port?: number;
+  /** Use TLS (wss/https); default true. */
+  tls: boolean;
+  /** SDK: wait before reconnecting after a disconnect, ms; default 15000. */
+  disconnectedRetryTimeoutMs: number;
+  /** SDK: wait for a realtime request's answer, ms; default 10000. */
+  realtimeRequestTimeoutMs: number;
+  /** Messages older than this are not recovered from history after a gap, ms; default 600000. */
+  recoveryWindowMs: number;
+}
+
+/** How inbox entries are delivered to the rebalancer. */
+export interface DeliveryConfig {
+  /** Entries delivered at the same time, across accounts (one at a time per account); default 4. */
+  concurrency: number;
+  /** Transient failures are retried until an entry is this old, then dead-lettered, ms; 6 h. */
+  maxAgeMs: number;
+  /** One call (a whole Rebalance stream) is cancelled after this long, ms; default 300000. */
+  attemptTimeoutMs: number;
+  /** Quick retries of one delivery before it goes back to the inbox; default 3. */
+  retryAttempts: number;
+  /** First backoff of the quick retries, ms (exponential with jitter); default 500. */
+  retryInitialDelayMs: number;
+  /** Longest backoff of the quick retries, ms; default 10000. */
+  retryMaxDelayMs: number;
+  /** First wait before an entry that failed its quick retries is tried again, ms; 5000. */
+  rescheduleInitialDelayMs: number;
+  /** Longest wait between such tries, ms; default 300000. */
+  rescheduleMaxDelayMs: number;
+  /** Consecutive transient failures that open the circuit; default 5. */
+  breakerThreshold: number;
+  /** An open circuit lets one call through after this long, ms; default 30000. */
+  breakerHalfOpenAfterMs: number;
+  /** How often the inbox is polled for entries changed elsewhere (the CLI), ms; default 1000. */
+  pollIntervalMs: number;
+}
+
+/** The subscriber's whole configuration, validated. */
+export interface SubscriberConfig {
+  accountsFile: string;
+  /** Directory of the inbox database. */
+  dataDir: string;
+  /** The SQLite file of the inbox, inside dataDir. */
+  inboxFile: string;
+  tradingMode: AccountType;
+  logLevel: string;
+  /** Address of the webhook ingress and status endpoint. */
+  host: string;
+  /** Port of the webhook ingress and status endpoint; 0 picks a free one. */
+  port: number;
+  rebalancer: {
+    url: string;
+    apiKey?: string;
+  };
+  /** Unset: no realtime connection, only the webhook ingress (the embedded default). */
+  realtime?: RealtimeConfig;
+  /** Secret verifying X-Ably-Signature on webhooks; unset accepts unsigned webhooks. */
+  webhookKey?: string;
+  delivery: DeliveryConfig;
+}
+
+/** Thrown when the environment does not make a valid configuration; lists every problem. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Defaults of the delivery settings. */
+export const defaultDeliveryConfig: DeliveryConfig = {
+  concurrency: 4,
+  maxAgeMs: 6 * 3600_000,
+  attemptTimeoutMs: 300_000,
+  retryAttempts: 3,
+  retryInitialDelayMs: 500,
+  retryMaxDelayMs: 10_000,
+  rescheduleInitialDelayMs: 5000,
+  rescheduleMaxDelayMs: 300_000,
+  breakerThreshold: 5,
+  breakerHalfOpenAfterMs: 30_000,
+  pollIntervalMs: 1000,
+};
+
+/** Turns the environment into a configuration; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv): SubscriberConfig {
+  const problems: string[] = [];
+  const text = (name: string, fallback: string) => {
+    const value = env[name]?.trim();
+    return value === undefined || value === "" ? fallback : value;
+  };
+  const number = (name: string, fallback: number, min: number, max: number) => {
+    const raw = env[name]?.trim();
+    if (raw === undefined || raw === "") return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < min || value > max) {
+      problems.push(`${name}: must be a number between ${min} and ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  };
+  const secret = (name: string) => {
+    try {
+      return readSecret(env, name);
+    } catch (err) {
+      problems.push((err as Error).message);
+      return undefined;
+    }
+  };
+
+  const tradingMode = text("TRADING_MODE", "paper");
+  if (tradingMode !== "paper" && tradingMode !== "live") {
+    problems.push(`TRADING_MODE: must be paper or live, got "${tradingMode}"`);
+  }
+  const logLevel = text("LOG_LEVEL", "info");
+  if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
+    problems.push(`LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent`);
+  }
+  const port = number("SUBSCRIBER_PORT", 8001, 0, 65535);
+  const url = text("REBALANCER_API_URL", "http://127.0.0.1:8000");
+  if (!/^https?:\/\/[^/]+/.test(url)) {
+    problems.push(`REBALANCER_API_URL: must be an http:// or https:// URL, got "${url}"`);
+  }
+  const timeoutSeconds = number("REBALANCER_API_TIMEOUT", 300, 1, 86_400);
+  const realtimeKey = secret("REALTIME_API_KEY");
+  if (realtimeKey !== undefined && !/^[^.:\s]+\.[^.:\s]+:\S+$/.test(realtimeKey)) {
+    problems.push("REALTIME_API_KEY: must look like appId.keyId:secret");
+  }
+  const endpoint = env.ABLY_ENDPOINT?.trim() || undefined;
+  if (endpoint?.includes(":")) {
+    problems.push("ABLY_ENDPOINT: a host name only; put the port in ABLY_PORT");
+  }
+  const ablyPort = env.ABLY_PORT?.trim() ? number("ABLY_PORT", 0, 1, 65535) : undefined;
+  const tlsRaw = text("ABLY_TLS", "true").toLowerCase();
+  if (!["true", "false", "1", "0"].includes(tlsRaw)) {
+    problems.push(`ABLY_TLS: must be true or false, got "${tlsRaw}"`);
+  }
+  const recoverySeconds = number("REALTIME_RECOVERY_WINDOW", 600, 0, 7 * 86_400);
+  const maxAgeSeconds = number("DELIVERY_MAX_AGE", 6 * 3600, 1, 30 * 86_400);
+  const concurrency = number("DELIVERY_CONCURRENCY", 4, 1, 256);
+  const apiKey = secret("REBALANCER_API_KEY");
+  // Binding beyond loopback is the operator's choice; without webhook signatures stay local.
+  const host = text("SUBSCRIBER_HOST", realtimeKey ? "0.0.0.0" : "127.0.0.1");
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  // npm runs workspace scripts in the package folder; relative paths mean the caller's folder.
+  const base = env.INIT_CWD || process.cwd();
+  const dataDir = resolve(base, text("DATA_DIR", "./data"));
+  return {
+    accountsFile: resolve(base, text("ACCOUNTS_FILE", "./accounts.yaml")),
+    dataDir,
+    inboxFile: join(dataDir, "subscriber-inbox.sqlite"),
+    tradingMode: tradingMode as AccountType,
+    logLevel,
+    host,
+    port,
+    rebalancer: { url, ...(apiKey ? { apiKey } : {}) },
+    ...(realtimeKey
+      ? {
+          realtime: {
+            key: realtimeKey,
+            ...(endpoint ? { endpoint } : {}),
+            ...(ablyPort ? { port: ablyPort } : {}),
+            tls: tlsRaw === "true" || tlsRaw === "1",
+            disconnectedRetryTimeoutMs: 15_000,
+            realtimeRequestTimeoutMs: 10_000,
+            recoveryWindowMs: recoverySeconds * 1000,
+          },
+          webhookKey: realtimeKey,
+        }
+      : {}),
+    delivery: {
+      ...defaultDeliveryConfig,
+      concurrency,
+      maxAgeMs: maxAgeSeconds * 1000,
+      attemptTimeoutMs: timeoutSeconds * 1000,
+    },
+  };
+}

@@ -1,0 +1,210 @@
+import type { Client } from "@connectrpc/connect";
+import type { Logger } from "@mesh/platform/logger";
+import type { RebalancerService } from "@mesh/proto/rebalancer/v1/rebalancer";
+import {
+  BrokenCircuitError,
+  CircuitState,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  TimeoutStrategy,
+  circuitBreaker,
+  handleWhen,
+  retry,
+  timeout,
+  wrap,
+} from "cockatiel";
+import type { DeliveryConfig } from "../config.js";
+import type { Inbox, InboxEntry } from "../inbox/inbox.js";
+import type { SubscriberStatus } from "../status.js";
+import { describeFailure, isPermanentFailure } from "./classify-failure.js";
+import { deliverEntry } from "./deliver-entry.js";
+
+/** Options of createDispatcher. */
+export interface DispatcherOptions {
+  inbox: Inbox;
+  client: Client<typeof RebalancerService>;
+  config: DeliveryConfig;
+  status: SubscriberStatus;
+  logger: Logger;
+}
+
+/** Moves pending inbox entries to the rebalancer. */
+export interface Dispatcher {
+  /** Looks for due entries now (called after new entries were recorded). */
+  wake(): void;
+  /** Entries being delivered right now. */
+  inFlight(): number;
+  /** Stops taking entries, cancels deliveries under way and returns them to pending. */
+  close(): Promise<void>;
+}
+
+const circuitNames: Record<CircuitState, string> = {
+  [CircuitState.Closed]: "closed",
+  [CircuitState.Open]: "open",
+  [CircuitState.HalfOpen]: "half-open",
+  [CircuitState.Isolated]: "isolated",
+};
+
+/**
+ * Delivers due entries with bounded concurrency across accounts and one at a time per account.
+ * Each delivery runs under quick retries (exponential backoff with jitter), a circuit breaker
+ * and a timeout; when those give up, the entry goes back to the inbox with a longer, growing
+ * delay, so a rebalancer that is down for hours costs no memory and survives restarts. After
+ * its max age such an entry is dead-lettered; permanent errors dead-letter it at once.
+ */
+export function createDispatcher(options: DispatcherOptions): Dispatcher {
+  const { inbox, client, config, status, logger } = options;
+  const transient = (err: unknown) => !isPermanentFailure(err) && !stopping.signal.aborted;
+  const breaker = circuitBreaker(handleWhen(transient), {
+    halfOpenAfter: config.breakerHalfOpenAfterMs,
+    breaker: new ConsecutiveBreaker(config.breakerThreshold),
+  });
+  breaker.onStateChange((state) => {
+    status.circuit = circuitNames[state];
+    logger.warn({ circuit: status.circuit }, "rebalancer circuit changed");
+  });
+  const policy = wrap(
+    retry(
+      handleWhen((err) => transient(err) && !(err instanceof BrokenCircuitError)),
+      {
+        maxAttempts: Math.max(0, config.retryAttempts - 1),
+        backoff: new ExponentialBackoff({
+          initialDelay: config.retryInitialDelayMs,
+          maxDelay: config.retryMaxDelayMs,
+        }),
+      },
+    ),
+    breaker,
+    timeout(config.attemptTimeoutMs, TimeoutStrategy.Aggressive),
+  );
+
+  const stopping = new AbortController();
+  const busy = new Set<string>();
+  const running = new Set<Promise<void>>();
+  let pumping = false;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const deliver = async (entry: InboxEntry) => {
+    const log = logger.child({ entryId: entry.id, accountId: entry.accountId });
+    await inbox.countAttempt(entry.id);
+    try {
+      const outcome = await policy.execute(
+        ({ signal }) => deliverEntry(client, entry, signal, log),
+        stopping.signal,
+      );
+      reachable(true);
+      if (outcome.kind === "done") {
+        await inbox.complete(entry.id, { runId: outcome.runId, result: outcome.result });
+        log.info({ runId: outcome.runId, result: outcome.result }, "delivered");
+      } else if (outcome.kind === "postponed") {
+        await inbox.reschedule(entry.id, {
+          at: outcome.at,
+          reason: outcome.result,
+          runId: outcome.runId,
+          newRun: true,
+        });
+        log.info({ at: new Date(outcome.at).toISOString() }, "run postponed, rescheduled");
+      } else {
+        await inbox.kill(entry.id, outcome.reason, outcome.runId);
+        log.error({ reason: outcome.reason }, "run failed, dead-lettered");
+      }
+    } catch (err) {
+      const reason = describeFailure(err);
+      if (stopping.signal.aborted) {
+        await inbox.reschedule(entry.id, { at: Date.now(), reason: "interrupted by shutdown" });
+        return;
+      }
+      if (isPermanentFailure(err)) {
+        reachable(true);
+        await inbox.kill(entry.id, reason);
+        log.error({ reason }, "refused by the rebalancer, dead-lettered");
+        return;
+      }
+      reachable(false, reason);
+      const age = Date.now() - entry.ageFrom;
+      if (age >= config.maxAgeMs) {
+        const dead = `gave up after ${entry.attempts + 1} attempts over ${Math.round(age / 1000)} s: ${reason}`;
+        await inbox.kill(entry.id, dead);
+        log.error({ reason: dead }, "max age reached, dead-lettered");
+        return;
+      }
+      const at = Date.now() + rescheduleDelay(entry.attempts + 1, err);
+      await inbox.reschedule(entry.id, { at, reason });
+      log.warn({ reason, at: new Date(at).toISOString() }, "delivery failed, will retry");
+    }
+  };
+
+  /** Exponential in the attempts, with full jitter; an open circuit waits until half-open. */
+  const rescheduleDelay = (attempts: number, err: unknown) => {
+    if (err instanceof BrokenCircuitError) return config.breakerHalfOpenAfterMs;
+    const cap = Math.min(
+      config.rescheduleMaxDelayMs,
+      config.rescheduleInitialDelayMs * 2 ** Math.min(attempts - 1, 20),
+    );
+    return Math.round(cap / 2 + (Math.random() * cap) / 2);
+  };
+
+  const reachable = (ok: boolean, error?: string) => {
+    status.rebalancer.reachable = ok;
+    if (ok) status.rebalancer.lastSuccessAt = new Date().toISOString();
+    else status.rebalancer.lastError = error;
+  };
+
+  const pump = async () => {
+    if (pumping) {
+      again = true;
+      return;
+    }
+    pumping = true;
+    try {
+      do {
+        again = false;
+        while (!stopping.signal.aborted && running.size < config.concurrency) {
+          const entry = await inbox.claimNext(Date.now(), busy);
+          if (!entry) break;
+          busy.add(entry.accountId);
+          const run = deliver(entry)
+            .catch((err: Error) => logger.error({ err, entryId: entry.id }, "delivery crashed"))
+            .finally(() => {
+              busy.delete(entry.accountId);
+              running.delete(run);
+              if (!stopping.signal.aborted) void pump();
+            });
+          running.add(run);
+        }
+      } while (again && !stopping.signal.aborted);
+      await arm();
+    } catch (err) {
+      logger.error({ err }, "inbox unavailable; retrying");
+      schedule(config.pollIntervalMs);
+    } finally {
+      pumping = false;
+    }
+  };
+
+  /** Wakes at the next due entry, or after the poll interval (entries re-driven by the CLI). */
+  const arm = async () => {
+    const due = await inbox.nextDueAt();
+    const wait = due === undefined ? config.pollIntervalMs : due - Date.now();
+    schedule(Math.max(10, Math.min(wait, config.pollIntervalMs)));
+  };
+
+  const schedule = (ms: number) => {
+    if (stopping.signal.aborted) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => void pump(), ms);
+  };
+
+  void pump();
+
+  return {
+    wake: () => void pump(),
+    inFlight: () => running.size,
+    close: async () => {
+      stopping.abort();
+      clearTimeout(timer);
+      await Promise.allSettled([...running]);
+    },
+  };
+}

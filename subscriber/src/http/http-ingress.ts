@@ -1,0 +1,145 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "@mesh/platform/logger";
+import type { Intake } from "../intake/intake.js";
+import { readAblyWebhook, verifyAblySignature } from "../webhook/ably-webhook.js";
+
+/** What GET /health answers: serving or not, and why not. */
+export interface HealthReport {
+  ok: boolean;
+  problems: string[];
+}
+
+/** Options of startHttpIngress. */
+export interface HttpIngressOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  intake: Intake;
+  /** Secret checking X-Ably-Signature; unset accepts unsigned requests. */
+  webhookKey?: string;
+  /** The body of GET /status. */
+  status(): Promise<unknown>;
+  health(): Promise<HealthReport>;
+  logger: Logger;
+}
+
+/** The HTTP server, listening. */
+export interface HttpIngress {
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+const maxBody = 1024 * 1024;
+
+class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Serves the webhook ingress (`POST /webhooks/ably`, Ably enveloped batches; `POST
+ * /events/{channel}`, a bare payload), `GET /status` and `GET /health`. A message is answered
+ * only after the inbox recorded it, so a 2xx means it will not be lost.
+ */
+export async function startHttpIngress(options: HttpIngressOptions): Promise<HttpIngress> {
+  const { intake, logger, webhookKey } = options;
+
+  const route = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const path = url.pathname;
+    if (req.method === "GET" && path === "/health") {
+      const report = await options.health();
+      return json(res, report.ok ? 200 : 503, { status: report.ok ? "ok" : "failing", ...report });
+    }
+    if (req.method === "GET" && path === "/status") return json(res, 200, await options.status());
+    if (req.method === "POST" && path === "/webhooks/ably") {
+      const body = await readBody(req);
+      authorize(req, body, false);
+      const read = readAblyWebhook(body);
+      if (!read.ok) throw new HttpProblem(read.status, read.reason);
+      const results = [];
+      for (const message of read.messages) results.push(await intake.receive(message));
+      return json(res, 200, { received: results.length, results });
+    }
+    const event = /^\/events\/([^/]+)$/.exec(path);
+    if (req.method === "POST" && event) {
+      const body = await readBody(req);
+      authorize(req, body, isLoopback(req));
+      const id = header(req, "idempotency-key") ?? header(req, "x-event-id");
+      const result = await intake.receive({
+        channel: decodeURIComponent(event[1]!),
+        ...(id ? { messageId: id } : {}),
+        data: body.toString("utf8"),
+        source: "http",
+      });
+      // Recorded either way; 422 tells a human caller the payload will not run.
+      return json(res, result.rejected ? 422 : 202, result);
+    }
+    throw new HttpProblem(404, `no route for ${req.method} ${path}`);
+  };
+
+  /** With a key configured, callers prove they hold it, except local callers of /events. */
+  const authorize = (req: IncomingMessage, body: Buffer, local: boolean) => {
+    if (!webhookKey || local) return;
+    if (!verifyAblySignature(body, header(req, "x-ably-signature"), webhookKey)) {
+      throw new HttpProblem(401, "missing or invalid X-Ably-Signature");
+    }
+  };
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((err: unknown) => {
+      if (err instanceof HttpProblem) return json(res, err.status, { error: err.message });
+      logger.error({ err, path: req.url }, "request failed");
+      // Nothing recorded: a 5xx makes Ably (or the caller) send the message again.
+      json(res, 500, { error: "internal error; the message was not recorded" });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = options.host === "0.0.0.0" ? "127.0.0.1" : options.host;
+  return {
+    port,
+    url: `http://${shownHost}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function isLoopback(req: IncomingMessage): boolean {
+  const address = req.socket.remoteAddress ?? "";
+  return address === "127.0.0.1" || address === "::1" || address === "::ffff:127.0.0.1";
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > maxBody) throw new HttpProblem(413, `body larger than ${maxBody} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function json(res: ServerResponse, status: number, body: unknown) {
+  if (res.headersSent) return;
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}

@@ -1,0 +1,125 @@
+import type { EventCommand } from "../event/parse-event.js";
+
+/**
+ * Where an entry stands: waiting (`pending`, possibly until `nextAttemptAt`), being delivered
+ * (`in_flight`), delivered (`done`), given up with a reason (`dead`), or never deliverable
+ * because its payload was invalid or nobody was listening (`rejected`).
+ */
+export type EntryState = "pending" | "in_flight" | "done" | "dead" | "rejected";
+
+/** Every state, in the order they are reported. */
+export const entryStates: readonly EntryState[] = [
+  "pending",
+  "in_flight",
+  "done",
+  "dead",
+  "rejected",
+];
+
+/** Which ingress a message came through. */
+export type EntrySource = "realtime" | "history" | "webhook" | "http";
+
+/** A message as the inbox records it, before it gets an id. */
+export interface NewEntry {
+  /** Account the entry is for; "" for a rejected message that reaches no account. */
+  accountId: string;
+  channel: string;
+  /** De-duplication key: the payload's eventId, else the Ably message id. */
+  eventKey: string;
+  /** Ably message id (or the ingress's own id for plain HTTP events). */
+  messageId: string;
+  /** eventId of the payload, "" when it had none. */
+  eventId: string;
+  source: EntrySource;
+  /** The command, or "" for a rejected payload. */
+  command: EventCommand | "";
+  /** The payload as received, JSON text. */
+  payload: string;
+  state: "pending" | "rejected";
+  /** Why a rejected entry was rejected; "" otherwise. */
+  reason: string;
+  /** When the publisher published it (Ably timestamp), ms since the epoch. */
+  publishedAt: number;
+  /** When the subscriber received it, ms since the epoch. */
+  receivedAt: number;
+}
+
+/** One recorded entry. */
+export interface InboxEntry extends Omit<NewEntry, "state"> {
+  id: number;
+  state: EntryState;
+  /** Delivery attempts so far (each may include several quick retries). */
+  attempts: number;
+  /**
+   * Bumped when the entry must run again as a new run (after a postponement or a re-drive), so
+   * the idempotency key changes; 0 at first.
+   */
+  generation: number;
+  /** Max age is counted from here: first receipt, a postponement's due time or a re-drive. */
+  ageFrom: number;
+  /** A pending entry is not delivered before this time, ms since the epoch. */
+  nextAttemptAt: number;
+  updatedAt: number;
+  /** Run id given by the rebalancer, once known. */
+  runId: string;
+  /** Outcome for humans: the run's message or a print command's answer. */
+  result: string;
+}
+
+/** Filter of Inbox.list. */
+export interface ListFilter {
+  state?: EntryState;
+  /** Newest first; default 100. */
+  limit?: number;
+}
+
+/**
+ * The durable inbox: every message is recorded here before it is acknowledged and delivered from
+ * here, so nothing is lost across restarts. SQLite by default; the interface allows a shared
+ * database later.
+ */
+export interface Inbox {
+  /**
+   * Records entries in one transaction; an entry whose (accountId, eventKey) was already
+   * recorded is skipped. Returns the entries that were new.
+   */
+  record(entries: NewEntry[]): Promise<InboxEntry[]>;
+  /**
+   * Takes the oldest due pending entry of an account not in `busyAccounts` and marks it
+   * in_flight; undefined when none is due.
+   */
+  claimNext(now: number, busyAccounts: ReadonlySet<string>): Promise<InboxEntry | undefined>;
+  /** Marks an entry done with its run id and outcome. */
+  complete(id: number, outcome: { runId: string; result: string }): Promise<void>;
+  /**
+   * Puts an entry back to pending until `at`. `newRun` bumps the generation and restarts its
+   * age (a postponed run must run again as a new run).
+   */
+  reschedule(
+    id: number,
+    change: { at: number; reason: string; runId?: string; newRun?: boolean },
+  ): Promise<void>;
+  /** Dead-letters an entry with the reason. */
+  kill(id: number, reason: string, runId?: string): Promise<void>;
+  /**
+   * Sends a dead entry back to pending as a new run (new idempotency key), its age restarted.
+   * Returns false when there is no dead entry with that id.
+   */
+  redrive(id: number, now: number): Promise<boolean>;
+  /** Returns in_flight entries to pending (on start: their delivery was interrupted). */
+  recoverInFlight(): Promise<number>;
+  /** Adds one attempt to an entry's count. */
+  countAttempt(id: number): Promise<void>;
+  get(id: number): Promise<InboxEntry | undefined>;
+  list(filter?: ListFilter): Promise<InboxEntry[]>;
+  counts(): Promise<Record<EntryState, number>>;
+  /** Earliest nextAttemptAt of a pending entry, for the dispatcher's timer. */
+  nextDueAt(): Promise<number | undefined>;
+  /**
+   * Latest publishedAt of the messages that came over the realtime connection (live or from
+   * history) on a channel: where continuity recovery starts. Other sources do not count, since a
+   * webhook or local event after a gap says nothing about what the connection missed.
+   */
+  lastPublishedAt(channel: string): Promise<number | undefined>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,86 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import type { Inbox, NewEntry } from "./inbox.js";
+import { openSqliteInbox } from "./sqlite-inbox.js";
+
+function entry(overrides: Partial<NewEntry> = {}): NewEntry {
+  return {
+    accountId: "DU1",
+    channel: "s1",
+    eventKey: "e-1",
+    messageId: "m:0",
+    eventId: "e-1",
+    source: "realtime",
+    command: "rebalance",
+    payload: '{"exec":"rebalance","eventId":"e-1"}',
+    state: "pending",
+    reason: "",
+    publishedAt: 1000,
+    receivedAt: 2000,
+    ...overrides,
+  };
+}
+
+describe("SQLite inbox", () => {
+  let dir: string;
+  let inbox: Inbox;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "inbox-"));
+    inbox = openSqliteInbox(join(dir, "inbox.sqlite"));
+  });
+  afterEach(async () => {
+    await inbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("records an event once per account, however often it arrives", async () => {
+    const first = await inbox.record([entry(), entry({ accountId: "DU2" })]);
+    const again = await inbox.record([entry({ messageId: "other:0", source: "webhook" })]);
+    expect(first.map((e) => e.accountId)).to.deep.equal(["DU1", "DU2"]);
+    expect(again).to.have.length(0);
+    expect((await inbox.counts()).pending).to.equal(2);
+  });
+
+  it("keeps entries across a restart and returns interrupted deliveries to pending", async () => {
+    await inbox.record([entry()]);
+    expect((await inbox.claimNext(Date.now(), new Set()))?.state).to.equal("in_flight");
+    await inbox.close();
+    inbox = openSqliteInbox(join(dir, "inbox.sqlite"));
+    expect(await inbox.recoverInFlight()).to.equal(1);
+    expect((await inbox.counts()).pending).to.equal(1);
+  });
+
+  it("hands out only due entries of accounts that are not busy", async () => {
+    await inbox.record([entry(), entry({ accountId: "DU2", eventKey: "e-2" })]);
+    const first = await inbox.claimNext(Date.now(), new Set());
+    const second = await inbox.claimNext(Date.now(), new Set([first!.accountId]));
+    expect(second?.accountId).to.not.equal(first!.accountId);
+    expect(await inbox.claimNext(Date.now(), new Set())).to.equal(undefined);
+    await inbox.reschedule(first!.id, { at: Date.now() + 60_000, reason: "later" });
+    expect(await inbox.claimNext(Date.now(), new Set())).to.equal(undefined);
+    expect(await inbox.nextDueAt()).to.be.greaterThan(Date.now());
+  });
+
+  it("re-drives only dead entries, as a new run with a fresh age", async () => {
+    const [added] = await inbox.record([entry()]);
+    expect(await inbox.redrive(added!.id, 5000)).to.equal(false);
+    await inbox.kill(added!.id, "permission denied");
+    expect((await inbox.list({ state: "dead" }))[0]?.reason).to.equal("permission denied");
+    expect(await inbox.redrive(added!.id, 5000)).to.equal(true);
+    const redriven = await inbox.get(added!.id);
+    expect(redriven).to.include({ state: "pending", generation: 1, ageFrom: 5000, reason: "" });
+  });
+
+  it("records rejected payloads with their reason and remembers the channel's last realtime message", async () => {
+    await inbox.record([
+      entry({ accountId: "", state: "rejected", reason: "payload is not JSON", publishedAt: 7 }),
+    ]);
+    expect((await inbox.list({ state: "rejected" }))[0]?.reason).to.equal("payload is not JSON");
+    expect(await inbox.lastPublishedAt("s1")).to.equal(7);
+    expect(await inbox.lastPublishedAt("nothing")).to.equal(undefined);
+    await inbox.record([entry({ eventKey: "e-9", source: "http", publishedAt: 99 })]);
+    expect(await inbox.lastPublishedAt("s1")).to.equal(7);
+  });
+});

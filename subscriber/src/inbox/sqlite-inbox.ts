@@ -1,0 +1,225 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { entryStates, type EntryState, type Inbox, type InboxEntry } from "./inbox.js";
+
+const schema = `
+CREATE TABLE IF NOT EXISTS inbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  event_key TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  source TEXT NOT NULL,
+  command TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  state TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  generation INTEGER NOT NULL DEFAULT 0,
+  published_at INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  age_from INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  run_id TEXT NOT NULL DEFAULT '',
+  result TEXT NOT NULL DEFAULT '',
+  UNIQUE (account_id, event_key)
+);
+CREATE INDEX IF NOT EXISTS inbox_due ON inbox (state, next_attempt_at);
+CREATE INDEX IF NOT EXISTS inbox_channel ON inbox (channel, published_at);
+`;
+
+interface Row {
+  id: number;
+  account_id: string;
+  channel: string;
+  event_key: string;
+  message_id: string;
+  event_id: string;
+  source: InboxEntry["source"];
+  command: InboxEntry["command"];
+  payload: string;
+  state: EntryState;
+  reason: string;
+  attempts: number;
+  generation: number;
+  published_at: number;
+  received_at: number;
+  age_from: number;
+  next_attempt_at: number;
+  updated_at: number;
+  run_id: string;
+  result: string;
+}
+
+function toEntry(row: Row): InboxEntry {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    channel: row.channel,
+    eventKey: row.event_key,
+    messageId: row.message_id,
+    eventId: row.event_id,
+    source: row.source,
+    command: row.command,
+    payload: row.payload,
+    state: row.state,
+    reason: row.reason,
+    attempts: row.attempts,
+    generation: row.generation,
+    publishedAt: row.published_at,
+    receivedAt: row.received_at,
+    ageFrom: row.age_from,
+    nextAttemptAt: row.next_attempt_at,
+    updatedAt: row.updated_at,
+    runId: row.run_id,
+    result: row.result,
+  };
+}
+
+/**
+ * Opens (creating if needed) the SQLite inbox at `file`. WAL mode lets the dead-letter CLI work
+ * on the same file while the service runs; every write is synchronous and durable before the
+ * promise resolves, which is what "recorded before acknowledged" relies on.
+ */
+export function openSqliteInbox(file: string): Inbox {
+  mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = FULL");
+  db.pragma("busy_timeout = 5000");
+  db.exec(schema);
+
+  const insert = db.prepare(`
+    INSERT INTO inbox (account_id, channel, event_key, message_id, event_id, source, command,
+      payload, state, reason, published_at, received_at, age_from, next_attempt_at, updated_at)
+    VALUES (@accountId, @channel, @eventKey, @messageId, @eventId, @source, @command,
+      @payload, @state, @reason, @publishedAt, @receivedAt, @receivedAt, @receivedAt, @receivedAt)
+    ON CONFLICT (account_id, event_key) DO NOTHING
+    RETURNING *`);
+  const byId = db.prepare<[number], Row>("SELECT * FROM inbox WHERE id = ?");
+  const now = () => Date.now();
+
+  const record = db.transaction((entries: Parameters<Inbox["record"]>[0]) => {
+    const added: InboxEntry[] = [];
+    for (const entry of entries) {
+      const row = insert.get(entry) as Row | undefined;
+      if (row) added.push(toEntry(row));
+    }
+    return added;
+  });
+
+  const claim = db.transaction((at: number, busy: string[]) => {
+    const placeholders = busy.map(() => "?").join(",");
+    const row = db
+      .prepare<unknown[], Row>(
+        `SELECT * FROM inbox WHERE state = 'pending' AND next_attempt_at <= ?
+         ${busy.length > 0 ? `AND account_id NOT IN (${placeholders})` : ""}
+         ORDER BY next_attempt_at, id LIMIT 1`,
+      )
+      .get(at, ...busy);
+    if (!row) return undefined;
+    db.prepare("UPDATE inbox SET state = 'in_flight', updated_at = ? WHERE id = ?").run(
+      now(),
+      row.id,
+    );
+    return toEntry({ ...row, state: "in_flight" });
+  });
+
+  return {
+    record: async (entries) => record(entries),
+    claimNext: async (at, busyAccounts) => claim(at, [...busyAccounts]),
+    complete: async (id, outcome) => {
+      db.prepare(
+        "UPDATE inbox SET state = 'done', run_id = ?, result = ?, reason = '', updated_at = ? WHERE id = ?",
+      ).run(outcome.runId, outcome.result, now(), id);
+    },
+    reschedule: async (id, change) => {
+      const bump = change.newRun ? 1 : 0;
+      db.prepare(
+        `UPDATE inbox SET state = 'pending', next_attempt_at = @at, reason = @reason,
+           run_id = COALESCE(@runId, run_id), generation = generation + @bump,
+           age_from = CASE WHEN @bump = 1 THEN @at ELSE age_from END, updated_at = @now
+         WHERE id = @id`,
+      ).run({
+        id,
+        at: change.at,
+        reason: change.reason,
+        runId: change.runId ?? null,
+        bump,
+        now: now(),
+      });
+    },
+    kill: async (id, reason, runId) => {
+      db.prepare(
+        "UPDATE inbox SET state = 'dead', reason = ?, run_id = COALESCE(?, run_id), updated_at = ? WHERE id = ?",
+      ).run(reason, runId ?? null, now(), id);
+    },
+    redrive: async (id, at) => {
+      const info = db
+        .prepare(
+          `UPDATE inbox SET state = 'pending', generation = generation + 1, attempts = 0,
+             age_from = @at, next_attempt_at = @at, reason = '', run_id = '', updated_at = @at
+           WHERE id = @id AND state = 'dead'`,
+        )
+        .run({ id, at });
+      return info.changes === 1;
+    },
+    recoverInFlight: async () =>
+      db
+        .prepare("UPDATE inbox SET state = 'pending', updated_at = ? WHERE state = 'in_flight'")
+        .run(now()).changes,
+    countAttempt: async (id) => {
+      db.prepare("UPDATE inbox SET attempts = attempts + 1 WHERE id = ?").run(id);
+    },
+    get: async (id) => {
+      const row = byId.get(id);
+      return row ? toEntry(row) : undefined;
+    },
+    list: async (filter = {}) => {
+      const limit = filter.limit ?? 100;
+      const rows = filter.state
+        ? db
+            .prepare<[string, number], Row>(
+              "SELECT * FROM inbox WHERE state = ? ORDER BY id DESC LIMIT ?",
+            )
+            .all(filter.state, limit)
+        : db.prepare<[number], Row>("SELECT * FROM inbox ORDER BY id DESC LIMIT ?").all(limit);
+      return rows.map(toEntry);
+    },
+    counts: async () => {
+      const counts = Object.fromEntries(entryStates.map((s) => [s, 0])) as Record<
+        EntryState,
+        number
+      >;
+      const rows = db
+        .prepare<[], { state: EntryState; n: number }>(
+          "SELECT state, COUNT(*) AS n FROM inbox GROUP BY state",
+        )
+        .all();
+      for (const row of rows) counts[row.state] = row.n;
+      return counts;
+    },
+    nextDueAt: async () => {
+      const row = db
+        .prepare<[], { at: number | null }>(
+          "SELECT MIN(next_attempt_at) AS at FROM inbox WHERE state = 'pending'",
+        )
+        .get();
+      return row?.at ?? undefined;
+    },
+    lastPublishedAt: async (channel) => {
+      const row = db
+        .prepare<[string], { at: number | null }>(
+          "SELECT MAX(published_at) AS at FROM inbox WHERE channel = ? AND source IN ('realtime', 'history')",
+        )
+        .get(channel);
+      return row?.at ?? undefined;
+    },
+    close: async () => {
+      if (db.open) db.close();
+    },
+  };
+}

@@ -1,0 +1,127 @@
+import { randomUUID } from "node:crypto";
+import type { Account } from "@mesh/platform/accounts";
+import type { Logger } from "@mesh/platform/logger";
+import { parseEvent } from "../event/parse-event.js";
+import type { EntrySource, Inbox, NewEntry } from "../inbox/inbox.js";
+import type { SubscriberStatus } from "../status.js";
+
+/** A message from any source, before it is recorded. */
+export interface ChannelMessage {
+  channel: string;
+  /** Ably message id; unset for plain HTTP events without one (they get a fresh id). */
+  messageId?: string;
+  /** The message data, decoded or JSON text. */
+  data: unknown;
+  /** Ably's timestamp, ms since the epoch; default: now. */
+  publishedAt?: number;
+  source: EntrySource;
+}
+
+/** What happened to a message. */
+export interface IntakeResult {
+  /** Entries newly recorded (pending ones, one per account, or one rejected). */
+  recorded: number;
+  /** Accounts for which the message had been recorded before. */
+  duplicates: number;
+  /** Why the message was rejected, when it was. */
+  rejected?: string;
+  /** The de-duplication key used. */
+  eventKey: string;
+}
+
+/** Options of createIntake. */
+export interface IntakeOptions {
+  inbox: Inbox;
+  /** Accounts taking part (enabled, type matching TRADING_MODE). */
+  accounts: Account[];
+  status: SubscriberStatus;
+  logger: Logger;
+  /** Called after new pending entries were recorded. */
+  onRecorded(): void;
+}
+
+/** Turns messages into inbox entries: one per account on the channel, or one rejected. */
+export interface Intake {
+  /** Resolves once the entries are durable; only then may the source acknowledge. */
+  receive(message: ChannelMessage): Promise<IntakeResult>;
+  /** Channels with at least one account taking part. */
+  channels(): string[];
+}
+
+/** Fans each channel message out to the accounts whose strategy it is. */
+export function createIntake(options: IntakeOptions): Intake {
+  const { inbox, status, logger } = options;
+  const byChannel = new Map<string, Account[]>();
+  for (const account of options.accounts) {
+    const list = byChannel.get(account.strategy) ?? [];
+    list.push(account);
+    byChannel.set(account.strategy, list);
+  }
+
+  return {
+    channels: () => [...byChannel.keys()],
+    receive: async (message) => {
+      const receivedAt = Date.now();
+      const messageId = message.messageId ?? `${message.source}:${randomUUID()}`;
+      const parsed = parseEvent(message.data);
+      const eventKey = parsed.eventId ?? messageId;
+      const accounts = byChannel.get(message.channel) ?? [];
+      const base = {
+        channel: message.channel,
+        eventKey,
+        messageId,
+        eventId: parsed.eventId ?? "",
+        source: message.source,
+        payload: payloadText(message.data),
+        publishedAt: message.publishedAt ?? receivedAt,
+        receivedAt,
+      };
+      status.lastEventAt[message.channel] = new Date(receivedAt).toISOString();
+      let rejected: string | undefined;
+      let entries: NewEntry[];
+      if (!parsed.ok) rejected = parsed.reason;
+      else if (accounts.length === 0) {
+        rejected = `no enabled ${status.tradingMode} account has strategy "${message.channel}"`;
+      }
+      if (rejected !== undefined || !parsed.ok) {
+        entries = [{ ...base, accountId: "", command: "", state: "rejected", reason: rejected! }];
+      } else {
+        const command = parsed.command;
+        entries = accounts.map((a) => ({
+          ...base,
+          accountId: a.accountId,
+          command,
+          state: "pending",
+          reason: "",
+        }));
+      }
+      const added = await inbox.record(entries);
+      const result: IntakeResult = {
+        recorded: added.length,
+        duplicates: entries.length - added.length,
+        eventKey,
+        ...(rejected === undefined ? {} : { rejected }),
+      };
+      const fields = { channel: message.channel, source: message.source, messageId, eventKey };
+      if (rejected !== undefined && added.length > 0) {
+        logger.warn({ ...fields, reason: rejected }, "message rejected and recorded");
+      } else if (added.length > 0) {
+        logger.info({ ...fields, accounts: added.map((e) => e.accountId) }, "message recorded");
+        options.onRecorded();
+      } else {
+        logger.debug(fields, "duplicate message ignored");
+      }
+      return result;
+    },
+  };
+}
+
+/** Keeps the payload as JSON text; text that is not JSON is kept as a JSON string. */
+function payloadText(data: unknown): string {
+  if (typeof data === "string") return data;
+  try {
+    return JSON.stringify(data) ?? "null";
+  } catch {
+    return String(data);
+  }
+}

@@ -1,0 +1,127 @@
+import * as Ably from "ably";
+import { expect } from "chai";
+import { startAblyEmulator, type AblyEmulator } from "./ably-emulator.js";
+
+/** Short SDK timings so reconnects happen within a test. */
+const fast = { disconnectedRetryTimeout: 200, realtimeRequestTimeout: 2000, logLevel: 0 };
+
+function connected(realtime: Ably.Realtime): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (realtime.connection.state === "connected") return resolve();
+    realtime.connection.once("connected", () => resolve());
+    realtime.connection.once("failed", (change) => reject(new Error(change.reason?.message)));
+  });
+}
+
+function collect(channel: Ably.RealtimeChannel): Ably.InboundMessage[] {
+  const received: Ably.InboundMessage[] = [];
+  void channel.subscribe((message) => received.push(message));
+  return received;
+}
+
+async function until(check: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe("Ably emulator, driven by the real SDK", () => {
+  let emulator: AblyEmulator;
+  const clients: Ably.Realtime[] = [];
+  const realtime = (options: Partial<Ably.ClientOptions> = {}) => {
+    const client = new Ably.Realtime({ ...emulator.clientOptions(), ...fast, ...options });
+    clients.push(client);
+    return client;
+  };
+
+  beforeEach(async () => {
+    emulator = await startAblyEmulator({ connectionStateTtl: 60_000 });
+  });
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.close();
+    await emulator.close();
+  });
+
+  it("delivers a message published with Ably.Rest to an attached channel, id intact", async () => {
+    const client = realtime();
+    const channel = client.channels.get("etf-blend-200-35");
+    const received = collect(channel);
+    await channel.attach();
+    const rest = new Ably.Rest({ ...emulator.clientOptions(), logLevel: 0 });
+    await rest.channels.get("etf-blend-200-35").publish("rebalance", { exec: "rebalance" });
+    await until(() => received.length === 1);
+    expect(received[0]!.data).to.deep.equal({ exec: "rebalance" });
+    expect(received[0]!.id).to.match(/:0$/);
+    expect(emulator.history("etf-blend-200-35")[0]!.id).to.equal(received[0]!.id);
+  });
+
+  it("replays recent messages to a first attach with a rewind param", async () => {
+    emulator.publish("s1", [
+      { name: "a", data: "1" },
+      { name: "b", data: "2" },
+    ]);
+    const channel = realtime().channels.get("s1", { params: { rewind: "1" } });
+    const received = collect(channel);
+    await channel.attach();
+    await until(() => received.length === 1);
+    expect(received[0]!.name).to.equal("b");
+  });
+
+  it("resumes after a dropped connection and replays what was published during the gap", async () => {
+    const client = realtime();
+    const channel = client.channels.get("s1");
+    const received = collect(channel);
+    await channel.attach();
+    emulator.refuseConnections(true);
+    emulator.dropConnections();
+    await until(() => client.connection.state !== "connected");
+    emulator.publish("s1", [{ data: "during-gap-1" }, { data: "during-gap-2" }]);
+    emulator.refuseConnections(false);
+    const resumed = new Promise<boolean>((resolve) =>
+      channel.once("attached", (change) => resolve(change.resumed)),
+    );
+    expect(await resumed).to.equal(true);
+    await until(() => received.length === 2);
+    expect(received.map((m) => m.data)).to.deep.equal(["during-gap-1", "during-gap-2"]);
+  });
+
+  it("re-attaches without resume once connection state expired, losing the gap", async () => {
+    const client = realtime();
+    const channel = client.channels.get("s1");
+    const received = collect(channel);
+    await channel.attach();
+    emulator.refuseConnections(true);
+    emulator.dropConnections();
+    await until(() => client.connection.state !== "connected");
+    emulator.publish("s1", [{ data: "lost" }]);
+    emulator.expireConnectionState();
+    emulator.refuseConnections(false);
+    const change = await new Promise<Ably.ChannelStateChange>((resolve) =>
+      channel.once("attached", resolve),
+    );
+    expect(change.resumed).to.equal(false);
+    expect(received).to.have.length(0);
+    const page = await channel.history({ start: Date.now() - 60_000 });
+    expect(page.items.map((m) => m.data)).to.deep.equal(["lost"]);
+  });
+
+  it("refuses a bad key with 40101 and the SDK goes to failed", async () => {
+    const client = realtime({ key: "testapp.testkey:wrong" });
+    const error = await connected(client).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    expect(error?.message).to.match(/invalid key/i);
+    expect(client.connection.state).to.equal("failed");
+    expect(client.connection.errorReason?.code).to.equal(40101);
+  });
+
+  it("answers the SDK's heartbeat ping", async () => {
+    const client = realtime();
+    await connected(client);
+    const ms = await client.connection.ping();
+    expect(ms).to.be.a("number");
+  });
+});

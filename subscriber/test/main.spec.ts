@@ -1,0 +1,210 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { writeFileSync } from "node:fs";
+import { expect } from "chai";
+import { startRebalancer } from "@mesh/rebalancer/app";
+import { createRebalancerClient } from "../src/delivery/rebalancer-client.js";
+import { openSqliteInbox } from "../src/inbox/sqlite-inbox.js";
+import { startFakeRebalancer, type FakeRebalancer } from "./support/fake-rebalancer.js";
+import { getJson, postEvent, scratchDir, until } from "./support/test-subscriber.js";
+
+const packageDir = fileURLToPath(new URL("..", import.meta.url));
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Runs the real entry point (src/main.ts) as its own process, as `npm start` would. */
+function spawnSubscriber(env: Record<string, string>): {
+  child: ChildProcess;
+  output: () => string;
+} {
+  let output = "";
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: packageDir,
+    env: { PATH: process.env.PATH, LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  return { child, output: () => output };
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+}
+
+describe("the subscriber process (src/main.ts)", function () {
+  this.timeout(30_000);
+  let scratch: ReturnType<typeof scratchDir>;
+  let rebalancer: FakeRebalancer;
+  const children: ChildProcess[] = [];
+
+  beforeEach(async () => {
+    scratch = scratchDir();
+    rebalancer = await startFakeRebalancer();
+  });
+  afterEach(async () => {
+    for (const child of children.splice(0)) {
+      child.kill("SIGKILL");
+      await exited(child);
+    }
+    await rebalancer.stop();
+    scratch.remove();
+  });
+
+  it("delivers, after a restart, a message it acknowledged before being killed", async () => {
+    const port = await freePort();
+    const env = {
+      ACCOUNTS_FILE: scratch.accountsFile,
+      DATA_DIR: join(scratch.dir, "data"),
+      SUBSCRIBER_PORT: String(port),
+      REBALANCER_API_URL: rebalancer.url,
+    };
+    const url = `http://127.0.0.1:${port}`;
+    // The run is accepted and then hangs: the subscriber is mid-delivery when it dies.
+    rebalancer.behaviour = () => ({ kind: "hang" });
+    const first = spawnSubscriber(env);
+    children.push(first.child);
+    await until(
+      () =>
+        getJson(`${url}/health`).then(
+          () => true,
+          () => false,
+        ),
+      15_000,
+      "started",
+    );
+    const ack = await postEvent(url, "s2", { exec: "rebalance", eventId: "killed" });
+    expect(ack.status).to.equal(202);
+    await until(() => rebalancer.requests.length === 1, 5000, "delivery started");
+    first.child.kill("SIGKILL");
+    await exited(first.child);
+
+    rebalancer.behaviour = () => ({ kind: "complete" });
+    const second = spawnSubscriber(env);
+    children.push(second.child);
+    await until(
+      async () => {
+        const status = await getJson(`${url}/status`).catch(() => undefined);
+        return (status?.body.inbox as { done?: number } | undefined)?.done === 1;
+      },
+      15_000,
+      `delivered after restart; output:\n${second.output()}`,
+    );
+    expect(rebalancer.requests.map((r) => r.idempotencyKey)).to.deep.equal([
+      "killed/DU003",
+      "killed/DU003",
+    ]);
+    expect(rebalancer.runs.size).to.equal(1);
+
+    second.child.kill("SIGTERM");
+    expect(await exited(second.child)).to.equal(0);
+    const inbox = openSqliteInbox(join(scratch.dir, "data", "subscriber-inbox.sqlite"));
+    expect((await inbox.list())[0]).to.include({ state: "done", runId: "run-1", attempts: 2 });
+    await inbox.close();
+  });
+
+  it("refuses to start on a bad configuration, naming the variable, with a non-zero exit", async () => {
+    const run = spawnSubscriber({ TRADING_MODE: "demo", ACCOUNTS_FILE: scratch.accountsFile });
+    children.push(run.child);
+    expect(await exited(run.child)).to.equal(2);
+    expect(run.output()).to.match(/TRADING_MODE: must be paper or live/);
+  });
+});
+
+describe("the subscriber process with the real rebalancer (simulated broker)", function () {
+  this.timeout(40_000);
+  let scratch: ReturnType<typeof scratchDir>;
+  const children: ChildProcess[] = [];
+  let rebalancer: Awaited<ReturnType<typeof startRebalancer>> | undefined;
+  const allocations = fileURLToPath(new URL("../../rebalancer/allocations/", import.meta.url));
+
+  beforeEach(() => {
+    scratch = scratchDir();
+    writeFileSync(
+      scratch.accountsFile,
+      `defaults: { allocation_url: "file:${allocations}{strategy}.yaml" }
+accounts:
+  - { account_id: DU1000002, type: paper, enabled: true, strategy: etf-blend-200-35 }
+`,
+    );
+  });
+  afterEach(async () => {
+    for (const child of children.splice(0)) {
+      child.kill("SIGKILL");
+      await exited(child);
+    }
+    await rebalancer?.close(100);
+    scratch.remove();
+  });
+
+  const startRebalancerAt = async (port: number) => {
+    rebalancer = await startRebalancer({
+      accountsFile: scratch.accountsFile,
+      dataDir: join(scratch.dir, "rebalancer"),
+      host: "127.0.0.1",
+      port,
+    });
+    return rebalancer;
+  };
+
+  it("runs, exactly once, a message acknowledged while the rebalancer was down and the subscriber was then killed", async () => {
+    const rebalancerPort = (await startRebalancerAt(0)).port;
+    await rebalancer!.close(100);
+    rebalancer = undefined;
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const env = {
+      ACCOUNTS_FILE: scratch.accountsFile,
+      DATA_DIR: join(scratch.dir, "data"),
+      SUBSCRIBER_PORT: String(port),
+      REBALANCER_API_URL: `http://127.0.0.1:${rebalancerPort}`,
+    };
+    const first = spawnSubscriber(env);
+    children.push(first.child);
+    await until(
+      () =>
+        getJson(`${url}/health`).then(
+          () => true,
+          () => false,
+        ),
+      15_000,
+      "started",
+    );
+    const ack = await postEvent(url, "etf-blend-200-35", {
+      exec: "rebalance",
+      eventId: "kill-e2e",
+    });
+    expect(ack.status).to.equal(202);
+    first.child.kill("SIGKILL");
+    await exited(first.child);
+
+    await startRebalancerAt(rebalancerPort);
+    const second = spawnSubscriber(env);
+    children.push(second.child);
+    await until(
+      async () => {
+        const status = await getJson(`${url}/status`).catch(() => undefined);
+        return (status?.body.inbox as { done?: number } | undefined)?.done === 1;
+      },
+      20_000,
+      "delivered after restart",
+    );
+    const client = createRebalancerClient({ url: rebalancer!.url });
+    try {
+      const { runs } = await client.service.listRuns({ accountId: "DU1000002" });
+      expect(runs).to.have.length(1);
+      expect(runs[0]!.idempotencyKey).to.equal("kill-e2e/DU1000002");
+    } finally {
+      client.close();
+    }
+  });
+});

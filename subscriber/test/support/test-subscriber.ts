@@ -1,0 +1,129 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLogger } from "@mesh/platform/logger";
+import {
+  defaultDeliveryConfig,
+  type RealtimeConfig,
+  type SubscriberConfig,
+} from "../../src/config.js";
+
+/**
+ * Accounts of the tests: two paper accounts on channel s1 (fan-out), one on s2, and a live and a
+ * disabled account on s1 that must never be triggered in paper mode.
+ */
+export const testAccountsYaml = `
+defaults:
+  allocation_url: "file:allocations/{strategy}.yaml"
+accounts:
+  - { account_id: DU001, type: paper, enabled: true, strategy: s1 }
+  - { account_id: DU002, type: paper, enabled: true, strategy: s1 }
+  - { account_id: DU003, type: paper, enabled: true, strategy: s2 }
+  - { account_id: U004, type: live, enabled: true, strategy: s1 }
+  - { account_id: DU005, type: paper, enabled: false, strategy: s1 }
+`;
+
+/** A scratch directory with accounts.yaml; remove() deletes it. */
+export function scratchDir(): { dir: string; accountsFile: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), "subscriber-test-"));
+  const accountsFile = join(dir, "accounts.yaml");
+  writeFileSync(accountsFile, testAccountsYaml);
+  return { dir, accountsFile, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A configuration with test timings: quick retries, short waits, free port, loopback only. */
+export function testConfig(
+  dir: string,
+  rebalancerUrl: string,
+  overrides: {
+    realtime?: Partial<RealtimeConfig> & { key: string };
+    delivery?: Partial<SubscriberConfig["delivery"]>;
+    dataDir?: string;
+    webhookKey?: string;
+  } = {},
+): SubscriberConfig {
+  const dataDir = overrides.dataDir ?? join(dir, "data");
+  return {
+    accountsFile: join(dir, "accounts.yaml"),
+    dataDir,
+    inboxFile: join(dataDir, "subscriber-inbox.sqlite"),
+    tradingMode: "paper",
+    logLevel: "silent",
+    host: "127.0.0.1",
+    port: 0,
+    rebalancer: { url: rebalancerUrl },
+    ...(overrides.realtime
+      ? {
+          realtime: {
+            tls: false,
+            disconnectedRetryTimeoutMs: 200,
+            realtimeRequestTimeoutMs: 2000,
+            recoveryWindowMs: 600_000,
+            ...overrides.realtime,
+          },
+        }
+      : {}),
+    ...(overrides.webhookKey ? { webhookKey: overrides.webhookKey } : {}),
+    delivery: {
+      ...defaultDeliveryConfig,
+      attemptTimeoutMs: 5000,
+      retryAttempts: 2,
+      retryInitialDelayMs: 20,
+      retryMaxDelayMs: 100,
+      rescheduleInitialDelayMs: 50,
+      rescheduleMaxDelayMs: 200,
+      breakerThreshold: 50,
+      breakerHalfOpenAfterMs: 200,
+      pollIntervalMs: 50,
+      ...overrides.delivery,
+    },
+  };
+}
+
+/** A logger for tests: silent unless TEST_LOG_LEVEL is set. */
+export const testLogger = createLogger({
+  name: "subscriber-test",
+  level: process.env.TEST_LOG_LEVEL ?? "silent",
+  pretty: false,
+});
+
+/** Waits until `check` holds, polling; fails after `ms`. */
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  ms = 5000,
+  what = "condition",
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Waits a little to show that something does not happen. */
+export function settle(ms = 300): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** POSTs a JSON payload to the subscriber's plain event ingress. */
+export async function postEvent(
+  url: string,
+  channel: string,
+  payload: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${url}/events/${channel}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof payload === "string" ? payload : JSON.stringify(payload),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** GETs a JSON document from the subscriber. */
+export async function getJson(
+  url: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url);
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
