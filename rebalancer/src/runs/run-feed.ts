@@ -11,7 +11,7 @@ import type { RunStore } from "./run-store.js";
 const finalCases = new Set(["completed", "failed", "postponed"]);
 
 /** True for the event that ends a run's stream. */
-export function isFinal(event: RebalanceResponse): boolean {
+function isFinal(event: RebalanceResponse): boolean {
   return finalCases.has(event.event.case ?? "");
 }
 
@@ -31,11 +31,6 @@ export class RunFeed {
     /** Called once the final event is recorded, before any stream sees it. */
     private readonly onFinished: () => void = () => undefined,
   ) {}
-
-  get finished(): boolean {
-    const last = this.history.at(-1);
-    return last !== undefined && isFinal(last);
-  }
 
   /**
    * Records an event and the run as it now stands, then wakes the streams. The run is finished

@@ -878,9 +878,10 @@ export type RebalanceRequest = Message<"rebalancer.v1.RebalanceRequest"> & {
   mode: ExecutionMode;
 
   /**
-   * Key that makes the request idempotent: a repeated key returns the existing run and places
-   * nothing new. The subscriber derives it from the event id and the account. When empty the
-   * server makes a fresh one, so the request is not protected against repetition.
+   * Key that makes the request idempotent: a repeated key for the same account returns the
+   * existing run (its events replayed, live if it is still running) and places nothing new. At
+   * most 200 characters. The subscriber derives it from the event id and the account. When empty
+   * the server makes a fresh one, so the request is not protected against repetition.
    *
    * @generated from field: string idempotency_key = 3;
    */
