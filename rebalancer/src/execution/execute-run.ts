@@ -39,6 +39,7 @@ import { fillMessage, orderMessage, sideMessage } from "./order-messages.js";
 import type { RunMetrics } from "../run-metrics.js";
 import { OrderTracker } from "./order-tracker.js";
 import { RunFailure } from "./run-failure.js";
+import { whileConnected } from "./while-connected.js";
 
 const tracer = trace.getTracer("rebalancer");
 
@@ -361,14 +362,26 @@ async function trade(
     await emit({ case: "orderSubmitted", value: create(OrderSubmittedSchema, { order: message }) });
   }
   const ids = placed.map((o) => o.orderId);
-  const { done, orders: final } = await tracker.settle(ids, deps.fillTimeoutMs ?? 300_000);
-  for (const o of final) {
-    const span = spans.get(o.orderId)!;
-    span.setAttributes({ "order.status": o.status, "order.filled_quantity": o.filledQuantity });
-    if (o.status !== "filled") span.setStatus({ code: SpanStatusCode.ERROR, message: o.message });
-    span.end();
-    deps.metrics?.orderFinished(o);
+  const phase = orders[0]?.side === "sell" ? "sells" : "buys";
+  let settled: { done: boolean; orders: BrokerOrder[] };
+  try {
+    settled = await whileConnected(
+      deps.broker,
+      tracker.settle(ids, deps.fillTimeoutMs ?? 300_000),
+      `connection to the broker lost while waiting for the ${phase} to fill; nothing more was ` +
+        "placed, and the orders may still be working: check ListOpenOrders",
+    );
+  } finally {
+    for (const id of ids) {
+      const o = tracker.get(id)!;
+      const span = spans.get(id)!;
+      span.setAttributes({ "order.status": o.status, "order.filled_quantity": o.filledQuantity });
+      if (o.status !== "filled") span.setStatus({ code: SpanStatusCode.ERROR, message: o.message });
+      span.end();
+      deps.metrics?.orderFinished(o);
+    }
   }
+  const { done, orders: final } = settled;
   const describe = (o: BrokerOrder) =>
     `${o.side} of ${o.quantity} ${o.symbol} (order ${o.orderId})`;
   const rejected = final.find((o) => o.status === "rejected" || o.status === "cancelled");
