@@ -102,6 +102,11 @@ export interface BrokerHealth {
   connected: boolean;
   /** For humans, e.g. "connected to 127.0.0.1:4002 as client 7". */
   detail: string;
+  /**
+   * How many times the connection was lost since the broker was created. A change while orders
+   * are working means events may have been missed, even if it is connected again.
+   */
+  interruptions: number;
 }
 
 /** What the rebalancer needs from a broker. Methods reject with a BrokerError. */

@@ -3,8 +3,9 @@ import type { Broker } from "../broker/broker.js";
 import { RunFailure } from "./run-failure.js";
 
 /**
- * Waits for `work` unless the broker connection drops first: then what the broker did with the
- * orders is uncertain, so the run must stop rather than go on to the next phase.
+ * Waits for `work` unless the broker connection drops first, even briefly: then what the broker
+ * did with the orders is uncertain, so the run must stop rather than go on to the next phase.
+ * A drop is seen by polling, and a reconnect between two polls by the interruption count.
  */
 export async function whileConnected<T>(
   broker: Broker,
@@ -12,17 +13,27 @@ export async function whileConnected<T>(
   lost: string,
   pollMs = 100,
 ): Promise<T> {
+  const before = broker.health().interruptions;
+  const check = () => {
+    const health = broker.health();
+    if (!health.connected || health.interruptions !== before) {
+      throw new RunFailure(FailureReason.BROKER_UNAVAILABLE, `${lost}: ${health.detail}`);
+    }
+  };
   let timer: NodeJS.Timeout | undefined;
   const dropped = new Promise<never>((_, reject) => {
     timer = setInterval(() => {
-      const health = broker.health();
-      if (!health.connected) {
-        reject(new RunFailure(FailureReason.BROKER_UNAVAILABLE, `${lost}: ${health.detail}`));
+      try {
+        check();
+      } catch (err) {
+        reject(err);
       }
     }, pollMs);
   });
   try {
-    return await Promise.race([work, dropped]);
+    const result = await Promise.race([work, dropped]);
+    check();
+    return result;
   } finally {
     clearInterval(timer);
   }

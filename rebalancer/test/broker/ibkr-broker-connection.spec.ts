@@ -51,6 +51,7 @@ describe("IBKR broker: connection", () => {
       expect(broker.health()).to.deep.equal({
         connected: true,
         detail: `connected to 127.0.0.1:${server.port} as client 7`,
+        interruptions: 0,
       });
     } finally {
       await broker.close();
@@ -101,6 +102,8 @@ describe("IBKR broker: connection", () => {
     expect((await failure(broker.holdings("DU111111"))).code).to.equal("unavailable");
 
     await eventually(() => broker.health().connected);
+    // Connected again, but the drop is remembered: a run waiting on fills must notice it.
+    expect(broker.health().interruptions).to.equal(1);
     expect(await broker.holdings("DU111111")).to.have.length(2);
     expect((await broker.quotes(["SPY"])).get("SPY")?.price).to.equal(500);
     const placed = await broker.placeOrder({

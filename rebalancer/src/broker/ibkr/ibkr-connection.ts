@@ -51,6 +51,8 @@ export class IbkrConnection {
   private problem = "";
   private clientIdRejected = false;
   private linkLost = false;
+  /** Ready sessions that ended, and losses of TWS's link to IB (1100). */
+  private interruptions = 0;
   private retryAt = 0;
   private retryTimer?: NodeJS.Timeout;
   private attemptTimer?: NodeJS.Timeout;
@@ -123,15 +125,21 @@ export class IbkrConnection {
 
   health(): BrokerHealth {
     const as = `${this.address} as client ${this.currentClientId}`;
-    if (this.phase === "closed") return { connected: false, detail: `closed (${as})` };
+    const interruptions = this.interruptions;
+    if (this.phase === "closed")
+      return { connected: false, detail: `closed (${as})`, interruptions };
     if (this.phase === "ready" && !this.linkLost)
-      return { connected: true, detail: `connected to ${as}` };
+      return { connected: true, detail: `connected to ${as}`, interruptions };
     const problem = this.problem || "not connected";
     if (this.phase === "idle" && this.retryTimer) {
       const seconds = Math.max(0, (this.retryAt - Date.now()) / 1000).toFixed(1);
-      return { connected: false, detail: `${problem}; reconnecting to ${as} in ${seconds} s` };
+      return {
+        connected: false,
+        detail: `${problem}; reconnecting to ${as} in ${seconds} s`,
+        interruptions,
+      };
     }
-    return { connected: false, detail: `${problem}; connecting to ${as}` };
+    return { connected: false, detail: `${problem}; connecting to ${as}`, interruptions };
   }
 
   /** The accounts the login manages (sent by TWS at connect; asked for when missing). */
@@ -260,6 +268,7 @@ export class IbkrConnection {
     if (this.phase === "closed" || this.phase === "idle") return;
     clearTimeout(this.attemptTimer);
     const wasReady = this.phase === "ready";
+    if (wasReady && !this.linkLost) this.interruptions++;
     this.phase = "idle";
     if (this.clientIdRejected && this.options.onClientIdInUse === "next") {
       this.clientIdRejected = false;
@@ -305,6 +314,7 @@ export class IbkrConnection {
       case 1100:
       case 2110:
         // IBApiNext drops the socket on these; we reconnect with a growing delay until IB is back.
+        if (!this.linkLost) this.interruptions++;
         this.linkLost = true;
         this.linkLossStreak++;
         this.problem = `TWS at ${this.address} lost its connection to IB (IB ${code})`;

@@ -271,9 +271,10 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
     name: "sim",
 
     health() {
-      if (closed) return { connected: false, detail: "simulated broker, closed" };
+      if (closed) return { connected: false, detail: "simulated broker, closed", interruptions: 0 };
       return {
         connected: true,
+        interruptions: 0,
         detail: `simulated broker: accounts ${ledger.accountIds().join(", ")}; market ${marketHours.description}`,
       };
     },
