@@ -1,0 +1,71 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { ConfigError, readConfig } from "./config.js";
+
+function problems(env: NodeJS.ProcessEnv): string[] {
+  try {
+    readConfig(env);
+  } catch (err) {
+    expect(err).to.be.instanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error("expected the configuration to be refused");
+}
+
+describe("the rebalancer's configuration", () => {
+  it("runs on embedded defaults: paper, simulated broker, loopback without keys", () => {
+    const config = readConfig({});
+    expect(config).to.include({
+      accountsFile: "./accounts.yaml",
+      dataDir: "./data",
+      tradingMode: "paper",
+      apiHost: "127.0.0.1",
+      apiPort: 8000,
+      openReads: false,
+      metricsPort: 9464,
+    });
+    expect(config.broker).to.deep.equal({ kind: "sim" });
+    expect(config.apiKeys).to.deep.equal([]);
+  });
+
+  it("uses IBKR when IBKR_HOST is set, on the paper port by default", () => {
+    expect(readConfig({ IBKR_HOST: "ib-gateway" }).broker).to.deep.equal({
+      kind: "ibkr",
+      host: "ib-gateway",
+      port: 4002,
+      clientId: 1,
+    });
+  });
+
+  it("reads several API keys, from a file too, and then listens on every address", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "keys-")), "keys");
+    writeFileSync(file, "old-key, new-key\n");
+    const config = readConfig({ REBALANCER_API_KEYS_FILE: file });
+    expect(config.apiKeys).to.deep.equal(["old-key", "new-key"]);
+    expect(config.apiHost).to.equal("0.0.0.0");
+  });
+
+  it("names every bad variable", () => {
+    expect(
+      problems({
+        TRADING_MODE: "real",
+        API_PORT: "80a",
+        BROKER: "alpaca",
+        REBALANCER_OPEN_READS: "yes",
+      }),
+    ).to.deep.equal([
+      'TRADING_MODE: must be paper or live, got "real"',
+      'BROKER: must be sim or ibkr, got "alpaca"',
+      'REBALANCER_OPEN_READS: must be true or false, got "yes"',
+      'API_PORT: must be a whole number between 0 and 65535, got "80a"',
+    ]);
+  });
+
+  it("refuses live trading on the simulated broker", () => {
+    expect(problems({ TRADING_MODE: "live" })).to.deep.equal([
+      "TRADING_MODE=live needs BROKER=ibkr: the simulated broker trades no real money",
+    ]);
+  });
+});
