@@ -1,5 +1,7 @@
+import type { Interceptor } from "@connectrpc/connect";
 import { eligibleAccounts, loadAccounts } from "@mesh/platform/accounts";
 import { createLogger, type Logger } from "@mesh/platform/logger";
+import { trace, type Meter, type Tracer } from "@opentelemetry/api";
 import type { SubscriberConfig } from "./config.js";
 import { describeFailure } from "./delivery/classify-failure.js";
 import { createDispatcher } from "./delivery/dispatcher.js";
@@ -10,6 +12,7 @@ import { openSqliteInbox } from "./inbox/sqlite-inbox.js";
 import { createIntake } from "./intake/intake.js";
 import { startAblySource, type AblySource } from "./realtime/ably-source.js";
 import { createStatus, type SubscriberStatus } from "./status.js";
+import { createSubscriberMetrics } from "./telemetry/subscriber-metrics.js";
 
 /** Options of startSubscriber beyond the configuration. */
 export interface SubscriberOptions {
@@ -17,6 +20,12 @@ export interface SubscriberOptions {
   logger?: Logger;
   /** Default: the SQLite inbox at config.inboxFile. */
   inbox?: Inbox;
+  /** For the message and delivery spans; default the global tracer (a no-op until started). */
+  tracer?: Tracer;
+  /** For the event, delivery, inbox and circuit metrics; default none (nothing is counted). */
+  meter?: Meter;
+  /** Connect interceptors on every call to the rebalancer (tracing, metrics); default none. */
+  interceptors?: Interceptor[];
 }
 
 /** A running subscriber. */
@@ -53,19 +62,35 @@ export async function startSubscriber(
     rebalancerUrl: config.rebalancer.url,
     realtimeEnabled: config.realtime !== undefined,
   });
-  const rebalancer = createRebalancerClient(config.rebalancer);
+  const tracer = options.tracer ?? trace.getTracer("subscriber");
+  const metrics = options.meter
+    ? createSubscriberMetrics({
+        meter: options.meter,
+        inbox,
+        status,
+        channels: [...new Set(accounts.map((a) => a.strategy))],
+      })
+    : undefined;
+  const rebalancer = createRebalancerClient({
+    ...config.rebalancer,
+    interceptors: options.interceptors,
+  });
   const dispatcher = createDispatcher({
     inbox,
     client: rebalancer.service,
     config: config.delivery,
     status,
     logger: logger.child({ component: "delivery" }),
+    tracer,
+    metrics,
   });
   const intake = createIntake({
     inbox,
     accounts,
     status,
     logger: logger.child({ component: "intake" }),
+    tracer,
+    metrics,
     onRecorded: () => dispatcher.wake(),
   });
 
@@ -124,6 +149,7 @@ export async function startSubscriber(
     logger: logger.child({ component: "http" }),
   }).catch(async (err: unknown) => {
     // The port is taken or not allowed: release what was started so the caller can exit.
+    metrics?.close();
     await dispatcher.close();
     rebalancer.close();
     await inbox.close();
@@ -163,6 +189,7 @@ export async function startSubscriber(
         await http.close();
         await dispatcher.close();
         rebalancer.close();
+        metrics?.close();
         await inbox.close();
       })()),
   };

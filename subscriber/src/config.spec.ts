@@ -13,7 +13,8 @@ describe("loadConfig", () => {
       tradingMode: "paper",
       host: "127.0.0.1",
       port: 8001,
-      rebalancer: { url: "http://127.0.0.1:8000" },
+      rebalancer: { url: "http://127.0.0.1:8000", protocol: "grpc" },
+      metricsPort: 9465,
     });
     expect(config.realtime).to.equal(undefined);
     expect(config.delivery.attemptTimeoutMs).to.equal(300_000);
@@ -46,6 +47,12 @@ describe("loadConfig", () => {
     }
   });
 
+  it("speaks Connect to the rebalancer when asked and serves no metrics with METRICS_PORT=0", () => {
+    const config = loadConfig({ REBALANCER_API_PROTOCOL: "connect", METRICS_PORT: "0" });
+    expect(config.rebalancer.protocol).to.equal("connect");
+    expect(config.metricsPort).to.equal(undefined);
+  });
+
   it("names every bad variable at once", () => {
     let error: unknown;
     try {
@@ -56,6 +63,8 @@ describe("loadConfig", () => {
         ABLY_ENDPOINT: "host:80",
         ABLY_TLS: "maybe",
         REBALANCER_API_URL: "grpc://x",
+        REBALANCER_API_PROTOCOL: "grpc-web",
+        METRICS_PORT: "-1",
       });
     } catch (err) {
       error = err;
@@ -65,6 +74,8 @@ describe("loadConfig", () => {
       "TRADING_MODE",
       "SUBSCRIBER_PORT",
       "REBALANCER_API_URL",
+      "REBALANCER_API_PROTOCOL",
+      "METRICS_PORT",
       "REALTIME_API_KEY",
       "ABLY_ENDPOINT",
       "ABLY_TLS",

@@ -1,6 +1,7 @@
 import { join, resolve } from "node:path";
 import type { AccountType } from "@mesh/platform/accounts";
 import { readSecret } from "@mesh/platform/secrets";
+import type { RebalancerProtocol } from "./delivery/rebalancer-client.js";
 
 /** How the subscriber reaches the Ably realtime service. */
 export interface RealtimeConfig {
@@ -62,7 +63,11 @@ export interface SubscriberConfig {
   rebalancer: {
     url: string;
     apiKey?: string;
+    /** grpc (gRPC over HTTP/2) or connect (Connect over HTTP/1.1). */
+    protocol: RebalancerProtocol;
   };
+  /** Port of the Prometheus scrape endpoint (`/metrics`, on `host`); unset: no endpoint. */
+  metricsPort?: number;
   /** Unset: no realtime connection, only the webhook ingress (the embedded default). */
   realtime?: RealtimeConfig;
   /** Secret verifying X-Ably-Signature on webhooks; unset accepts unsigned webhooks. */
@@ -132,7 +137,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): SubscriberConfig {
   if (!/^https?:\/\/[^/]+/.test(url)) {
     problems.push(`REBALANCER_API_URL: must be an http:// or https:// URL, got "${url}"`);
   }
+  const protocol = text("REBALANCER_API_PROTOCOL", "grpc");
+  if (protocol !== "grpc" && protocol !== "connect") {
+    problems.push(`REBALANCER_API_PROTOCOL: must be grpc or connect, got "${protocol}"`);
+  }
   const timeoutSeconds = number("REBALANCER_API_TIMEOUT", 300, 1, 86_400);
+  // 9465: next to the rebalancer's 9464, so both run on one host with the defaults.
+  const metricsPort = number("METRICS_PORT", 9465, 0, 65535);
   const realtimeKey = secret("REALTIME_API_KEY");
   if (realtimeKey !== undefined && !/^[^.:\s]+\.[^.:\s]+:\S+$/.test(realtimeKey)) {
     problems.push("REALTIME_API_KEY: must look like appId.keyId:secret");
@@ -165,7 +176,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): SubscriberConfig {
     logLevel,
     host,
     port,
-    rebalancer: { url, ...(apiKey ? { apiKey } : {}) },
+    rebalancer: { url, ...(apiKey ? { apiKey } : {}), protocol: protocol as RebalancerProtocol },
+    ...(metricsPort > 0 ? { metricsPort } : {}),
     ...(realtimeKey
       ? {
           realtime: {

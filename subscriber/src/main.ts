@@ -1,17 +1,37 @@
-import { loadConfig, ConfigError } from "./config.js";
-import { startSubscriber } from "./app.js";
 import { AccountsFileError } from "@mesh/platform/accounts";
+import { createMetricsInterceptor } from "@mesh/platform/metrics-interceptor";
+import { startTelemetry } from "@mesh/platform/telemetry";
+import { createTracingInterceptor } from "@mesh/platform/tracing-interceptor";
+import { startSubscriber } from "./app.js";
+import { loadConfig, ConfigError } from "./config.js";
 
 // The composition root: the only place that reads the environment.
 try {
   const config = loadConfig(process.env);
-  const subscriber = await startSubscriber(config);
+  const telemetry = startTelemetry({
+    serviceName: "subscriber",
+    env: process.env,
+    metricsPort: config.metricsPort,
+    metricsHost: config.host,
+  });
+  const subscriber = await startSubscriber(config, {
+    tracer: telemetry.tracer,
+    meter: telemetry.meter,
+    interceptors: [
+      createTracingInterceptor({ kind: "client", tracer: telemetry.tracer }),
+      createMetricsInterceptor({ kind: "client", meter: telemetry.meter }),
+    ],
+  });
   const stop = (signal: string) => {
     process.stderr.write(`subscriber: ${signal}, stopping\n`);
-    subscriber.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    subscriber
+      .close()
+      // Flushes the spans of the last deliveries before exiting.
+      .then(() => telemetry.shutdown())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));

@@ -28,7 +28,8 @@ function spawnSubscriber(env: Record<string, string>): {
   let output = "";
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: packageDir,
-    env: { PATH: process.env.PATH, LOG_LEVEL: "warn", ...env },
+    // No fixed metrics port unless a test asks: other processes may hold the default.
+    env: { PATH: process.env.PATH, LOG_LEVEL: "warn", METRICS_PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -110,6 +111,66 @@ describe("the subscriber process (src/main.ts)", function () {
     const inbox = openSqliteInbox(join(scratch.dir, "data", "subscriber-inbox.sqlite"));
     expect((await inbox.list())[0]).to.include({ state: "done", runId: "run-1", attempts: 2 });
     await inbox.close();
+  });
+
+  it("serves the event, delivery, inbox and RPC counters for Prometheus on METRICS_PORT", async () => {
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const run = spawnSubscriber({
+      ACCOUNTS_FILE: scratch.accountsFile,
+      DATA_DIR: join(scratch.dir, "data"),
+      SUBSCRIBER_PORT: String(port),
+      REBALANCER_API_URL: rebalancer.url,
+      METRICS_PORT: String(metricsPort),
+    });
+    children.push(run.child);
+    const url = `http://127.0.0.1:${port}`;
+    await until(
+      () =>
+        getJson(`${url}/health`).then(
+          () => true,
+          () => false,
+        ),
+      15_000,
+      "started",
+    );
+    const event = { exec: "rebalance", eventId: "counted" };
+    expect((await postEvent(url, "s2", event)).status).to.equal(202);
+    await postEvent(url, "s2", event);
+    expect((await postEvent(url, "s2", { exec: "nonsense" })).status).to.equal(422);
+    await until(
+      async () => ((await getJson(`${url}/status`)).body.inbox as { done: number }).done === 1,
+      5000,
+      "delivered",
+    );
+
+    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(res.status).to.equal(200);
+    expect(res.headers.get("content-type")).to.match(/^text\/plain/);
+    const text = await res.text();
+    /** The value of the series of `name` whose labels include all of `labels`. */
+    const value = (name: string, labels: Record<string, string> = {}) => {
+      const series = text
+        .split("\n")
+        .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+        .find((line) => Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)));
+      return series === undefined ? undefined : Number(series.split(" ").at(-1));
+    };
+    const s2 = { event_channel: "s2", event_source: "http" };
+    expect(value("subscriber_events_received_total", s2), text).to.equal(3);
+    expect(value("subscriber_events_duplicated_total", s2)).to.equal(1);
+    expect(value("subscriber_events_rejected_total", s2)).to.equal(1);
+    expect(value("subscriber_deliveries_total", { delivery_outcome: "done" })).to.equal(1);
+    expect(value("subscriber_delivery_duration_count", { delivery_outcome: "done" })).to.equal(1);
+    expect(value("subscriber_inbox_entries", { inbox_state: "done" })).to.equal(1);
+    expect(value("subscriber_inbox_entries", { inbox_state: "rejected" })).to.equal(1);
+    expect(value("subscriber_circuit_state", { circuit_state: "closed" })).to.equal(1);
+    expect(value("subscriber_rebalancer_reachable")).to.equal(1);
+    expect(
+      value("rpc_client_requests_total", {
+        rpc_method: "rebalancer.v1.RebalancerService/Rebalance",
+        rpc_code: "ok",
+      }),
+    ).to.equal(1);
   });
 
   it("refuses to start on a bad configuration, naming the variable, with a non-zero exit", async () => {

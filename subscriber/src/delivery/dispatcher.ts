@@ -1,6 +1,7 @@
 import type { Client } from "@connectrpc/connect";
 import type { Logger } from "@mesh/platform/logger";
 import type { RebalancerService } from "@mesh/proto/rebalancer/v1/rebalancer";
+import { context, ROOT_CONTEXT, SpanStatusCode, type Span, type Tracer } from "@opentelemetry/api";
 import {
   BrokenCircuitError,
   CircuitState,
@@ -16,8 +17,11 @@ import {
 import type { DeliveryConfig } from "../config.js";
 import type { Inbox, InboxEntry } from "../inbox/inbox.js";
 import type { SubscriberStatus } from "../status.js";
+import { restoreTraceContext } from "../telemetry/stored-trace-context.js";
+import type { DeliveryOutcomeName, SubscriberMetrics } from "../telemetry/subscriber-metrics.js";
 import { describeFailure, isPermanentFailure } from "./classify-failure.js";
 import { deliverEntry } from "./deliver-entry.js";
+import { idempotencyKey } from "./idempotency-key.js";
 
 /** Options of createDispatcher. */
 export interface DispatcherOptions {
@@ -26,6 +30,10 @@ export interface DispatcherOptions {
   config: DeliveryConfig;
   status: SubscriberStatus;
   logger: Logger;
+  /** Each attempt gets a `deliver` span, a child of the span that received the message. */
+  tracer: Tracer;
+  /** Counts deliveries by outcome and measures them; unset counts nothing. */
+  metrics?: SubscriberMetrics;
 }
 
 /** Moves pending inbox entries to the rebalancer. */
@@ -53,7 +61,7 @@ const circuitNames: Record<CircuitState, string> = {
  * its max age such an entry is dead-lettered; permanent errors dead-letter it at once.
  */
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
-  const { inbox, client, config, status, logger } = options;
+  const { inbox, client, config, status, logger, tracer, metrics } = options;
   const transient = (err: unknown) => !isPermanentFailure(err) && !stopping.signal.aborted;
   const breaker = circuitBreaker(handleWhen(transient), {
     halfOpenAfter: config.breakerHalfOpenAfterMs,
@@ -85,7 +93,37 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   let again = false;
   let timer: NodeJS.Timeout | undefined;
 
-  const deliver = async (entry: InboxEntry) => {
+  /** One attempt, in a span continuing the message's stored trace, so logs and RPCs join it. */
+  const deliver = (entry: InboxEntry) =>
+    tracer.startActiveSpan(
+      "deliver",
+      {
+        attributes: {
+          "delivery.entry_id": entry.id,
+          "account.id": entry.accountId,
+          "delivery.command": entry.command,
+          "delivery.idempotency_key": idempotencyKey(entry),
+          "delivery.attempt": entry.attempts + 1,
+          "event.key": entry.eventKey,
+        },
+      },
+      restoreTraceContext(entry),
+      async (span) => {
+        const started = performance.now();
+        try {
+          const outcome = await attempt(entry, span);
+          span.setAttribute("delivery.outcome", outcome);
+          metrics?.deliveryFinished(outcome, performance.now() - started);
+        } catch (err) {
+          failed(span, err);
+          throw err;
+        } finally {
+          span.end();
+        }
+      },
+    );
+
+  const attempt = async (entry: InboxEntry, span: Span): Promise<DeliveryOutcomeName> => {
     const log = logger.child({ entryId: entry.id, accountId: entry.accountId });
     await inbox.countAttempt(entry.id);
     try {
@@ -94,9 +132,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         stopping.signal,
       );
       reachable(true);
+      if (outcome.runId) span.setAttribute("run.id", outcome.runId);
       if (outcome.kind === "done") {
         await inbox.complete(entry.id, { runId: outcome.runId, result: outcome.result });
         log.info({ runId: outcome.runId, result: outcome.result }, "delivered");
+        return "done";
       } else if (outcome.kind === "postponed") {
         await inbox.reschedule(entry.id, {
           at: outcome.at,
@@ -105,21 +145,25 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           newRun: true,
         });
         log.info({ at: new Date(outcome.at).toISOString() }, "run postponed, rescheduled");
+        return "postponed";
       } else {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.reason });
         await inbox.kill(entry.id, outcome.reason, outcome.runId);
         log.error({ reason: outcome.reason }, "run failed, dead-lettered");
+        return "failed";
       }
     } catch (err) {
       const reason = describeFailure(err);
       if (stopping.signal.aborted) {
         await inbox.reschedule(entry.id, { at: Date.now(), reason: "interrupted by shutdown" });
-        return;
+        return "interrupted";
       }
+      failed(span, err, reason);
       if (isPermanentFailure(err)) {
         reachable(true);
         await inbox.kill(entry.id, reason);
         log.error({ reason }, "refused by the rebalancer, dead-lettered");
-        return;
+        return "refused";
       }
       reachable(false, reason);
       const age = Date.now() - entry.ageFrom;
@@ -127,12 +171,18 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         const dead = `gave up after ${entry.attempts + 1} attempts over ${Math.round(age / 1000)} s: ${reason}`;
         await inbox.kill(entry.id, dead);
         log.error({ reason: dead }, "max age reached, dead-lettered");
-        return;
+        return "expired";
       }
       const at = Date.now() + rescheduleDelay(entry.attempts + 1, err);
       await inbox.reschedule(entry.id, { at, reason });
       log.warn({ reason, at: new Date(at).toISOString() }, "delivery failed, will retry");
+      return "retry";
     }
+  };
+
+  const failed = (span: Span, err: unknown, reason = describeFailure(err)) => {
+    span.recordException(err instanceof Error ? err : reason);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: reason });
   };
 
   /** Exponential in the attempts, with full jitter; an open circuit waits until half-open. */
@@ -196,10 +246,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     timer = setTimeout(() => void pump(), ms);
   };
 
-  void pump();
+  // The pump outlives whoever woke it (a message's span): keep its work out of that trace.
+  const wake = () => void context.with(ROOT_CONTEXT, pump);
+  wake();
 
   return {
-    wake: () => void pump(),
+    wake,
     inFlight: () => running.size,
     close: async () => {
       stopping.abort();

@@ -42,6 +42,13 @@ export interface NewEntry {
   publishedAt: number;
   /** When the subscriber received it, ms since the epoch. */
   receivedAt: number;
+  /**
+   * W3C `traceparent` of the span that received the message; deliveries, possibly after a
+   * restart, continue its trace. Unset or "" when tracing was off.
+   */
+  traceparent?: string;
+  /** W3C `tracestate` going with `traceparent`; unset or "" when none. */
+  tracestate?: string;
 }
 
 /** One recorded entry. */
@@ -64,6 +71,9 @@ export interface InboxEntry extends Omit<NewEntry, "state"> {
   runId: string;
   /** Outcome for humans: the run's message or a print command's answer. */
   result: string;
+  /** "" for entries recorded without tracing (or before the inbox kept trace context). */
+  traceparent: string;
+  tracestate: string;
 }
 
 /** Filter of Inbox.list. */

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { expect } from "chai";
 import type { Inbox, NewEntry } from "./inbox.js";
 import { openSqliteInbox } from "./sqlite-inbox.js";
@@ -71,6 +72,23 @@ describe("SQLite inbox", () => {
     expect(await inbox.redrive(added!.id, 5000)).to.equal(true);
     const redriven = await inbox.get(added!.id);
     expect(redriven).to.include({ state: "pending", generation: 1, ageFrom: 5000, reason: "" });
+  });
+
+  it("adds the trace context columns to an inbox file that predates them, keeping its entries", async () => {
+    const file = join(dir, "inbox.sqlite");
+    await inbox.record([entry()]);
+    await inbox.close();
+    const old = new Database(file);
+    old.exec("ALTER TABLE inbox DROP COLUMN traceparent; ALTER TABLE inbox DROP COLUMN tracestate");
+    old.close();
+
+    inbox = openSqliteInbox(file);
+    expect(await inbox.get(1)).to.include({ eventKey: "e-1", traceparent: "", tracestate: "" });
+    const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    const [added] = await inbox.record([
+      entry({ eventKey: "e-2", traceparent, tracestate: "a=1" }),
+    ]);
+    expect(await inbox.get(added!.id)).to.include({ traceparent, tracestate: "a=1" });
   });
 
   it("records rejected payloads with their reason and remembers the channel's last realtime message", async () => {

@@ -31,6 +31,12 @@ CREATE INDEX IF NOT EXISTS inbox_due ON inbox (state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS inbox_channel ON inbox (channel, published_at);
 `;
 
+/** Columns added after the first release: added in place to inbox files that lack them. */
+const addedColumns: [name: string, definition: string][] = [
+  ["traceparent", "TEXT NOT NULL DEFAULT ''"],
+  ["tracestate", "TEXT NOT NULL DEFAULT ''"],
+];
+
 interface Row {
   id: number;
   account_id: string;
@@ -52,6 +58,8 @@ interface Row {
   updated_at: number;
   run_id: string;
   result: string;
+  traceparent: string;
+  tracestate: string;
 }
 
 function toEntry(row: Row): InboxEntry {
@@ -76,6 +84,8 @@ function toEntry(row: Row): InboxEntry {
     updatedAt: row.updated_at,
     runId: row.run_id,
     result: row.result,
+    traceparent: row.traceparent,
+    tracestate: row.tracestate,
   };
 }
 
@@ -91,12 +101,22 @@ export function openSqliteInbox(file: string): Inbox {
   db.pragma("synchronous = FULL");
   db.pragma("busy_timeout = 5000");
   db.exec(schema);
+  // Immediate: the CLI may open the same old file at once, and only one of them may add a column.
+  db.transaction(() => {
+    const columns = db.prepare<[], { name: string }>("PRAGMA table_info(inbox)").all();
+    const existing = new Set(columns.map((c) => c.name));
+    for (const [name, definition] of addedColumns) {
+      if (!existing.has(name)) db.exec(`ALTER TABLE inbox ADD COLUMN ${name} ${definition}`);
+    }
+  }).immediate();
 
   const insert = db.prepare(`
     INSERT INTO inbox (account_id, channel, event_key, message_id, event_id, source, command,
-      payload, state, reason, published_at, received_at, age_from, next_attempt_at, updated_at)
+      payload, state, reason, published_at, received_at, age_from, next_attempt_at, updated_at,
+      traceparent, tracestate)
     VALUES (@accountId, @channel, @eventKey, @messageId, @eventId, @source, @command,
-      @payload, @state, @reason, @publishedAt, @receivedAt, @receivedAt, @receivedAt, @receivedAt)
+      @payload, @state, @reason, @publishedAt, @receivedAt, @receivedAt, @receivedAt, @receivedAt,
+      @traceparent, @tracestate)
     ON CONFLICT (account_id, event_key) DO NOTHING
     RETURNING *`);
   const byId = db.prepare<[number], Row>("SELECT * FROM inbox WHERE id = ?");
@@ -105,7 +125,11 @@ export function openSqliteInbox(file: string): Inbox {
   const record = db.transaction((entries: Parameters<Inbox["record"]>[0]) => {
     const added: InboxEntry[] = [];
     for (const entry of entries) {
-      const row = insert.get(entry) as Row | undefined;
+      const row = insert.get({
+        ...entry,
+        traceparent: entry.traceparent ?? "",
+        tracestate: entry.tracestate ?? "",
+      }) as Row | undefined;
       if (row) added.push(toEntry(row));
     }
     return added;

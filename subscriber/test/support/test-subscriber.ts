@@ -40,6 +40,7 @@ export function testConfig(
     delivery?: Partial<SubscriberConfig["delivery"]>;
     dataDir?: string;
     webhookKey?: string;
+    protocol?: SubscriberConfig["rebalancer"]["protocol"];
   } = {},
 ): SubscriberConfig {
   const dataDir = overrides.dataDir ?? join(dir, "data");
@@ -51,7 +52,7 @@ export function testConfig(
     logLevel: "silent",
     host: "127.0.0.1",
     port: 0,
-    rebalancer: { url: rebalancerUrl },
+    rebalancer: { url: rebalancerUrl, protocol: overrides.protocol ?? "grpc" },
     ...(overrides.realtime
       ? {
           realtime: {
