@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { loadAccounts, type AccountType } from "@mesh/platform/accounts";
 import { createLogger, type Logger } from "@mesh/platform/logger";
 import type { Interceptor } from "@connectrpc/connect";
@@ -50,6 +51,8 @@ export interface RebalancerAppOptions {
   meter?: Meter;
   /** The clock; default the system's. */
   now?: () => Date;
+  /** Folder of the built web console served at /console/; default this repository's console/dist. */
+  consoleDir?: string;
 }
 
 /** A running rebalancer. */
@@ -116,6 +119,8 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     corsOrigins: options.corsOrigins,
     interceptors: options.interceptors,
     logger,
+    consoleDir:
+      options.consoleDir ?? fileURLToPath(new URL("../../console/dist/", import.meta.url)),
   });
   const { port, url } = await server.listen(options.port ?? 0, options.host ?? "127.0.0.1");
   logger.info(

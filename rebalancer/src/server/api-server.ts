@@ -26,6 +26,7 @@ import type { ListeningAddress } from "./one-port-server.js";
 import { rebalancerRestAdapters } from "./rebalancer-rest-adapters.js";
 import { createReflectionServices } from "./reflection-services.js";
 import { createRestGateway } from "./rest-gateway.js";
+import { createStaticFiles } from "./static-files.js";
 
 /** A RebalancerService implementation; its GetHealth, if any, is replaced (see createApiServer). */
 export type RebalancerImpl = Omit<ServiceImpl<typeof RebalancerService>, "getHealth"> &
@@ -51,6 +52,8 @@ export interface ApiServerOptions {
   interceptors?: readonly Interceptor[];
   /** How often component probes run while a health Watch is open; default 1000 ms. */
   healthPollMs?: number;
+  /** Folder of the built web console, served without a key at /console/; default none. */
+  consoleDir?: string;
 }
 
 /** The running API. */
@@ -115,6 +118,10 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     adapters: rebalancerRestAdapters,
     maxBodyBytes,
     logger,
+    fallback:
+      options.consoleDir === undefined
+        ? undefined
+        : createStaticFiles({ root: options.consoleDir, mountPath: "/console/" }),
   });
   const restMethods = rest.routes.map((route) => route.httpMethod);
   const handler = withCors(

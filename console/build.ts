@@ -1,0 +1,11 @@
+// `tsx console/build.ts [--out DIR] [--api-url URL]`: builds the web console into console/dist
+// (or DIR), for the rebalancer to serve at /console/, or for another origin with --api-url.
+import { parseArgs } from "node:util";
+import { buildConsole } from "./build-console.js";
+
+const { values } = parseArgs({
+  options: { out: { type: "string" }, "api-url": { type: "string" } },
+});
+const started = performance.now();
+const outDir = await buildConsole({ outDir: values.out, apiUrl: values["api-url"] });
+console.log(`console built in ${outDir} (${Math.round(performance.now() - started)} ms)`);

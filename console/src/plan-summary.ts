@@ -1,0 +1,36 @@
+// A plan as a person reads it: the orders, the weights before and after, cash and warnings.
+import type { Plan } from "@mesh/proto/rebalancer/v1/rebalancer";
+import { el } from "./element.js";
+import { formatMoney } from "./format.js";
+import { plannedOrdersTable } from "./orders-table.js";
+import { weightChart } from "./weight-chart.js";
+
+/** The parts of a plan; `accountId` names the chart. */
+export function planSummary(plan: Plan, accountId: string): HTMLElement {
+  return el(
+    "div",
+    { class: "plan" },
+    el("h2", {}, "Planned orders"),
+    plan.orders.length === 0
+      ? el("p", { id: "no-orders" }, "No orders: every holding is within its drift band.")
+      : el("div", { id: "planned-orders" }, plannedOrdersTable(plan.orders)),
+    plan.warnings.length > 0 &&
+      el("ul", { class: "warnings" }, ...plan.warnings.map((warning) => el("li", {}, warning))),
+    el(
+      "p",
+      {},
+      `Cash after the orders: ${formatMoney(plan.projectedCash)}, of which ` +
+        `${formatMoney(plan.reservedCash)} is the reserve.`,
+    ),
+    el("h2", {}, "Weights"),
+    weightChart(
+      plan.weights.map((w) => ({
+        symbol: w.symbol,
+        current: w.currentWeight,
+        target: w.targetWeight,
+        projected: w.projectedWeight,
+      })),
+      `Current, target and projected weights of ${accountId}`,
+    ),
+  );
+}
