@@ -1,0 +1,313 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { expect } from "chai";
+import { acceptedDefaults } from "./support/accepted-defaults.js";
+import { configVariables } from "./support/config-variables.js";
+import { nodeServices, readYaml, readYamlDocuments, repoRoot } from "./support/repo.js";
+import { isLoopback, serviceConfigs, type ServiceConfigs } from "./support/service-config.js";
+
+// Kubernetes manifests are plain objects here: only the fields these checks read are typed.
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Manifest = { apiVersion: string; kind: string; metadata: { name: string }; spec: any };
+type Container = {
+  name: string;
+  image: string;
+  ports?: { name: string; containerPort: number }[];
+  env?: { name: string; value?: string; valueFrom?: unknown }[];
+  volumeMounts?: { name: string; mountPath: string; subPath?: string; readOnly?: boolean }[];
+  [key: string]: any;
+};
+
+const folder = "deploy/k8s";
+
+/** Fields of a container and of a probe these manifests may use: a typo is not a probe. */
+const containerFields = new Set([
+  "name",
+  "image",
+  "imagePullPolicy",
+  "command",
+  "args",
+  "ports",
+  "env",
+  "envFrom",
+  "volumeMounts",
+  "startupProbe",
+  "livenessProbe",
+  "readinessProbe",
+  "resources",
+  "securityContext",
+  "lifecycle",
+]);
+const probeFields = new Set([
+  "httpGet",
+  "tcpSocket",
+  "exec",
+  "grpc",
+  "initialDelaySeconds",
+  "periodSeconds",
+  "timeoutSeconds",
+  "failureThreshold",
+  "successThreshold",
+  "terminationGracePeriodSeconds",
+]);
+
+/** The gateway's own API port behind each socat port the other pods use. */
+const gatewayApiPortBehind: Record<number, number> = { 4004: 4002, 4003: 4001 };
+const secretName = /(KEY|KEYS|PASSWORD|SECRET|TOKEN)$/;
+
+describe("deploy/k8s", () => {
+  let manifests: Manifest[];
+  let configs: ServiceConfigs;
+  const find = (kind: string, name: string) => {
+    const found = manifests.find((m) => m.kind === kind && m.metadata.name === name);
+    expect(found, `${kind} ${name}`).to.not.equal(undefined);
+    return found!;
+  };
+  const containerOf = (name: string): Container =>
+    find("Deployment", name).spec.template.spec.containers[0];
+  const envOf = (container: Container) =>
+    Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value ?? ""]));
+
+  before(() => {
+    const kustomization = readYaml<{ resources: string[] }>(`${folder}/kustomization.yaml`);
+    manifests = kustomization.resources.flatMap(
+      (file) => readYamlDocuments(`${folder}/${file}`) as Manifest[],
+    );
+    configs = serviceConfigs();
+  });
+  after(() => configs.close());
+
+  it("lists every manifest in kustomization.yaml", () => {
+    const kustomization = readYaml<{ resources: string[] }>(`${folder}/kustomization.yaml`);
+    const files = readdirSync(join(repoRoot, folder)).filter(
+      (file) => file.endsWith(".yaml") && file !== "kustomization.yaml",
+    );
+    expect(kustomization.resources).to.have.members(files);
+  });
+
+  it("runs one replica of each Deployment and replaces it with Recreate, never two at once", () => {
+    const deployments = manifests.filter((m) => m.kind === "Deployment");
+    expect(deployments.map((d) => d.metadata.name)).to.have.members([
+      "ib-gateway",
+      "rebalancer",
+      "subscriber",
+    ]);
+    for (const deployment of deployments) {
+      expect(deployment.spec.replicas, deployment.metadata.name).to.equal(1);
+      expect(deployment.spec.strategy, deployment.metadata.name).to.deep.equal({
+        type: "Recreate",
+      });
+      const labels = deployment.spec.template.metadata.labels;
+      expect(labels).to.deep.include(deployment.spec.selector.matchLabels);
+    }
+  });
+
+  it("uses only container and probe fields Kubernetes knows", () => {
+    for (const deployment of manifests.filter((m) => m.kind === "Deployment")) {
+      for (const container of deployment.spec.template.spec.containers as Container[]) {
+        for (const key of Object.keys(container)) {
+          expect(containerFields, `${container.name}.${key}`).to.include(key);
+        }
+        for (const probe of ["startupProbe", "livenessProbe", "readinessProbe"]) {
+          for (const key of Object.keys(container[probe] ?? {})) {
+            expect(probeFields, `${container.name}.${probe}.${key}`).to.include(key);
+          }
+        }
+      }
+    }
+  });
+
+  for (const name of nodeServices) {
+    describe(name, () => {
+      const portVariable = name === "rebalancer" ? "API_PORT" : "SUBSCRIBER_PORT";
+
+      it("sets every variable its configuration reads, or leaves it to a listed default", () => {
+        const { all, secrets } = configVariables(name);
+        const given = envOf(containerOf(name));
+        const missing = [...all].filter(
+          (variable) =>
+            !(variable in given) &&
+            !(secrets.has(variable) && `${variable}_FILE` in given) &&
+            !(variable in acceptedDefaults[name]),
+        );
+        expect(
+          missing,
+          "set these in the manifest, or list them in accepted-defaults.ts",
+        ).to.deep.equal([]);
+      });
+
+      it("gets a configuration its own code accepts, listening where the kubelet can probe", () => {
+        const env = envOf(containerOf(name));
+        if (name === "rebalancer") {
+          const config = configs.rebalancer(env);
+          expect(isLoopback(config.apiHost)).to.equal(false);
+          expect(config.apiKeys.length).to.be.above(0);
+        } else {
+          const config = configs.subscriber(env);
+          expect(isLoopback(config.host)).to.equal(false);
+          expect(config.realtime, "webhooks are signed with the realtime key").to.not.equal(
+            undefined,
+          );
+        }
+      });
+
+      it("probes: up = the port accepts, ready = GET /health answers 200", () => {
+        const container = containerOf(name);
+        const port = Number(envOf(container)[portVariable]);
+        const named = (container.ports ?? []).find((p) => p.containerPort === port);
+        expect(named, `a container port ${port} (${portVariable})`).to.not.equal(undefined);
+        for (const probe of ["startupProbe", "livenessProbe"]) {
+          expect(container[probe]?.tcpSocket?.port, probe).to.equal(named!.name);
+        }
+        expect(container.readinessProbe?.httpGet).to.deep.equal({
+          path: "/health",
+          port: named!.name,
+        });
+      });
+
+      it("asks for resources and caps memory", () => {
+        const { resources } = containerOf(name);
+        expect(resources.requests).to.have.keys("cpu", "memory");
+        expect(resources.limits).to.include.keys("memory");
+      });
+
+      it("runs as the image's non-root user on a read-only root, with no privileges", () => {
+        const pod = find("Deployment", name).spec.template.spec;
+        expect(pod.securityContext).to.deep.include({ runAsNonRoot: true, runAsUser: 1000 });
+        expect(pod.automountServiceAccountToken).to.equal(false);
+        const { securityContext, volumeMounts } = containerOf(name);
+        expect(securityContext).to.deep.include({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+        });
+        expect(securityContext.capabilities.drop).to.deep.equal(["ALL"]);
+        expect(
+          volumeMounts!.map((m) => m.mountPath),
+          "tsx's cache",
+        ).to.include("/tmp");
+      });
+
+      it("reads keys from a mounted Secret's files, never from values in the manifest", () => {
+        const container = containerOf(name);
+        const pod = find("Deployment", name).spec.template.spec;
+        for (const secret of configVariables(name).secrets) {
+          const path = envOf(container)[`${secret}_FILE`];
+          if (!path) continue;
+          const mount = container.volumeMounts!.find((m) => path.startsWith(`${m.mountPath}/`));
+          expect(mount, `${secret}_FILE=${path} is mounted`).to.not.equal(undefined);
+          const volume = pod.volumes.find((v: any) => v.name === mount!.name);
+          expect(volume.secret, `${mount!.name} is a Secret`).to.not.equal(undefined);
+          const item = path.slice(mount!.mountPath.length + 1);
+          expect(volume.secret.items.map((i: any) => i.path)).to.include(item);
+        }
+      });
+
+      it("keeps DATA_DIR on a PersistentVolumeClaim and accounts.yaml at ACCOUNTS_FILE", () => {
+        const container = containerOf(name);
+        const pod = find("Deployment", name).spec.template.spec;
+        const env = envOf(container);
+        const volumeAt = (path: string) => {
+          const mount = container.volumeMounts!.find((m) => m.mountPath === path);
+          expect(mount, `a volume at ${path}`).to.not.equal(undefined);
+          return pod.volumes.find((v: any) => v.name === mount!.name);
+        };
+        const claim = volumeAt(env.DATA_DIR!).persistentVolumeClaim.claimName;
+        expect(find("PersistentVolumeClaim", claim).spec.accessModes).to.deep.equal([
+          "ReadWriteOnce",
+        ]);
+        expect(volumeAt(env.ACCOUNTS_FILE!).configMap.name).to.equal("rebalancer-mesh-accounts");
+      });
+
+      it("has a PodDisruptionBudget selecting its pods", () => {
+        const budget = find("PodDisruptionBudget", name);
+        expect(find("Deployment", name).spec.template.metadata.labels).to.deep.include(
+          budget.spec.selector.matchLabels,
+        );
+        expect(
+          "minAvailable" in budget.spec || "maxUnavailable" in budget.spec,
+          "a budget",
+        ).to.equal(true);
+      });
+    });
+  }
+
+  it("gives running rebalances longer to finish than the rebalancer waits for them", () => {
+    const pod = find("Deployment", "rebalancer").spec.template.spec;
+    const grace = Number(envOf(containerOf("rebalancer")).SHUTDOWN_GRACE_SECONDS);
+    expect(pod.terminationGracePeriodSeconds).to.be.at.least(grace + 10);
+  });
+
+  it("wires subscriber -> rebalancer -> ib-gateway through Services to container ports", () => {
+    const serviceTarget = (serviceName: string, port: number, deployment: string) => {
+      const service = find("Service", serviceName);
+      const entry = service.spec.ports.find((p: any) => p.port === port);
+      expect(entry, `Service ${serviceName} port ${port}`).to.not.equal(undefined);
+      expect(find("Deployment", deployment).spec.template.metadata.labels).to.deep.include(
+        service.spec.selector,
+      );
+      const container = containerOf(deployment);
+      const target = container.ports!.find(
+        (p) => p.name === entry.targetPort || p.containerPort === entry.targetPort,
+      );
+      expect(target, `${deployment} has port ${entry.targetPort}`).to.not.equal(undefined);
+      return target!.containerPort;
+    };
+    const subscriber = configs.subscriber(envOf(containerOf("subscriber")));
+    const url = new URL(subscriber.rebalancer.url);
+    const apiPort = serviceTarget(url.hostname, Number(url.port), "rebalancer");
+    expect(apiPort).to.equal(configs.rebalancer(envOf(containerOf("rebalancer"))).apiPort);
+
+    const { broker } = configs.rebalancer(envOf(containerOf("rebalancer")));
+    expect(broker.kind).to.equal("ibkr");
+    if (broker.kind !== "ibkr") return;
+    expect(serviceTarget(broker.host, broker.port, "ib-gateway")).to.equal(broker.port);
+    const probe = containerOf("ib-gateway").readinessProbe.exec.command.join(" ");
+    expect(probe).to.include(`port=${gatewayApiPortBehind[broker.port]}`);
+    expect(probe).to.match(/printf 'API\\000.*v100\.\.\d+'/);
+  });
+
+  it("lets the NetworkPolicies admit exactly the callers the wiring needs", () => {
+    const admits = (policy: string, from: string, port: number) =>
+      find("NetworkPolicy", policy).spec.ingress.some(
+        (rule: any) =>
+          // No `from`: every source in the cluster.
+          (rule.from === undefined ||
+            rule.from.some((peer: any) =>
+              Object.entries(peer.podSelector?.matchLabels ?? {}).every(
+                ([key, value]) =>
+                  find("Deployment", from).spec.template.metadata.labels[key] === value,
+              ),
+            )) &&
+          rule.ports.some((p: any) => p.port === port),
+      );
+    expect(admits("rebalancer", "subscriber", 8000)).to.equal(true);
+    expect(admits("ib-gateway", "rebalancer", 4004)).to.equal(true);
+    expect(admits("ib-gateway", "subscriber", 4004)).to.equal(false);
+    expect(admits("rebalancer", "ib-gateway", 8000)).to.equal(false);
+    // The subscriber takes no calls: only its metrics port is open, to scrapers.
+    expect(find("NetworkPolicy", "subscriber").spec.ingress).to.deep.equal([
+      { ports: [{ protocol: "TCP", port: 9465 }] },
+    ]);
+  });
+
+  it("inlines no key or password anywhere in the manifests", () => {
+    for (const deployment of manifests.filter((m) => m.kind === "Deployment")) {
+      for (const container of deployment.spec.template.spec.containers as Container[]) {
+        for (const { name, value } of container.env ?? []) {
+          expect(secretName.test(name) && !!value, `${container.name}: ${name}`).to.equal(false);
+        }
+      }
+    }
+    expect(manifests.filter((m) => m.kind === "Secret")).to.deep.equal([]);
+  });
+
+  it("logs the gateway in from a Secret and keeps it paper by default", () => {
+    const gateway = containerOf("ib-gateway");
+    const env = Object.fromEntries((gateway.env ?? []).map((e) => [e.name, e]));
+    expect(env.TWS_PASSWORD_FILE?.value).to.match(/^\/run\/secrets\//);
+    expect(env.TWS_USERID?.valueFrom).to.have.property("secretKeyRef");
+    expect(env.TRADING_MODE?.value).to.equal("paper");
+    expect(envOf(containerOf("rebalancer")).TRADING_MODE).to.equal("paper");
+    expect(envOf(containerOf("subscriber")).TRADING_MODE).to.equal("paper");
+  });
+});

@@ -1,0 +1,25 @@
+import type { NodeService } from "./repo.js";
+
+/**
+ * Variables a service reads that a deployment (docker-compose.yml, the Kubernetes manifests)
+ * may leave to the service's own default, each with the reason. Any other variable the
+ * configuration code reads must be set by the deployment: a new variable makes the wiring
+ * tests fail until someone sets it or adds it here.
+ */
+export const acceptedDefaults: Record<NodeService, Record<string, string>> = {
+  rebalancer: {
+    API_HOST: "0.0.0.0 with API keys, the container's loopback without: fails closed",
+    CORS_ORIGINS: "no browser origins unless the operator names some",
+  },
+  subscriber: {
+    SUBSCRIBER_HOST: "loopback, or 0.0.0.0 with a realtime key (signed webhooks only)",
+    ABLY_ENDPOINT: "Ably's own endpoint; other values are for tests and proxies",
+    ABLY_PORT: "the SDK's default for TLS",
+    ABLY_TLS: "TLS on",
+    REALTIME_RECOVERY_WINDOW: "10 minutes of channel history after a gap",
+    DELIVERY_MAX_AGE: "6 hours of retries before dead-lettering",
+    DELIVERY_CONCURRENCY: "4 deliveries at once, one per account",
+    INIT_CWD: "set by npm; containers use absolute paths",
+    REALTIME_API_KEY: "no Ably connection until a key is configured (local events only)",
+  },
+};

@@ -1,0 +1,146 @@
+import { readRepoFile, readYaml } from "./repo.js";
+
+/** The parts of a Compose service these tests look at. */
+export interface ComposeService {
+  image?: string;
+  build?: { context: string; dockerfile: string };
+  profiles?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  volumes?: string[];
+  configs?: { source: string; target: string }[];
+  secrets?: string[];
+  environment?: Record<string, string | number | boolean>;
+  ports?: string[];
+  expose?: unknown[];
+  network_mode?: string;
+  networks?: string[];
+  restart?: string;
+  healthcheck?: { test: string[]; interval?: string; start_period?: string };
+  cap_drop?: string[];
+  init?: boolean;
+  read_only?: boolean;
+  security_opt?: string[];
+  stop_grace_period?: string;
+  tmpfs?: string[];
+}
+
+/** A Compose file. */
+export interface ComposeFile {
+  name?: string;
+  services: Record<string, ComposeService>;
+  networks?: Record<string, unknown>;
+  volumes?: Record<string, unknown>;
+  secrets?: Record<string, { file: string }>;
+  configs?: Record<string, { file: string }>;
+}
+
+/** Variables for interpolation, like a shell environment plus .env. */
+export type Variables = Record<string, string | undefined>;
+
+/** A Compose file as written, `${...}` not yet replaced. */
+export function readComposeFile(path: string): ComposeFile {
+  return readYaml<ComposeFile>(path);
+}
+
+/** A Compose file with every `${...}` replaced the way `docker compose` does it. */
+export function loadComposeFile(path: string, variables: Variables): ComposeFile {
+  return interpolateValues(readComposeFile(path), variables, path) as ComposeFile;
+}
+
+/** Reads a .env file: KEY=VALUE lines, comments and blank lines skipped, quotes removed. */
+export function readEnvFile(path: string): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const line of readRepoFile(path).split("\n")) {
+    const match = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/.exec(line);
+    if (!match) continue;
+    const raw = match[2]!.trim();
+    const quoted = /^"(.*)"$/.exec(raw) ?? /^'(.*)'$/.exec(raw);
+    values[match[1]!] = quoted ? quoted[1]! : raw;
+  }
+  return values;
+}
+
+/** Every variable name a Compose file interpolates. */
+export function referencedVariables(path: string): Set<string> {
+  const names = new Set<string>();
+  const text = readRepoFile(path).replace(/\$\$/g, "");
+  for (const match of text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/g)) names.add(match[1]!);
+  return names;
+}
+
+/**
+ * Compose interpolation of one string: `$$` is a literal `$`; `${NAME}`, `${NAME:-default}`,
+ * `${NAME-default}`, `${NAME:?error}`, `${NAME?error}`, `${NAME:+other}` and `$NAME`.
+ */
+export function interpolate(text: string, variables: Variables, where = "value"): string {
+  return text.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (whole, braced?: string, operator?: string, argument?: string, bare?: string) => {
+      if (whole === "$$") return "$";
+      const name = (braced ?? bare)!;
+      const value = variables[name];
+      const unsetOrEmpty = value === undefined || value === "";
+      const missing = operator?.startsWith(":") ? unsetOrEmpty : value === undefined;
+      switch (operator) {
+        case ":-":
+        case "-":
+          return missing ? argument! : value!;
+        case ":?":
+        case "?":
+          if (missing) throw new Error(`${where}: required variable ${name}: ${argument}`);
+          return value!;
+        case ":+":
+        case "+":
+          return missing ? "" : argument!;
+        default:
+          return value ?? "";
+      }
+    },
+  );
+}
+
+function interpolateValues(value: unknown, variables: Variables, where: string): unknown {
+  if (typeof value === "string") return interpolate(value, variables, where);
+  if (Array.isArray(value)) return value.map((item) => interpolateValues(item, variables, where));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, interpolateValues(item, variables, where)]),
+    );
+  }
+  return value;
+}
+
+/** A service's environment as strings, the way the container sees it. */
+export function environmentOf(service: ComposeService): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(service.environment ?? {}).map(([key, value]) => [key, String(value)]),
+  );
+}
+
+/** Seconds of a Compose duration such as `45s`, `1m30s` or `300ms`. */
+export function durationSeconds(duration: string): number {
+  let seconds = 0;
+  const units: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001, us: 1e-6 };
+  const parts = [...duration.matchAll(/(\d+(?:\.\d+)?)(ms|us|h|m|s)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== duration) {
+    throw new Error(`not a duration: "${duration}"`);
+  }
+  for (const [, amount, unit] of parts) seconds += Number(amount) * units[unit!]!;
+  return seconds;
+}
+
+/** A published port, `HOST_IP:HOST_PORT:CONTAINER_PORT` in the short syntax. */
+export interface PublishedPort {
+  hostIp: string;
+  hostPort: number;
+  containerPort: number;
+}
+
+/** Parses the short port syntax; a port without a host address counts as 0.0.0.0. */
+export function parsePort(spec: string): PublishedPort {
+  const parts = spec.replace(/\/(tcp|udp)$/, "").split(":");
+  const containerPort = Number(parts.pop());
+  const hostPort = Number(parts.pop() ?? containerPort);
+  const hostIp = parts.length > 0 ? parts.join(":") : "0.0.0.0";
+  return { hostIp, hostPort, containerPort };
+}
