@@ -2,11 +2,11 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
+import { freePort } from "./support/free-port.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -19,14 +19,6 @@ function startMain(env: NodeJS.ProcessEnv) {
   child.stderr.on("data", (chunk) => (stderr += chunk));
   const exited = once(child, "exit").then(([code]) => ({ code: code as number, stderr }));
   return { child, exited };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
 }
 
 describe("the rebalancer process", () => {

@@ -16,7 +16,6 @@ import {
   Phase,
   PlanSchema,
   PlannedOrderSchema,
-  PositionSchema,
   ProjectedWeightSchema,
   RunStatus,
   TargetSchema,
@@ -35,7 +34,7 @@ import {
   type PlanInput,
   type PlannedOrder,
 } from "../planning/index.js";
-import { fillMessage, orderMessage, sideMessage } from "./order-messages.js";
+import { fillMessage, orderMessage, positionMessages, sideMessage } from "./broker-messages.js";
 import type { RunMetrics } from "../run-metrics.js";
 import { OrderTracker } from "./order-tracker.js";
 import { RunFailure } from "./run-failure.js";
@@ -256,19 +255,7 @@ async function readAccount(
   const prices = new Map([...quotes].map(([symbol, quote]) => [symbol, quote.price]));
   run.netLiquidation = values.netLiquidation;
   run.cash = values.cash;
-  run.holdings = holdings.map((h) => {
-    const price = prices.get(h.symbol) ?? 0;
-    const marketValue = roundMoney(h.quantity * price);
-    return create(PositionSchema, {
-      symbol: h.symbol,
-      quantity: h.quantity,
-      price,
-      marketValue,
-      weight: values.netLiquidation > 0 ? marketValue / values.netLiquidation : 0,
-      averageCost: h.averageCost,
-      currency: h.currency,
-    });
-  });
+  run.holdings = positionMessages(holdings, prices, values.netLiquidation);
   return {
     targets: allocations.targets,
     holdings: holdings.map((h) => ({ symbol: h.symbol, quantity: h.quantity })),

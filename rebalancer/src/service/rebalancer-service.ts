@@ -5,14 +5,12 @@ import type { Account, AccountsConfig, AccountType } from "@mesh/platform/accoun
 import {
   AccountSchema,
   AccountType as AccountTypeMessage,
-  PositionSchema,
   type RebalancerService,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
 import type { Broker, BrokerOrder } from "../broker/broker.js";
 import { BrokerError } from "../broker/broker-error.js";
-import { orderMessage } from "../execution/order-messages.js";
+import { orderMessage, positionMessages } from "../execution/broker-messages.js";
 import { isTerminal, OrderTracker } from "../execution/order-tracker.js";
-import { roundMoney } from "../planning/money.js";
 import type { RunCoordinator } from "../runs/run-coordinator.js";
 import type { RunStore } from "../runs/run-store.js";
 
@@ -72,19 +70,11 @@ export function createRebalancerService(
         accountId,
         netLiquidation: values.netLiquidation,
         asOf: timestampFromDate(values.asOf),
-        positions: holdings.map((h) => {
-          const price = quotes.get(h.symbol)?.price ?? 0;
-          const marketValue = roundMoney(h.quantity * price);
-          return create(PositionSchema, {
-            symbol: h.symbol,
-            quantity: h.quantity,
-            price,
-            marketValue,
-            weight: values.netLiquidation > 0 ? marketValue / values.netLiquidation : 0,
-            averageCost: h.averageCost,
-            currency: h.currency,
-          });
-        }),
+        positions: positionMessages(
+          holdings,
+          new Map([...quotes].map(([symbol, quote]) => [symbol, quote.price])),
+          values.netLiquidation,
+        ),
       };
     },
 

@@ -11,6 +11,7 @@ import {
 } from "@stoqey/ib";
 import { defer } from "rxjs";
 import { BrokerError } from "../broker-error.js";
+import { pendingOrder } from "../pending-order.js";
 import type { BrokerOrder, OrderEvent, OrderRequest } from "../broker.js";
 import type { IbkrAccounts } from "./ibkr-accounts.js";
 import { guarded, type IbkrConnection, type IbkrLog } from "./ibkr-connection.js";
@@ -18,7 +19,6 @@ import type { IbkrContracts } from "./ibkr-contracts.js";
 import { brokerErrorFromIb, isIbWarning, rejectionReason } from "./ibkr-errors.js";
 import {
   brokerOrderFromOpenOrder,
-  brokerOrderFromRequest,
   fillFromExecution,
   ibOrderFromRequest,
   isTerminal,
@@ -130,11 +130,7 @@ export class IbkrOrders {
       this.options.orderIdBase,
     );
     this.lastOrderId = ibOrderId;
-    const tracked = this.track(
-      ibOrderId,
-      description,
-      brokerOrderFromRequest(String(ibOrderId), request),
-    );
+    const tracked = this.track(ibOrderId, description, pendingOrder(String(ibOrderId), request));
     const acknowledged = new Promise<BrokerOrder>((resolve, reject) => {
       const ms = this.options.requestTimeoutMs;
       const timer = setTimeout(() => {

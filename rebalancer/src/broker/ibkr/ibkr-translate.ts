@@ -159,25 +159,6 @@ export function orderIdOf(
   return clientId === ownClientId && ibOrderId > 0 ? String(ibOrderId) : `perm:${permId ?? 0}`;
 }
 
-/** A just-placed order, before TWS said anything about it. */
-export function brokerOrderFromRequest(orderId: string, request: OrderRequest): BrokerOrder {
-  return {
-    orderId,
-    accountId: request.accountId,
-    symbol: request.symbol,
-    side: request.side,
-    quantity: request.quantity,
-    orderType: request.orderType,
-    limitPrice: request.limitPrice ?? 0,
-    timeInForce: request.timeInForce,
-    status: "pending_submit",
-    filledQuantity: 0,
-    averageFillPrice: 0,
-    message: "",
-    runId: request.runId,
-  };
-}
-
 /** An open order (any client's) in the port's terms. */
 export function brokerOrderFromOpenOrder(open: OpenOrder, ownClientId: number): BrokerOrder {
   const { order, contract, orderState, orderStatus } = open;

@@ -11,6 +11,7 @@ import type {
   OrderState,
   Quote,
 } from "../broker.js";
+import { pendingOrder } from "../pending-order.js";
 import { loadSimState } from "./load-sim-state.js";
 import { alwaysOpen, type MarketHours } from "./market-hours.js";
 import { SimLedger } from "./sim-ledger.js";
@@ -323,21 +324,7 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
 
     async placeOrder(request: OrderRequest): Promise<BrokerOrder> {
       knownAccount(request.accountId);
-      const order: BrokerOrder = {
-        orderId: String(nextOrderId++),
-        accountId: request.accountId,
-        symbol: request.symbol,
-        side: request.side,
-        quantity: request.quantity,
-        orderType: request.orderType,
-        limitPrice: request.limitPrice ?? 0,
-        timeInForce: request.timeInForce,
-        status: "pending_submit",
-        filledQuantity: 0,
-        averageFillPrice: 0,
-        message: "",
-        runId: request.runId,
-      };
+      const order = pendingOrder(String(nextOrderId++), request);
       const w: WorkingOrder = {
         order,
         request: { ...request },

@@ -1,4 +1,4 @@
-// Translation of the broker port's orders and fills into the contract's messages.
+// Translation of the broker port's holdings, orders and fills into the contract's messages.
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
@@ -7,10 +7,13 @@ import {
   OrderSide,
   OrderStatus,
   OrderType,
+  PositionSchema,
   type Fill,
   type Order,
+  type Position,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
-import type { BrokerFill, BrokerOrder, OrderState, Side } from "../broker/broker.js";
+import type { BrokerFill, BrokerOrder, Holding, OrderState, Side } from "../broker/broker.js";
+import { roundMoney } from "../planning/money.js";
 
 const sides: Record<Side, OrderSide> = { buy: OrderSide.BUY, sell: OrderSide.SELL };
 
@@ -60,5 +63,26 @@ export function fillMessage(fill: BrokerFill): Fill {
     quantity: fill.quantity,
     price: fill.price,
     time: timestampFromDate(fill.time),
+  });
+}
+
+/** Holdings valued at market prices (never cost basis); weights of the net liquidation value. */
+export function positionMessages(
+  holdings: readonly Holding[],
+  prices: ReadonlyMap<string, number>,
+  netLiquidation: number,
+): Position[] {
+  return holdings.map((h) => {
+    const price = prices.get(h.symbol) ?? 0;
+    const marketValue = roundMoney(h.quantity * price);
+    return create(PositionSchema, {
+      symbol: h.symbol,
+      quantity: h.quantity,
+      price,
+      marketValue,
+      weight: netLiquidation > 0 ? marketValue / netLiquidation : 0,
+      averageCost: h.averageCost,
+      currency: h.currency,
+    });
   });
 }
