@@ -1,6 +1,6 @@
 import { join, resolve } from "node:path";
 import type { AccountType } from "@mesh/platform/accounts";
-import { readSecret } from "@mesh/platform/secrets";
+import { EnvReader } from "@mesh/platform/env-reader";
 import type { RebalancerProtocol } from "./delivery/rebalancer-client.js";
 
 /** How the subscriber reaches the Ably realtime service. */
@@ -100,51 +100,24 @@ export const defaultDeliveryConfig: DeliveryConfig = {
 
 /** Turns the environment into a configuration; throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): SubscriberConfig {
-  const problems: string[] = [];
-  const text = (name: string, fallback: string) => {
-    const value = env[name]?.trim();
-    return value === undefined || value === "" ? fallback : value;
-  };
-  const number = (name: string, fallback: number, min: number, max: number) => {
-    const raw = env[name]?.trim();
-    if (raw === undefined || raw === "") return fallback;
-    const value = Number(raw);
-    if (!Number.isFinite(value) || value < min || value > max) {
-      problems.push(`${name}: must be a number between ${min} and ${max}, got "${raw}"`);
-      return fallback;
-    }
-    return value;
-  };
-  const secret = (name: string) => {
-    try {
-      return readSecret(env, name);
-    } catch (err) {
-      problems.push((err as Error).message);
-      return undefined;
-    }
-  };
+  const read = new EnvReader(env);
+  const { problems } = read;
 
-  const tradingMode = text("TRADING_MODE", "paper");
-  if (tradingMode !== "paper" && tradingMode !== "live") {
-    problems.push(`TRADING_MODE: must be paper or live, got "${tradingMode}"`);
-  }
-  const logLevel = text("LOG_LEVEL", "info");
+  const tradingMode = read.choice("TRADING_MODE", ["paper", "live"], "paper");
+  const logLevel = read.text("LOG_LEVEL", "info");
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
     problems.push(`LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent`);
   }
-  const port = number("SUBSCRIBER_PORT", 8001, 0, 65535);
-  const url = text("REBALANCER_API_URL", "http://127.0.0.1:8000");
+  const port = read.number("SUBSCRIBER_PORT", 8001, 0, 65535);
+  const url = read.text("REBALANCER_API_URL", "http://127.0.0.1:8000");
   if (!/^https?:\/\/[^/]+/.test(url)) {
     problems.push(`REBALANCER_API_URL: must be an http:// or https:// URL, got "${url}"`);
   }
-  const protocol = text("REBALANCER_API_PROTOCOL", "grpc");
-  if (protocol !== "grpc" && protocol !== "connect") {
-    problems.push(`REBALANCER_API_PROTOCOL: must be grpc or connect, got "${protocol}"`);
-  }
-  const timeoutSeconds = number("REBALANCER_API_TIMEOUT", 300, 1, 86_400);
+  const protocol = read.choice("REBALANCER_API_PROTOCOL", ["grpc", "connect"], "grpc");
+  const timeoutSeconds = read.number("REBALANCER_API_TIMEOUT", 300, 1, 86_400);
   // 9465: next to the rebalancer's 9464, so both run on one host with the defaults.
-  const metricsPort = number("METRICS_PORT", 9465, 0, 65535);
-  const realtimeKey = secret("REALTIME_API_KEY");
+  const metricsPort = read.number("METRICS_PORT", 9465, 0, 65535);
+  const realtimeKey = read.secret("REALTIME_API_KEY");
   if (realtimeKey !== undefined && !/^[^.:\s]+\.[^.:\s]+:\S+$/.test(realtimeKey)) {
     problems.push("REALTIME_API_KEY: must look like appId.keyId:secret");
   }
@@ -152,31 +125,31 @@ export function loadConfig(env: NodeJS.ProcessEnv): SubscriberConfig {
   if (endpoint?.includes(":")) {
     problems.push("ABLY_ENDPOINT: a host name only; put the port in ABLY_PORT");
   }
-  const ablyPort = env.ABLY_PORT?.trim() ? number("ABLY_PORT", 0, 1, 65535) : undefined;
-  const tlsRaw = text("ABLY_TLS", "true").toLowerCase();
+  const ablyPort = env.ABLY_PORT?.trim() ? read.number("ABLY_PORT", 0, 1, 65535) : undefined;
+  const tlsRaw = read.text("ABLY_TLS", "true").toLowerCase();
   if (!["true", "false", "1", "0"].includes(tlsRaw)) {
     problems.push(`ABLY_TLS: must be true or false, got "${tlsRaw}"`);
   }
-  const recoverySeconds = number("REALTIME_RECOVERY_WINDOW", 600, 0, 7 * 86_400);
-  const maxAgeSeconds = number("DELIVERY_MAX_AGE", 6 * 3600, 1, 30 * 86_400);
-  const concurrency = number("DELIVERY_CONCURRENCY", 4, 1, 256);
-  const apiKey = secret("REBALANCER_API_KEY");
+  const recoverySeconds = read.number("REALTIME_RECOVERY_WINDOW", 600, 0, 7 * 86_400);
+  const maxAgeSeconds = read.number("DELIVERY_MAX_AGE", 6 * 3600, 1, 30 * 86_400);
+  const concurrency = read.number("DELIVERY_CONCURRENCY", 4, 1, 256);
+  const apiKey = read.secret("REBALANCER_API_KEY");
   // Binding beyond loopback is the operator's choice; without webhook signatures stay local.
-  const host = text("SUBSCRIBER_HOST", realtimeKey ? "0.0.0.0" : "127.0.0.1");
+  const host = read.text("SUBSCRIBER_HOST", realtimeKey ? "0.0.0.0" : "127.0.0.1");
 
   if (problems.length > 0) throw new ConfigError(problems);
   // npm runs workspace scripts in the package folder; relative paths mean the caller's folder.
   const base = env.INIT_CWD || process.cwd();
-  const dataDir = resolve(base, text("DATA_DIR", "./data"));
+  const dataDir = resolve(base, read.text("DATA_DIR", "./data"));
   return {
-    accountsFile: resolve(base, text("ACCOUNTS_FILE", "./accounts.yaml")),
+    accountsFile: resolve(base, read.text("ACCOUNTS_FILE", "./accounts.yaml")),
     dataDir,
     inboxFile: join(dataDir, "subscriber-inbox.sqlite"),
-    tradingMode: tradingMode as AccountType,
+    tradingMode,
     logLevel,
     host,
     port,
-    rebalancer: { url, ...(apiKey ? { apiKey } : {}), protocol: protocol as RebalancerProtocol },
+    rebalancer: { url, ...(apiKey ? { apiKey } : {}), protocol },
     ...(metricsPort > 0 ? { metricsPort } : {}),
     ...(realtimeKey
       ? {

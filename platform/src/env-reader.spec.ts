@@ -1,0 +1,31 @@
+import { expect } from "chai";
+import { EnvReader } from "./env-reader.js";
+
+describe("EnvReader", () => {
+  it("gives defaults for unset and empty variables", () => {
+    const read = new EnvReader({ EMPTY: " " });
+    expect(read.text("EMPTY", "x")).to.equal("x");
+    expect(read.integer("UNSET", 7, 0, 10)).to.equal(7);
+    expect(read.list("UNSET")).to.deep.equal([]);
+    expect(read.problems).to.deep.equal([]);
+  });
+
+  it("collects every problem, naming the variable and what it got", () => {
+    const read = new EnvReader({ MODE: "real", PORT: "8.5", RATIO: "2", HOSTS: "a, ,b" });
+    expect(read.choice("MODE", ["paper", "live"], "paper")).to.equal("paper");
+    expect(read.integer("PORT", 1, 0, 65535)).to.equal(1);
+    expect(read.number("RATIO", 0.5, 0, 1)).to.equal(0.5);
+    expect(read.list("HOSTS")).to.deep.equal(["a", "b"]);
+    expect(read.problems).to.deep.equal([
+      'MODE: must be paper or live, got "real"',
+      'PORT: must be a whole number between 0 and 65535, got "8.5"',
+      'RATIO: must be a number between 0 and 1, got "2"',
+    ]);
+  });
+
+  it("records an unreadable secret file as a problem", () => {
+    const read = new EnvReader({ KEY_FILE: "/nonexistent/key" });
+    expect(read.secret("KEY")).to.equal(undefined);
+    expect(read.problems).to.deep.equal(["KEY_FILE: cannot read /nonexistent/key: ENOENT"]);
+  });
+});

@@ -1,0 +1,73 @@
+import { readSecret } from "./secrets.js";
+
+/**
+ * Reads a service's environment, collecting every problem instead of stopping at the first, so
+ * a bad start-up names all the variables to fix at once. Empty values count as unset.
+ */
+export class EnvReader {
+  /** What is wrong, one line per variable, e.g. `API_PORT: must be ...`. */
+  readonly problems: string[] = [];
+
+  constructor(private readonly env: NodeJS.ProcessEnv) {}
+
+  /** The trimmed value, or `fallback` when unset. */
+  text(name: string, fallback: string): string {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === "" ? fallback : value;
+  }
+
+  /** One of `choices`, or `fallback` when unset. */
+  choice<T extends string>(name: string, choices: readonly T[], fallback: T): T {
+    const value = this.text(name, fallback);
+    if ((choices as readonly string[]).includes(value)) return value as T;
+    const allowed = `${choices.slice(0, -1).join(", ")} or ${choices.at(-1)}`;
+    this.problems.push(`${name}: must be ${allowed}, got "${value}"`);
+    return fallback;
+  }
+
+  /** A number in [min, max], or `fallback` when unset. */
+  number(name: string, fallback: number, min: number, max: number): number {
+    return this.parse(name, fallback, min, max, "a number", Number.isFinite);
+  }
+
+  /** A whole number in [min, max], or `fallback` when unset. */
+  integer(name: string, fallback: number, min: number, max: number): number {
+    return this.parse(name, fallback, min, max, "a whole number", Number.isInteger);
+  }
+
+  /** Comma-separated values, trimmed, empty ones dropped. */
+  list(name: string): string[] {
+    return this.text(name, "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+  }
+
+  /** A secret from NAME or the file named by NAME_FILE; undefined when neither is set. */
+  secret(name: string): string | undefined {
+    try {
+      return readSecret(this.env, name);
+    } catch (err) {
+      this.problems.push((err as Error).message);
+      return undefined;
+    }
+  }
+
+  private parse(
+    name: string,
+    fallback: number,
+    min: number,
+    max: number,
+    kind: string,
+    valid: (value: number) => boolean,
+  ): number {
+    const raw = this.text(name, "");
+    if (raw === "") return fallback;
+    const value = Number(raw);
+    if (!valid(value) || value < min || value > max) {
+      this.problems.push(`${name}: must be ${kind} between ${min} and ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  }
+}
