@@ -52,7 +52,19 @@ interface Harness {
   coordinator: ReturnType<typeof createRunCoordinator>;
 }
 
-function harness(sim: SimBrokerOptions = {}, now = () => new Date()): Harness {
+/** The test accounts with DU1000001's settings changed. */
+function withSettings(settings: Partial<Account["settings"]>): Map<string, Account> {
+  const all = accounts();
+  const account = all.get("DU1000001")!;
+  all.set("DU1000001", { ...account, settings: { ...account.settings, ...settings } });
+  return all;
+}
+
+function harness(
+  sim: SimBrokerOptions = {},
+  now = () => new Date(),
+  configured: Map<string, Account> = accounts(),
+): Harness {
   const placed: OrderRequest[] = [];
   const broker = createSimBroker({ fillDelayMs: 5, now, ...sim });
   // Record what reaches the broker, to prove what was (not) placed.
@@ -64,7 +76,7 @@ function harness(sim: SimBrokerOptions = {}, now = () => new Date()): Harness {
   const store = createSqliteRunStore(join(mkdtempSync(join(tmpdir(), "coord-")), "runs.sqlite"));
   const coordinator = createRunCoordinator({
     store,
-    accounts: accounts(),
+    accounts: configured,
     tradingMode: "paper",
     logger: createLogger({ name: "test", level: "silent" }),
     execution: {
@@ -203,6 +215,43 @@ describe("a rebalance run", () => {
     expect(failed.value.reason).to.equal(FailureReason.ORDER_TIMEOUT);
     expect(failed.value.message).to.match(/IWM .*not filled/);
     expect(h.placed.filter((o) => o.side === "buy")).to.deep.equal([]);
+  });
+
+  it("prices limit orders a band off the last price, with the account's time in force and outsideRth", async () => {
+    const h = harness(
+      {},
+      undefined,
+      withSettings({
+        orderType: "limit",
+        limitBandPercent: 1,
+        timeInForce: "GTC",
+        extendedHours: true,
+      }),
+    );
+    const events = await h.start({});
+    expect(last(events).case).to.equal("completed");
+    const aapl = h.placed.find((o) => o.symbol === "AAPL")!;
+    expect(aapl).to.include({
+      side: "sell",
+      orderType: "limit",
+      timeInForce: "GTC",
+      outsideRth: true,
+    });
+    expect(aapl.limitPrice).to.equal(199.54); // 201.56 less 1 %, in cents
+    const buy = h.placed.find((o) => o.side === "buy")!;
+    expect(buy.limitPrice).to.be.greaterThan(0);
+    expect(h.placed.every((o) => o.outsideRth && o.timeInForce === "GTC")).to.equal(true);
+  });
+
+  it("refuses a plan over the account's order value cap, naming it, and places nothing", async () => {
+    const h = harness({}, undefined, withSettings({ maxOrderValue: 1_000 }));
+    const events = await h.start({});
+    const failed = last(events);
+    expect(failed.case).to.equal("failed");
+    if (failed.case !== "failed") return;
+    expect(failed.value.reason).to.equal(FailureReason.RISK_LIMIT);
+    expect(failed.value.message).to.match(/^cannot plan: .*1,?000/);
+    expect(h.placed).to.deep.equal([]);
   });
 
   it("returns the existing run for a repeated idempotency key and places nothing new", async () => {
