@@ -203,7 +203,9 @@ async function runPhases(
     }
     const buys = await inPhase(Phase.REFRESHING_CASH, async () => {
       const refreshed = await readAccount(deps, account, allocations, run);
-      return planBuys(refreshed).buys;
+      const replanned = planBuys(refreshed).buys;
+      checkOrderSizes(replanned);
+      return replanned;
     });
     describeBuyChanges(planned.buys, buys, adjustments);
     if (buys.length > 0) {
@@ -453,8 +455,25 @@ async function finish(
   });
 }
 
+/** Whole shares one order can carry in the contract (uint32). */
+const maxOrderShares = 4_294_967_295;
+
+/** Fails the run on an order beyond what the contract can carry, before anything is placed. */
+function checkOrderSizes(orders: readonly PlannedOrder[]): void {
+  for (const o of orders) {
+    if (o.quantity > maxOrderShares) {
+      throw new RunFailure(
+        FailureReason.INTERNAL,
+        `cannot plan: ${o.side} of ${o.quantity} ${o.symbol} is more shares than one order can ` +
+          `carry (${maxOrderShares}); check the price of ${o.symbol} (${o.price})`,
+      );
+    }
+  }
+}
+
 /** The contract's form of a plan. */
-export function planMessage(planned: Plan): PlanMessage {
+function planMessage(planned: Plan): PlanMessage {
+  checkOrderSizes([...planned.sells, ...planned.buys]);
   const order = (o: PlannedOrder) =>
     create(PlannedOrderSchema, {
       symbol: o.symbol,

@@ -254,6 +254,34 @@ describe("a rebalance run", () => {
     expect(h.placed).to.deep.equal([]);
   });
 
+  it("fails a plan whose order is more shares than one order can carry, naming the price", async () => {
+    const h = harness({ prices: { BTAL: 0.000001 } });
+    const events = await h.start({ mode: ExecutionMode.DRY_RUN });
+    const failed = last(events);
+    expect(failed.case).to.equal("failed");
+    if (failed.case !== "failed") return;
+    expect(failed.value.message).to.match(
+      /buy of \d+ BTAL is more shares than one order can carry/,
+    );
+    expect(h.placed).to.deep.equal([]);
+  });
+
+  it("ends the stream with an error and frees the account when the run cannot be recorded", async () => {
+    const h = harness();
+    const append = h.store.appendEvent.bind(h.store);
+    h.store.appendEvent = async (event) => {
+      if (event.sequence > 3) throw new Error("disk full");
+      return append(event);
+    };
+    const err = await refusal(h.start({ mode: ExecutionMode.DRY_RUN, idempotencyKey: "a" }));
+    expect(err.code).to.equal(Code.Internal);
+    expect(err.rawMessage).to.match(/^run run-\S+ stopped: disk full$/);
+    expect(h.coordinator.isBusy("DU1000001")).to.equal(false);
+    const [run] = await h.store.list("DU1000001", 1);
+    expect(run?.status).to.equal(RunStatus.FAILED);
+    expect(run?.message).to.contain("disk full");
+  });
+
   it("returns the existing run for a repeated idempotency key and places nothing new", async () => {
     const h = harness();
     const first = await h.start({ idempotencyKey: "event-1:DU1000001" });

@@ -168,7 +168,16 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
         log.info({ status: RunStatus[run.status], message: run.message }, "run finished");
         options.metrics?.runFinished(live ? "live" : "dry_run", RunStatus[run.status]);
       } catch (err) {
+        // The run's events could not be recorded (store failure, unencodable event): stop it
+        // visibly rather than leave its streams waiting and its record running.
+        const reason = (err as Error).message;
         log.error({ err }, "run could not be recorded");
+        feed.abort(reason);
+        run.status = RunStatus.FAILED;
+        run.failureReason = FailureReason.INTERNAL;
+        run.message = `internal error: the run could not be recorded: ${reason}`;
+        run.finishedAt = timestampNow();
+        await store.save(run).catch(() => undefined);
       } finally {
         free();
       }

@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
 import {
   RebalanceResponseSchema,
   type RebalanceResponse,
@@ -24,6 +25,7 @@ export class RunFeed {
   private readonly history: RebalanceResponse[] = [];
   private readonly listeners = new Set<() => void>();
   private sequence = 0;
+  private broken: ConnectError | undefined;
 
   constructor(
     readonly run: Run,
@@ -53,7 +55,17 @@ export class RunFeed {
     for (const wake of this.listeners) wake();
   }
 
-  /** Every event so far, then each new one until the final event. */
+  /**
+   * Ends the feed without a final event, when the run can no longer be recorded: streams fail
+   * with the reason instead of waiting for an event that will never come.
+   */
+  abort(reason: string): void {
+    this.broken = new ConnectError(`run ${this.run.runId} stopped: ${reason}`, Code.Internal);
+    this.onFinished();
+    for (const wake of this.listeners) wake();
+  }
+
+  /** Every event so far, then each new one until the final event (or the feed's abort). */
   async *follow(replayed: boolean): AsyncGenerator<RebalanceResponse> {
     let next = 0;
     let wake: () => void = () => undefined;
@@ -66,6 +78,7 @@ export class RunFeed {
           yield replayed ? { ...event, replayed } : event;
           if (isFinal(event)) return;
         }
+        if (this.broken) throw this.broken;
         await new Promise<void>((resolve) => (wake = resolve));
       }
     } finally {
