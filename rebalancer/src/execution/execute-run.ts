@@ -1,12 +1,10 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Account } from "@mesh/platform/accounts";
-import { context, SpanStatusCode, trace, type Attributes, type Span } from "@opentelemetry/api";
+import { SpanStatusCode, trace } from "@opentelemetry/api";
 import {
   AllocationsFetchedSchema,
-  FailureReason,
   OrderFilledSchema,
-  OrderSubmittedSchema,
   OrderUpdatedSchema,
   PhaseChangedSchema,
   PlanReadySchema,
@@ -14,52 +12,30 @@ import {
   RunFailedSchema,
   RunPostponedSchema,
   Phase,
-  PlanSchema,
-  PlannedOrderSchema,
-  ProjectedWeightSchema,
   RunStatus,
   TargetSchema,
-  type Plan as PlanMessage,
   type RebalanceResponse,
   type Run,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
 import type { Allocations } from "../allocations/allocations.js";
-import type { Broker, BrokerOrder, OrderRequest } from "../broker/broker.js";
+import type { Broker } from "../broker/broker.js";
 import {
   applyReplacements,
   plan,
   planBuys,
-  roundMoney,
   type Plan,
   type PlanInput,
   type PlannedOrder,
 } from "../planning/index.js";
-import { fillMessage, orderMessage, positionMessages, sideMessage } from "./broker-messages.js";
+import { fillMessage, orderMessage, positionMessages } from "./broker-messages.js";
+import { cancelOpenOrders } from "./cancel-open-orders.js";
+import { closedMarket } from "./closed-market.js";
+import { inSpan } from "./in-span.js";
+import { checkOrderSizes, planMessage } from "./plan-message.js";
+import { trade, upsertOrder } from "./trade.js";
 import type { RunMetrics } from "../run-metrics.js";
 import { OrderTracker } from "./order-tracker.js";
 import { RunFailure } from "./run-failure.js";
-import { whileConnected } from "./while-connected.js";
-
-const tracer = trace.getTracer("rebalancer");
-
-/** Runs `work` in an active span that records a thrown error. */
-async function inSpan<T>(
-  name: string,
-  attributes: Attributes,
-  work: () => Promise<T> | T,
-): Promise<T> {
-  return tracer.startActiveSpan(name, { attributes }, async (span) => {
-    try {
-      return await work();
-    } catch (err) {
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-      throw err;
-    } finally {
-      span.end();
-    }
-  });
-}
 
 /** The oneof of a progress event, without its envelope (run id, sequence, time). */
 export type RunEvent = RebalanceResponse["event"];
@@ -269,160 +245,6 @@ async function readAccount(
   };
 }
 
-/** The first symbol to trade whose market is closed, with the earliest time all can trade. */
-async function closedMarket(
-  deps: ExecutionDeps,
-  account: Account,
-  orders: PlannedOrder[],
-): Promise<{ message: string; nextOpen?: Date } | undefined> {
-  if (orders.length === 0) return undefined;
-  const symbols = [...new Set(orders.map((o) => o.symbol))];
-  const sessions = await deps.broker.sessions(symbols, deps.now(), account.settings.extendedHours);
-  const closed = symbols.filter((s) => sessions.get(s)?.open !== true).sort();
-  if (closed.length === 0) return undefined;
-  const opens = closed.map((s) => sessions.get(s)?.nextOpen?.getTime() ?? 0);
-  const nextOpen = opens.includes(0) ? undefined : new Date(Math.max(...opens));
-  const when = nextOpen ? `; next session ${nextOpen.toISOString()}` : "";
-  return { message: `market closed for ${closed.join(", ")}${when}`, nextOpen };
-}
-
-/** Cancels the account's working orders and waits until the broker reports none. */
-async function cancelOpenOrders(
-  broker: Broker,
-  accountId: string,
-  timeoutMs: number,
-): Promise<void> {
-  const open = await broker.openOrders(accountId);
-  if (open.length === 0) return;
-  await Promise.all(open.map((o) => broker.cancelOrder(o.orderId)));
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const left = await broker.openOrders(accountId);
-    if (left.length === 0) return;
-    if (Date.now() >= deadline) {
-      const ids = left.map((o) => `${o.orderId} (${o.side} ${o.quantity} ${o.symbol})`).join(", ");
-      throw new RunFailure(
-        FailureReason.OPEN_ORDERS_NOT_CANCELLED,
-        `open orders still working after ${timeoutMs / 1000} s: ${ids}; nothing was traded`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, Math.min(250, timeoutMs / 10)));
-  }
-}
-
-/** Places one phase's orders and waits for all of them; a rejection or timeout fails the run. */
-async function trade(
-  deps: ExecutionDeps,
-  account: Account,
-  run: Run,
-  tracker: OrderTracker,
-  orders: PlannedOrder[],
-  emit: (event: RunEvent) => Promise<void>,
-  adjustments: string[],
-): Promise<void> {
-  const placed: BrokerOrder[] = [];
-  // One span per order, from placement to its final status.
-  const spans = new Map<string, Span>();
-  for (const order of orders) {
-    const request = orderRequest(account, run.runId, order);
-    const span = tracer.startSpan(`order ${order.side} ${order.symbol}`, {
-      attributes: {
-        "order.symbol": order.symbol,
-        "order.side": order.side,
-        "order.quantity": order.quantity,
-        "order.type": request.orderType,
-      },
-    });
-    const accepted = tracker.placed(
-      await context
-        .with(trace.setSpan(context.active(), span), () => deps.broker.placeOrder(request))
-        .catch((err: unknown) => {
-          span.recordException(err as Error);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-          span.end();
-          throw err;
-        }),
-    );
-    span.setAttribute("order.id", accepted.orderId);
-    spans.set(accepted.orderId, span);
-    const message = orderMessage(accepted);
-    upsertOrder(run, message);
-    placed.push(accepted);
-    await emit({ case: "orderSubmitted", value: create(OrderSubmittedSchema, { order: message }) });
-  }
-  const ids = placed.map((o) => o.orderId);
-  const phase = orders[0]?.side === "sell" ? "sells" : "buys";
-  let settled: { done: boolean; orders: BrokerOrder[] };
-  try {
-    settled = await whileConnected(
-      deps.broker,
-      tracker.settle(ids, deps.fillTimeoutMs ?? 300_000),
-      `connection to the broker lost while waiting for the ${phase} to fill; nothing more was ` +
-        "placed, and the orders may still be working: check ListOpenOrders",
-    );
-  } finally {
-    for (const id of ids) {
-      const o = tracker.get(id)!;
-      const span = spans.get(id)!;
-      span.setAttributes({ "order.status": o.status, "order.filled_quantity": o.filledQuantity });
-      if (o.status !== "filled") span.setStatus({ code: SpanStatusCode.ERROR, message: o.message });
-      span.end();
-      deps.metrics?.orderFinished(o);
-    }
-  }
-  const { done, orders: final } = settled;
-  const describe = (o: BrokerOrder) =>
-    `${o.side} of ${o.quantity} ${o.symbol} (order ${o.orderId})`;
-  const rejected = final.find((o) => o.status === "rejected" || o.status === "cancelled");
-  if (rejected) {
-    throw new RunFailure(
-      FailureReason.ORDER_REJECTED,
-      `${describe(rejected)} ${rejected.status}: ${rejected.message || "no reason given"}`,
-    );
-  }
-  if (!done) {
-    const late = final.filter((o) => o.status !== "filled");
-    // Leave nothing working behind a failed run.
-    await Promise.all(late.map((o) => deps.broker.cancelOrder(o.orderId).catch(() => undefined)));
-    throw new RunFailure(
-      FailureReason.ORDER_TIMEOUT,
-      `${late.map(describe).join(", ")} not filled within ${(deps.fillTimeoutMs ?? 300_000) / 1000} s; cancelled`,
-    );
-  }
-  for (const o of final) {
-    if (o.filledQuantity < o.quantity) {
-      adjustments.push(`${describe(o)} filled ${o.filledQuantity} of ${o.quantity}`);
-    }
-  }
-}
-
-function orderRequest(account: Account, runId: string, order: PlannedOrder): OrderRequest {
-  const { orderType, limitBandPercent, timeInForce, extendedHours } = account.settings;
-  const band = limitBandPercent / 100;
-  return {
-    accountId: account.accountId,
-    symbol: order.symbol,
-    side: order.side,
-    quantity: order.quantity,
-    orderType,
-    // A band off the last price: willing to pay a little more on buys, take a little less on sells.
-    limitPrice:
-      orderType === "limit"
-        ? roundMoney(order.price * (order.side === "buy" ? 1 + band : 1 - band))
-        : undefined,
-    timeInForce,
-    outsideRth: extendedHours,
-    runId,
-  };
-}
-
-function upsertOrder(run: Run, order: RunEventOrder): void {
-  const i = run.orders.findIndex((o) => o.orderId === order.orderId);
-  if (i >= 0) run.orders[i] = order;
-  else run.orders.push(order);
-}
-type RunEventOrder = Run["orders"][number];
-
 /** Buys re-planned against the real cash can differ from the first plan: say how. */
 function describeBuyChanges(before: PlannedOrder[], after: PlannedOrder[], adjustments: string[]) {
   const now = new Map(after.map((o) => [o.symbol, o.quantity]));
@@ -452,49 +274,5 @@ async function finish(
   await emit({
     case: "completed",
     value: create(RunCompletedSchema, { status, message, orders: run.orders }),
-  });
-}
-
-/** Whole shares one order can carry in the contract (uint32). */
-const maxOrderShares = 4_294_967_295;
-
-/** Fails the run on an order beyond what the contract can carry, before anything is placed. */
-function checkOrderSizes(orders: readonly PlannedOrder[]): void {
-  for (const o of orders) {
-    if (o.quantity > maxOrderShares) {
-      throw new RunFailure(
-        FailureReason.INTERNAL,
-        `cannot plan: ${o.side} of ${o.quantity} ${o.symbol} is more shares than one order can ` +
-          `carry (${maxOrderShares}); check the price of ${o.symbol} (${o.price})`,
-      );
-    }
-  }
-}
-
-/** The contract's form of a plan. */
-function planMessage(planned: Plan): PlanMessage {
-  checkOrderSizes([...planned.sells, ...planned.buys]);
-  const order = (o: PlannedOrder) =>
-    create(PlannedOrderSchema, {
-      symbol: o.symbol,
-      side: sideMessage(o.side),
-      quantity: o.quantity,
-      price: o.price,
-      marketValue: o.value,
-      reason: o.reason,
-    });
-  return create(PlanSchema, {
-    orders: [...planned.sells.map(order), ...planned.buys.map(order)],
-    weights: planned.weights.map((w) =>
-      create(ProjectedWeightSchema, {
-        symbol: w.symbol,
-        currentWeight: w.current,
-        targetWeight: w.target,
-        projectedWeight: w.projected,
-      }),
-    ),
-    projectedCash: planned.projectedCash,
-    reservedCash: planned.reservedCash,
-    warnings: [...planned.warnings],
   });
 }
