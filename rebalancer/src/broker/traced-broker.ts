@@ -1,4 +1,5 @@
-import { SpanKind, SpanStatusCode, trace, type Attributes, type Tracer } from "@opentelemetry/api";
+import { withActiveSpan } from "@mesh/platform/active-span";
+import { SpanKind, trace, type Attributes, type Tracer } from "@opentelemetry/api";
 import type { Broker } from "./broker.js";
 
 /**
@@ -12,21 +13,14 @@ export function traceBroker(broker: Broker, tracer: Tracer = trace.getTracer("br
     call: () => Promise<T>,
     after?: (result: T) => Attributes,
   ): Promise<T> {
-    return tracer.startActiveSpan(
+    return withActiveSpan(
+      tracer,
       `broker.${name}`,
       { kind: SpanKind.CLIENT, attributes: { "broker.name": broker.name, ...attributes } },
       async (s) => {
-        try {
-          const result = await call();
-          if (after) s.setAttributes(after(result));
-          return result;
-        } catch (err) {
-          s.recordException(err as Error);
-          s.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-          throw err;
-        } finally {
-          s.end();
-        }
+        const result = await call();
+        if (after) s.setAttributes(after(result));
+        return result;
       },
     );
   }

@@ -1,23 +1,14 @@
-import { SpanStatusCode, trace, type Attributes } from "@opentelemetry/api";
+import { withActiveSpan } from "@mesh/platform/active-span";
+import { trace, type Attributes } from "@opentelemetry/api";
 
 /** The tracer of runs: phases, allocation fetches and orders. */
 export const tracer = trace.getTracer("rebalancer");
 
-/** Runs `work` in an active span that records a thrown error. */
-export async function inSpan<T>(
+/** Runs `work` in an active span of a run that records a thrown error. */
+export function inSpan<T>(
   name: string,
   attributes: Attributes,
   work: () => Promise<T> | T,
 ): Promise<T> {
-  return tracer.startActiveSpan(name, { attributes }, async (span) => {
-    try {
-      return await work();
-    } catch (err) {
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-      throw err;
-    } finally {
-      span.end();
-    }
-  });
+  return withActiveSpan(tracer, name, { attributes }, () => work());
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Account } from "@mesh/platform/accounts";
+import { withActiveSpan } from "@mesh/platform/active-span";
 import type { Logger } from "@mesh/platform/logger";
 import {
   context,
@@ -74,8 +75,10 @@ export function createIntake(options: IntakeOptions): Intake {
 
   return {
     channels: () => [...byChannel.keys()],
+    // The span ends before the caller acknowledges: it is exported even if we die next.
     receive: (message) =>
-      tracer.startActiveSpan(
+      withActiveSpan(
+        tracer,
         "message received",
         {
           kind: SpanKind.CONSUMER,
@@ -84,18 +87,7 @@ export function createIntake(options: IntakeOptions): Intake {
             "event.source": message.source,
           },
         },
-        async (span) => {
-          try {
-            return await record(message, span);
-          } catch (err) {
-            span.recordException(err as Error);
-            span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-            throw err;
-          } finally {
-            // Ends before the caller acknowledges: the span is exported even if we die next.
-            span.end();
-          }
-        },
+        (span) => record(message, span),
       ),
   };
 
