@@ -1,17 +1,18 @@
-// An account's holdings, and its current weights against the targets of its latest plan.
-import type { Position, Run } from "@mesh/proto/rebalancer/v1/rebalancer";
+// An account's holdings, and its current weights against its strategy's targets.
+import type { GetTargetsResponse, Position } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { accountNav } from "./account-nav.js";
+import { errorMessage } from "./error-message.js";
 import { el } from "./element.js";
 import { formatMoney, formatPrice, formatQuantity, formatTime, formatWeight } from "./format.js";
 import { loadingPage } from "./loading-page.js";
 import { notice } from "./notice.js";
-import { routeHref } from "./route.js";
 import type { ViewContext } from "./view-context.js";
 import { weightChart, type WeightRow } from "./weight-chart.js";
 
 /**
- * Target weights are not part of the holdings: they come from the newest run with a plan (after
- * replacement sets and the cash reserve), and the page says which run.
+ * Holdings against the strategy's targets as they stand now (GetTargets: after the replacement
+ * set, shown as fractions of net liquidation once the cash reserve is set aside). When the
+ * allocation source cannot be reached the holdings still show, with the reason.
  */
 export function holdingsView(context: ViewContext, accountId: string): HTMLElement {
   const { client, withApiKey, signal } = context;
@@ -21,31 +22,31 @@ export function holdingsView(context: ViewContext, accountId: string): HTMLEleme
     nav: accountNav(accountId, "holdings"),
   };
   return loadingPage(context, heading, async () => {
-    const [holdings, history] = await Promise.all([
+    const [holdings, fetched] = await Promise.all([
       withApiKey(() => client.getPositions({ accountId }, { signal })),
-      withApiKey(() => client.listRuns({ accountId, limit: 20 }, { signal })),
+      withApiKey(() => client.getTargets({ accountId }, { signal })).catch(
+        (error: unknown) => ({ error }) as const,
+      ),
     ]);
-    const planned = history.runs.find((run) => (run.plan?.weights.length ?? 0) > 0);
-    const targets = planned === undefined ? new Map<string, number>() : targetWeights(planned);
-    const rows = weightRows(holdings.positions, targets, planned !== undefined);
+    const found = "error" in fetched ? undefined : fetched;
+    const targets = found === undefined ? new Map<string, number>() : targetWeights(found);
+    const rows = weightRows(holdings.positions, targets, found !== undefined);
     return [
       el(
         "p",
         {},
         `Net liquidation ${formatMoney(holdings.netLiquidation)}, as of ${formatTime(holdings.asOf)}.`,
       ),
-      planned === undefined
-        ? notice("No target weights yet: preview a rebalance to fetch the strategy's targets.")
+      "error" in fetched
+        ? notice(
+            `Target weights unavailable: ${errorMessage(fetched.error, context.apiUrl)}`,
+            "error",
+          )
         : el(
             "p",
             { class: "muted", id: "targets-source" },
-            "Targets from run ",
-            el(
-              "a",
-              { href: routeHref({ page: "run-detail", runId: planned.runId }) },
-              planned.runId,
-            ),
-            ` of ${formatTime(planned.createdAt)}.`,
+            `Targets of ${fetched.strategy}${fetched.asOf ? ` as of ${fetched.asOf}` : ""}, ` +
+              `with ${fetched.cashReservePercent} % kept in cash.`,
           ),
       weightChart(rows, `Current and target weights of ${accountId}`),
       positionsTable(holdings.positions, targets),
@@ -53,8 +54,10 @@ export function holdingsView(context: ViewContext, accountId: string): HTMLEleme
   });
 }
 
-function targetWeights(run: Run): Map<string, number> {
-  return new Map(run.plan!.weights.map((w) => [w.symbol, w.targetWeight]));
+/** Target weights as fractions of net liquidation, comparable with the current weights. */
+function targetWeights(targets: GetTargetsResponse): Map<string, number> {
+  const invested = (100 - targets.cashReservePercent) / 100;
+  return new Map(targets.targets.map((t) => [t.symbol, t.weight * invested]));
 }
 
 function weightRows(

@@ -70,31 +70,34 @@ describe("the console served by the rebalancer at /console/", function () {
     expect(await page.textContent("#accounts-view")).to.contain("trades paper accounts");
   });
 
-  it("charts an account's holdings, with the targets of its latest plan once there is one", async () => {
-    await open("#/accounts/DU1000001/holdings", "#holdings-view");
-    const held = (await app.api.getPositions({ accountId: "DU1000001" })).positions;
+  it("charts an account's holdings against its strategy's targets, before any run", async () => {
+    await open("#/accounts/DU1000002/holdings", "#holdings-view");
+    const held = (await app.api.getPositions({ accountId: "DU1000002" })).positions;
     const rows = await tableCells(page, "#positions");
     expect(rows.map((row) => row[0])).to.deep.equal(held.map((p) => p.symbol));
-    expect(await page.locator('rect[data-series="current"]').count()).to.equal(held.length);
-    expect(await page.locator('rect[data-series="target"]').count()).to.equal(0);
-    expect(await page.textContent("#holdings-view")).to.contain("No target weights yet");
+    expect(await page.locator('rect[data-series="current"]').count()).to.be.at.least(held.length);
 
-    const events = await drain(
-      app.api.rebalance({ accountId: "DU1000001", mode: ExecutionMode.DRY_RUN }),
-    );
-    const plan = events.find((e) => e.event.case === "plan")!.event.value as {
-      plan: { weights: { symbol: string; targetWeight: number }[] };
-    };
-    await open("#/accounts/DU1000001/holdings", "#holdings-view");
+    const wanted = await app.api.getTargets({ accountId: "DU1000002" });
+    const invested = (100 - wanted.cashReservePercent) / 100;
     const targets = await page.$$eval('rect[data-series="target"]', (bars) =>
-      bars.map((bar) => [bar.parentElement!.dataset.symbol, Number(bar.dataset.weight)]),
+      bars
+        .map((bar) => [bar.parentElement!.dataset.symbol!, Number(bar.dataset.weight)] as const)
+        .filter(([, weight]) => weight > 0),
     );
-    expect(targets).to.deep.equal(
-      plan.plan.weights
-        .map((w) => [w.symbol, w.targetWeight])
-        .sort(([a], [b]) => String(a).localeCompare(String(b))),
+    expect(targets.map(([symbol]) => symbol)).to.deep.equal(
+      wanted.targets.map((t) => t.symbol).sort(),
     );
-    expect(await page.textContent("#targets-source")).to.contain(events[0]!.runId);
+    for (const [symbol, weight] of targets) {
+      const target = wanted.targets.find((t) => t.symbol === symbol)!;
+      expect(weight).to.be.closeTo(target.weight * invested, 1e-9);
+    }
+    // The ira replacement set: VXX is held instead of the strategy's UVXY.
+    expect(targets.map(([symbol]) => symbol))
+      .to.include("VXX")
+      .and.not.include("UVXY");
+    expect(await page.textContent("#targets-source")).to.contain("etf-blend-200-35");
+    expect(await app.api.listRuns({ accountId: "DU1000002" })).to.have.property("runs").that.is
+      .empty;
   });
 
   it("previews a rebalance: the planned orders and projected weights, with nothing placed", async () => {

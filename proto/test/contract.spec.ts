@@ -20,7 +20,7 @@ function files(dir: string): string[] {
 }
 
 describe("the contract", () => {
-  it("declares the nine RPCs, each with a google.api.http rule", () => {
+  it("declares every RPC with a google.api.http rule", () => {
     const rules = RebalancerService.methods.map((m) => {
       const rule = getOption(m, http);
       return [m.name, rule.pattern.case, rule.pattern.value] as const;
@@ -29,6 +29,7 @@ describe("the contract", () => {
       ["ListAccounts", "get", "/accounts"],
       ["GetPositions", "get", "/accounts/{account_id}/positions"],
       ["GetAccountValue", "get", "/accounts/{account_id}/value"],
+      ["GetTargets", "get", "/accounts/{account_id}/targets"],
       ["Rebalance", "post", "/rebalance/{account_id}"],
       ["GetRun", "get", "/runs/{run_id}"],
       ["ListRuns", "get", "/accounts/{account_id}/runs"],
@@ -50,6 +51,7 @@ describe("the contract", () => {
       "ListAccounts",
       "GetPositions",
       "GetAccountValue",
+      "GetTargets",
       "GetRun",
       "ListRuns",
       "ListOpenOrders",

@@ -108,6 +108,7 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     accounts,
     tradingMode,
     broker,
+    allocations,
     store,
     coordinator,
   });

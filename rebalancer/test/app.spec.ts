@@ -86,6 +86,24 @@ describe("the rebalancer on its embedded defaults", () => {
     expect(runs.runs.map((r) => r.status)).to.deep.equal([RunStatus.COMPLETED]);
   });
 
+  it("answers an account's targets after its replacement set, over REST, recording no run", async () => {
+    const res = await fetch(`${app.url}/accounts/DU1000002/targets`);
+    expect(res.status).to.equal(200);
+    const body = (await res.json()) as {
+      strategy: string;
+      targets: { symbol: string; weight: number }[];
+      cash_reserve_percent: number;
+    };
+    expect(body.strategy).to.equal("etf-blend-200-35");
+    const symbols = body.targets.map((t) => t.symbol);
+    expect(symbols).to.include.members(["VXX", "PDBC"]);
+    expect(symbols).not.to.include("UVXY");
+    expect(body.targets.reduce((sum, t) => sum + t.weight, 0)).to.be.at.most(1.005);
+    expect((await grpc.listRuns({ accountId: "DU1000002" })).runs).to.deep.equal([]);
+    const missing = await fetch(`${app.url}/accounts/NOPE/targets`);
+    expect(missing.status).to.equal(404);
+  });
+
   it("keeps its runs across a restart", async () => {
     const events = await collect(grpc.rebalance({ accountId: "DU1000001" }));
     await app.close(1_000);

@@ -38,6 +38,7 @@ describe("the REST routes", () => {
       "GET /accounts",
       "GET /accounts/{account_id}/positions",
       "GET /accounts/{account_id}/value",
+      "GET /accounts/{account_id}/targets",
       "POST /rebalance/{account_id}",
       `POST ${dryRunTemplate}`,
       "GET /runs/{run_id}",

@@ -5,12 +5,16 @@ import type { Account, AccountsConfig, AccountType } from "@mesh/platform/accoun
 import {
   AccountSchema,
   AccountType as AccountTypeMessage,
+  TargetSchema,
   type RebalancerService,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
+import { AllocationError } from "../allocations/allocation-error.js";
+import type { AllocationProvider } from "../allocations/allocation-provider.js";
 import type { Broker, BrokerOrder } from "../broker/broker.js";
 import { BrokerError } from "../broker/broker-error.js";
 import { orderMessage, positionMessages } from "../execution/broker-messages.js";
 import { isTerminal, OrderTracker } from "../execution/order-tracker.js";
+import { applyReplacements, PlanError } from "../planning/index.js";
 import type { RunCoordinator } from "../runs/run-coordinator.js";
 import type { RunStore } from "../runs/run-store.js";
 
@@ -19,6 +23,7 @@ export interface RebalancerServiceDeps {
   accounts: AccountsConfig;
   tradingMode: AccountType;
   broker: Broker;
+  allocations: AllocationProvider;
   store: RunStore;
   coordinator: RunCoordinator;
   /** How long CancelOpenOrders waits for the broker to confirm; default 30 s. */
@@ -89,6 +94,28 @@ export function createRebalancerService(
         currency: values.currency,
         asOf: timestampFromDate(values.asOf),
       };
+    },
+
+    async getTargets(request) {
+      const target = account(request.accountId);
+      try {
+        const allocations = await deps.allocations.targets(target);
+        const targets = applyReplacements(allocations.targets, target.replacements);
+        return {
+          accountId: target.accountId,
+          strategy: allocations.strategy,
+          targets: targets.map((t) => create(TargetSchema, t)),
+          cashReservePercent: target.settings.cashReservePercent,
+          asOf: allocations.asOf,
+        };
+      } catch (err) {
+        if (err instanceof AllocationError) {
+          const code = err.code === "unavailable" ? Code.Unavailable : Code.FailedPrecondition;
+          throw new ConnectError(err.message, code);
+        }
+        if (err instanceof PlanError) throw new ConnectError(err.message, Code.FailedPrecondition);
+        throw err;
+      }
     },
 
     async *rebalance(request) {

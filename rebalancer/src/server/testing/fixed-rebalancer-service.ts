@@ -107,6 +107,17 @@ export function createFixedRebalancerService(): FixedRebalancerService {
         };
       },
 
+      getTargets(request) {
+        requireAccount(request.accountId);
+        return {
+          accountId: request.accountId,
+          strategy: "etf-blend-301-20",
+          targets: [{ symbol: "QQQ", weight: 0.5 }],
+          cashReservePercent: 2.5,
+          asOf: "2025-06-24",
+        };
+      },
+
       async *rebalance(request) {
         requireAccount(request.accountId);
         if (request.accountId === busyAccount) {
