@@ -96,8 +96,7 @@ describe("the console served by the rebalancer at /console/", function () {
       .to.include("VXX")
       .and.not.include("UVXY");
     expect(await page.textContent("#targets-source")).to.contain("etf-blend-200-35");
-    expect(await app.api.listRuns({ accountId: "DU1000002" })).to.have.property("runs").that.is
-      .empty;
+    expect((await app.api.listRuns({ accountId: "DU1000002" })).runs).to.deep.equal([]);
   });
 
   it("previews a rebalance: the planned orders and projected weights, with nothing placed", async () => {
