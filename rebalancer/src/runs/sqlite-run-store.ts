@@ -16,7 +16,11 @@ export function createSqliteRunStore(file: string): RunStore {
   if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
+  // NORMAL in WAL survives a process crash; only an OS crash can lose the last events, and the
+  // broker keeps the orders (tagged with the run id). FULL would fsync every progress event.
   db.pragma("synchronous = NORMAL");
+  // Another process holding the file (a second instance, a backup) is waited for, not an error.
+  db.pragma("busy_timeout = 5000");
   db.exec(`
     CREATE TABLE IF NOT EXISTS runs (
       run_id TEXT PRIMARY KEY,
