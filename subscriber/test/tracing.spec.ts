@@ -174,6 +174,26 @@ describe("one trace per event, from the subscriber through the rebalancer", func
     });
   }
 
+  it("joins the caller's trace when POST /events carries a traceparent", async () => {
+    const { url } = await startTracedRebalancer();
+    const subscriber = await startTracedSubscriber(url);
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const res = await fetch(`${subscriber.url}/events/${channel}`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
+      },
+      body: JSON.stringify({ exec: "print-rebalance", eventId: "t-caller" }),
+    });
+    expect(res.status).to.equal(202);
+    await until(async () => (await subscriber.inbox.counts()).done === 1, 15_000, "delivered");
+    const [received] = named("message received");
+    expect(received!.spanContext().traceId).to.equal(traceId);
+    expect(parentOf(received!)).to.equal("00f067aa0ba902b7");
+    expect(parentOf(named("deliver")[0]!)).to.equal(idOf(received!));
+  });
+
   it("continues the message's trace when the delivery succeeds only after a restart", async () => {
     // A port where the rebalancer will be, once it is back.
     const port = (await startTracedRebalancer()).port;

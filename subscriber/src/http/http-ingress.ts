@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "@mesh/platform/logger";
+import { context, propagation } from "@opentelemetry/api";
 import type { Intake } from "../intake/intake.js";
 import { readAblyWebhook, verifyAblySignature } from "../webhook/ably-webhook.js";
 
@@ -93,12 +94,16 @@ export async function startHttpIngress(options: HttpIngressOptions): Promise<Htt
   };
 
   const server = createServer((req, res) => {
-    route(req, res).catch((err: unknown) => {
-      if (err instanceof HttpProblem) return json(res, err.status, { error: err.message });
-      logger.error({ err, path: req.url }, "request failed");
-      // Nothing recorded: a 5xx makes Ably (or the caller) send the message again.
-      json(res, 500, { error: "internal error; the message was not recorded" });
-    });
+    // A caller's W3C trace context (traceparent) makes the message part of the caller's trace.
+    const caller = propagation.extract(context.active(), req.headers);
+    context
+      .with(caller, () => route(req, res))
+      .catch((err: unknown) => {
+        if (err instanceof HttpProblem) return json(res, err.status, { error: err.message });
+        logger.error({ err, path: req.url }, "request failed");
+        // Nothing recorded: a 5xx makes Ably (or the caller) send the message again.
+        json(res, 500, { error: "internal error; the message was not recorded" });
+      });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
