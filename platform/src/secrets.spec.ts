@@ -11,6 +11,12 @@ describe("readSecret", () => {
     expect(readSecret({ KEY: "env", KEY_FILE: file }, "KEY")).to.equal("s3cret");
   });
 
+  it("treats an empty file as unset", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "secret-")), "key");
+    writeFileSync(file, "\n");
+    expect(readSecret({ KEY_FILE: file }, "KEY")).to.equal(undefined);
+  });
+
   it("falls back to NAME and treats an empty value as unset", () => {
     expect(readSecret({ KEY: "env" }, "KEY")).to.equal("env");
     expect(readSecret({ KEY: "" }, "KEY")).to.equal(undefined);

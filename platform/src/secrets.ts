@@ -2,13 +2,15 @@ import { readFileSync } from "node:fs";
 
 /**
  * Reads a secret from the environment: `NAME`, or the file named by `NAME_FILE` (Docker secrets).
- * Returns undefined when neither is set; trailing newlines of a file are dropped.
+ * Returns undefined when neither is set, or when the file is empty (an optional secret that
+ * compose always mounts); trailing newlines of a file are dropped.
  */
 export function readSecret(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const file = env[`${name}_FILE`];
   if (file) {
     try {
-      return readFileSync(file, "utf8").replace(/\r?\n$/, "");
+      const value = readFileSync(file, "utf8").replace(/\r?\n$/, "");
+      return value === "" ? undefined : value;
     } catch (err) {
       throw new Error(`${name}_FILE: cannot read ${file}: ${(err as NodeJS.ErrnoException).code}`, {
         cause: err,
