@@ -304,6 +304,26 @@ describe("a rebalance run", () => {
     expect(new Set(h.placed.map((o) => o.runId)).size).to.equal(1);
   });
 
+  it("answers every concurrent repeat of a finished run's key, and names only runs that exist", async () => {
+    const h = harness();
+    const first = await h.start({ idempotencyKey: "done" });
+    const count = h.placed.length;
+    const other = h.start({ idempotencyKey: "other" }).then(
+      () => undefined,
+      (err: unknown) => ConnectError.from(err),
+    );
+    const repeats = await Promise.all(
+      Array.from({ length: 20 }, () => h.start({ idempotencyKey: "done" })),
+    );
+    for (const events of repeats) {
+      expect(events.map((e) => e.runId)).to.deep.equal(first.map((e) => e.runId));
+    }
+    const refused = await other;
+    const named = refused && /busy with run (\S+);/.exec(refused.rawMessage)?.[1];
+    if (named) expect((await h.store.get(named))?.runId).to.equal(named);
+    expect(h.placed.length - count).to.be.at.most(count);
+  });
+
   it("refuses a second run on a busy account with aborted, naming the running run", async () => {
     const h = harness({ fillDelayMs: 30 });
     const first = h.start({ idempotencyKey: "a" });
