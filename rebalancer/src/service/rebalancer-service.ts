@@ -6,6 +6,7 @@ import {
   AccountSchema,
   AccountType as AccountTypeMessage,
   TargetSchema,
+  TriggerSchema,
   type RebalancerService,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { AllocationError } from "../allocations/allocation-error.js";
@@ -17,6 +18,7 @@ import { isTerminal, OrderTracker } from "../execution/order-tracker.js";
 import { applyReplacements, PlanError } from "../planning/index.js";
 import type { RunCoordinator } from "../runs/run-coordinator.js";
 import type { RunStore } from "../runs/run-store.js";
+import { callerSubjectKey } from "../server/caller-identity.js";
 
 /** What the service implementation is built from. */
 export interface RebalancerServiceDeps {
@@ -118,12 +120,18 @@ export function createRebalancerService(
       }
     },
 
-    async *rebalance(request) {
+    async *rebalance(request, context) {
+      // The caller is what the TLS handshake verified, never what the request claims.
+      const caller = context.values.get(callerSubjectKey) ?? "";
+      const trigger =
+        request.trigger || caller
+          ? { ...(request.trigger ?? create(TriggerSchema)), caller }
+          : undefined;
       yield* await coordinator.start({
         accountId: request.accountId,
         mode: request.mode,
         idempotencyKey: request.idempotencyKey,
-        trigger: request.trigger,
+        trigger,
         waitIfBusy: request.waitIfBusy,
       });
     },

@@ -1,0 +1,31 @@
+// Who is calling, from the TLS client certificate, for the run's trigger.
+import type { TLSSocket } from "node:tls";
+import { createContextKey, createContextValues } from "@connectrpc/connect";
+import type { ContextValues } from "@connectrpc/connect";
+import type { NodeRequest } from "./node-request-handler.js";
+
+/** The subject of the caller's verified client certificate, e.g. "CN=subscriber,O=mesh". */
+export const callerSubjectKey = createContextKey<string | undefined>(undefined, {
+  description: "subject of the verified TLS client certificate",
+});
+
+/** Context values of one request: the verified client certificate's subject, if any. */
+export function callerContextValues(req: NodeRequest): ContextValues {
+  const values = createContextValues();
+  const subject = peerSubject(req);
+  if (subject !== undefined) values.set(callerSubjectKey, subject);
+  return values;
+}
+
+function peerSubject(req: NodeRequest): string | undefined {
+  // HTTP/2 requests expose their session's socket through a proxy; HTTP/1.1 the socket itself.
+  const socket = req.socket as TLSSocket | undefined;
+  if (socket === undefined || typeof socket.getPeerCertificate !== "function") return undefined;
+  // Only a certificate the handshake verified names a caller.
+  if (!socket.authorized) return undefined;
+  const certificate = socket.getPeerCertificate();
+  if (certificate === null || certificate.subject === undefined) return undefined;
+  return Object.entries(certificate.subject)
+    .map(([name, value]) => `${name}=${Array.isArray(value) ? value.join("+") : String(value)}`)
+    .join(",");
+}
