@@ -33,6 +33,10 @@ try {
         () => process.exit(1),
       );
   };
+  process.on("SIGHUP", () => {
+    process.stderr.write("subscriber: SIGHUP, re-reading keys and certificates\n");
+    subscriber.reload();
+  });
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
 } catch (err) {
