@@ -3,14 +3,14 @@
 # for tests: ca.crt, rebalancer.crt/.key (server), subscriber.crt/.key (server of its ingress and
 # metrics ports, and client certificate for mTLS to the rebalancer).
 #
-#   deploy/make-certs.sh [OUT_DIR]          default OUT_DIR: deploy/secrets/tls
+#   deploy/make-certs.sh [OUT_DIR]          default OUT_DIR: deploy/secrets
 #   EXTRA_SANS="DNS:rebalancer.example.com,IP:10.0.0.5" deploy/make-certs.sh
 #
 # An existing ca.key in OUT_DIR is reused, so running it again re-issues the service
 # certificates under the same CA (a rotation the services pick up without a restart).
 # Needs only openssl (the openssl package on Debian).
 set -eu
-out="${1:-$(dirname "$0")/secrets/tls}"
+out="${1:-$(dirname "$0")/secrets}"
 days="${CERT_DAYS:-365}"
 mkdir -p "$out"
 umask 077
@@ -30,16 +30,18 @@ issue() {
     "$2" "$3" >"$tmp.ext"
   openssl x509 -req -in "$tmp.csr" -CA "$out/ca.crt" -CAkey "$out/ca.key" -CAcreateserial \
     -days "$days" -extfile "$tmp.ext" -out "$tmp.crt" 2>/dev/null
-  # Renamed into place, so a watching service never reads a half-written file.
-  mv "$tmp.key" "$out/$name.key"
-  mv "$tmp.crt" "$out/$name.crt"
-  rm -f "$tmp.csr" "$tmp.ext"
+  # Written over the old files (same inode), so Docker's bind-mounted secrets see the change; a
+  # service reading between the two writes refuses the mismatched pair and keeps the old one.
+  cat "$tmp.key" >"$out/$name.key"
+  cat "$tmp.crt" >"$out/$name.crt"
+  rm -f "$tmp.key" "$tmp.crt" "$tmp.csr" "$tmp.ext"
 }
 
 local_sans="DNS:localhost,IP:127.0.0.1,IP:::1"
 extra="${EXTRA_SANS:+,$EXTRA_SANS}"
-issue rebalancer serverAuth "DNS:rebalancer,$local_sans$extra"
+# clientAuth too: the container's health check presents it when mTLS is on.
+issue rebalancer serverAuth,clientAuth "DNS:rebalancer,$local_sans$extra"
 issue subscriber serverAuth,clientAuth "DNS:subscriber,$local_sans$extra"
 # The containers run as a non-root user: the keys must be readable by it.
-chmod 644 "$out"/*.crt "$out"/rebalancer.key "$out"/subscriber.key
+chmod 644 "$out"/ca.crt "$out"/rebalancer.crt "$out"/subscriber.crt "$out"/rebalancer.key "$out"/subscriber.key
 echo "certificates written to $out"
