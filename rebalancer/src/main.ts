@@ -23,6 +23,9 @@ async function main(): Promise<void> {
     env: process.env,
     metricsPort: config.metricsPort,
     metricsHost: config.apiHost,
+    // The scrape endpoint takes the API's certificate, without requiring client certificates.
+    metricsTls:
+      config.tls && readTlsFiles({ certFile: config.tls.certFile, keyFile: config.tls.keyFile }),
   });
   let broker: Broker;
   if (config.broker.kind === "ibkr") {
@@ -137,7 +140,10 @@ async function main(): Promise<void> {
       createMetricsInterceptor({ kind: "server", meter: telemetry.meter }),
     ],
   });
-  onCertificate = (secureContext) => rebalancer.setSecureContext(secureContext);
+  onCertificate = (secureContext) => {
+    rebalancer.setSecureContext(secureContext);
+    telemetry.setMetricsTls({ cert: secureContext.cert, key: secureContext.key });
+  };
   process.on("SIGHUP", () => {
     logger.info("SIGHUP: re-reading keys and certificates");
     for (const material of reloadables) material.reload();

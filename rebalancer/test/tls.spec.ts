@@ -58,7 +58,7 @@ function httpsGet(
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     https
-      .get(url, options, (res) => {
+      .get(url, { servername: "localhost", ...options }, (res) => {
         let body = "";
         res.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
         res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
@@ -190,7 +190,9 @@ describe("the rebalancer over TLS", function () {
   describe("with a certificate and API keys from a mounted secret", () => {
     let rebalancer: RebalancerProcess;
     let keys: ReturnType<typeof mountedSecret>;
+    let metricsPort: number;
     before(async () => {
+      metricsPort = await freePort();
       const secretDir = mkdtempSync(join(tmpdir(), "tls-keys-"));
       keys = mountedSecret(secretDir, "api-keys");
       keys.init(`${oldKey}\n`);
@@ -198,6 +200,7 @@ describe("the rebalancer over TLS", function () {
         TLS_CERT_FILE: certs.rebalancerCertFile,
         TLS_KEY_FILE: certs.rebalancerKeyFile,
         REBALANCER_API_KEYS_FILE: keys.file,
+        METRICS_PORT: String(metricsPort),
       });
     });
     after(() => rebalancer.stop());
@@ -237,6 +240,12 @@ describe("the rebalancer over TLS", function () {
       });
       expect(accounts.status).to.equal(200);
       expect(JSON.parse(accounts.body)).to.have.property("accounts");
+    });
+
+    it("serves the Prometheus metrics over https too", async () => {
+      const metrics = await httpsGet(`https://127.0.0.1:${metricsPort}/metrics`, { ca: certs.ca });
+      expect(metrics.status).to.equal(200);
+      expect(metrics.body).to.match(/^# (HELP|TYPE) /m);
     });
 
     it("answers buf curl over gRPC (h2 by ALPN), with reflection", async () => {

@@ -30,6 +30,8 @@ export interface SubscriberOptions {
   meter?: Meter;
   /** Connect interceptors on every call to the rebalancer (tracing, metrics); default none. */
   interceptors?: Interceptor[];
+  /** Called with the server certificate after each reload, e.g. for the metrics port. */
+  onServerTls?: (tls: SecureContextOptions) => void;
 }
 
 /** A running subscriber. */
@@ -221,7 +223,10 @@ export async function startSubscriber(
     throw err;
   });
 
-  onServerTls = (tls) => http.setSecureContext(tls);
+  onServerTls = (tls) => {
+    http.setSecureContext(tls);
+    options.onServerTls?.(tls);
+  };
 
   let realtime: AblySource | undefined;
   if (config.realtime) {
