@@ -28,7 +28,7 @@ export interface ReloadHealth {
 export interface Reloadable<T> {
   /** The material in use. */
   current(): T;
-  /** Re-reads the files; on failure keeps the previous material. Resolves true when it changed. */
+  /** Re-reads the files; on failure keeps the previous material. True when the reload worked. */
   reload(): boolean;
   health(): ReloadHealth;
   /** Stops watching the files. */

@@ -245,6 +245,14 @@ export async function startSubscriber(
       channels: intake.channels(),
       realtime: config.realtime !== undefined,
       rebalancer: config.rebalancer.url,
+      // Transport security, said once at start: what is encrypted and whether plaintext was allowed.
+      ingressTls: config.tls !== undefined,
+      rebalancerTls: config.rebalancer.url.startsWith("https:")
+        ? config.rebalancer.clientCertFile
+          ? "tls with client certificate"
+          : "tls"
+        : "off",
+      allowPlaintext: config.allowPlaintext === true,
     },
     "subscriber started",
   );
