@@ -447,5 +447,41 @@ describe("the rebalancer over TLS", function () {
       const rest = await httpsGet(`${rebalancer.url}/health`, identity);
       expect(rest.status).to.equal(200);
     });
+
+    it("records the certificate's subject for a run started over REST too", async () => {
+      const identity = { ca: certs.ca, cert: certs.subscriberCert, key: certs.subscriberKey };
+      const client = createClient(
+        RebalancerService,
+        createConnectTransport({
+          baseUrl: rebalancer.url,
+          httpVersion: "2",
+          nodeOptions: identity,
+        }),
+      );
+      const accountId = (await client.listAccounts({})).accounts[0]!.accountId;
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = https.request(
+          `${rebalancer.url}/rebalance/${accountId}/dry-run`,
+          {
+            method: "POST",
+            servername: "localhost",
+            ...identity,
+            headers: { "content-type": "application/json" },
+          },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on("error", reject);
+        // A caller claimed in the body is replaced by the verified one.
+        req.end(JSON.stringify({ trigger: { source: "rest-tls", caller: "CN=someone-else" } }));
+      });
+      expect(status).to.equal(200);
+      const { runs } = await client.listRuns({ accountId });
+      const run = runs.find((r) => r.trigger?.source === "rest-tls");
+      expect(run?.trigger?.caller).to.contain("CN=subscriber");
+      expect(run?.trigger?.caller).to.not.contain("someone-else");
+    });
   });
 });

@@ -15,7 +15,7 @@ import * as reflectionV1alpha from "@mesh/proto/grpc/reflection/v1alpha/reflecti
 import { RebalancerService } from "@mesh/proto/rebalancer/v1/rebalancer";
 import type { SecureContextOptions } from "node:tls";
 import type { Logger } from "pino";
-import { callerContextValues } from "./caller-identity.js";
+import { callerContextValues, withRestCaller } from "./caller-identity.js";
 import { createAuthGate } from "./auth-gate.js";
 import { createConnectRequestHandler } from "./connect-request-handler.js";
 import { withCors } from "./cors.js";
@@ -137,7 +137,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     createConnectRequestHandler({
       router,
       maxBodyBytes,
-      fallback: rest,
+      fallback: withRestCaller(rest),
       logger,
       contextValues: callerContextValues,
     }),

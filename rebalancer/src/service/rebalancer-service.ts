@@ -18,7 +18,7 @@ import { isTerminal, OrderTracker } from "../execution/order-tracker.js";
 import { applyReplacements, PlanError } from "../planning/index.js";
 import type { RunCoordinator } from "../runs/run-coordinator.js";
 import type { RunStore } from "../runs/run-store.js";
-import { callerSubjectKey } from "../server/caller-identity.js";
+import { callerSubject } from "../server/caller-identity.js";
 
 /** What the service implementation is built from. */
 export interface RebalancerServiceDeps {
@@ -122,7 +122,7 @@ export function createRebalancerService(
 
     async *rebalance(request, context) {
       // The caller is what the TLS handshake verified, never what the request claims.
-      const caller = context.values.get(callerSubjectKey) ?? "";
+      const caller = callerSubject(context);
       const trigger =
         request.trigger || caller
           ? { ...(request.trigger ?? create(TriggerSchema)), caller }
