@@ -270,6 +270,34 @@ describe("the rebalancer over TLS", function () {
       expect(JSON.parse(answer)).to.have.property("accounts");
     });
 
+    it("answers curl over HTTP/2 and HTTP/1.1, as ALPN chose", async () => {
+      for (const [flag, version] of [
+        ["--http2", "2"],
+        ["--http1.1", "1.1"],
+      ] as const) {
+        const out = await new Promise<string>((resolve, reject) =>
+          execFile(
+            "curl",
+            [
+              "-sS",
+              flag,
+              "--cacert",
+              certs.caFile,
+              "-w",
+              "\\n%{http_version}",
+              `${rebalancer.url}/health`,
+            ],
+            { timeout: 15_000 },
+            (error, stdout, stderr) =>
+              error ? reject(new Error(stderr || error.message)) : resolve(stdout),
+          ),
+        );
+        const [body, negotiated] = out.split("\n");
+        expect(JSON.parse(body!), flag).to.have.property("status", "HEALTH_STATUS_SERVING");
+        expect(negotiated, flag).to.equal(version);
+      }
+    });
+
     it("refuses a client that does not trust the CA", async () => {
       const error = await httpsGet(`${rebalancer.url}/health`, {}).then(
         () => undefined,
