@@ -1,6 +1,6 @@
 import { context, isSpanContextValid, trace } from "@opentelemetry/api";
 import { pino, type DestinationStream, type Logger } from "pino";
-import { createSecretRedactor } from "./secret-redactor.js";
+import { createSecretRedactor, type SecretSource } from "./secret-redactor.js";
 
 export type { Logger };
 
@@ -14,9 +14,10 @@ export interface LoggerOptions {
   pretty?: boolean;
   /**
    * Configured secrets (API keys): removed from every line in every encoding, whatever field or
-   * message carries them (an error text from a provider included); default none.
+   * message carries them (an error text from a provider included); a function is asked again
+   * as keys rotate; default none.
    */
-  secrets?: readonly (string | undefined)[];
+  secrets?: SecretSource;
   /** Where lines go; default stdout (or pino-pretty when pretty). */
   destination?: DestinationStream;
 }
@@ -54,7 +55,9 @@ export function createLogger(options: LoggerOptions): Logger {
         : {};
     },
     // The one place every line passes, so no serializer or call site can let a secret through.
-    ...(secrets.empty ? {} : { hooks: { streamWrite: (line: string) => secrets.redact(line) } }),
+    ...(options.secrets === undefined
+      ? {}
+      : { hooks: { streamWrite: (line: string) => secrets.redact(line) } }),
     ...(pretty ? { transport: { target: "pino-pretty", options: { colorize: true } } } : {}),
   };
   return options.destination ? pino(settings, options.destination) : pino(settings);

@@ -6,6 +6,10 @@ export interface SecretRedactor {
   readonly empty: boolean;
 }
 
+/** The secrets to redact: a fixed list, or one read again on every use (rotated keys). */
+export type SecretSource =
+  readonly (string | undefined)[] | (() => readonly (string | undefined)[]);
+
 /** Secrets shorter than this are not redacted: they would blank out ordinary words. */
 const shortest = 4;
 
@@ -14,7 +18,35 @@ const shortest = 4;
  * and twice, as in a JSON string inside a JSON message), and URL-encoded (either hex case, `+` or
  * `%20` for spaces). Longer forms are replaced first so that no part of one survives.
  */
-export function createSecretRedactor(secrets: readonly (string | undefined)[]): SecretRedactor {
+export function createSecretRedactor(source: SecretSource): SecretRedactor {
+  const read = typeof source === "function" ? source : () => source;
+  // Forms are rebuilt only when the list changes, so a rotation takes effect on the next text.
+  let seen = "";
+  let ordered: string[] = [];
+  const current = (): string[] => {
+    const secrets = read();
+    const signature = JSON.stringify(secrets);
+    if (signature !== seen) {
+      seen = signature;
+      ordered = formsOf(secrets);
+    }
+    return ordered;
+  };
+  current();
+  return {
+    get empty() {
+      return current().length === 0;
+    },
+    redact(text) {
+      let result = text;
+      for (const form of current()) result = result.replaceAll(form, "[redacted]");
+      return result;
+    },
+  };
+}
+
+/** Every encoded form of the secrets, longest first. */
+function formsOf(secrets: readonly (string | undefined)[]): string[] {
   const forms = new Set<string>();
   for (const secret of secrets) {
     if (secret === undefined || secret.length < shortest) continue;
@@ -32,13 +64,5 @@ export function createSecretRedactor(secrets: readonly (string | undefined)[]): 
       forms.add(form);
     }
   }
-  const ordered = [...forms].sort((a, b) => b.length - a.length);
-  return {
-    empty: ordered.length === 0,
-    redact(text) {
-      let result = text;
-      for (const form of ordered) result = result.replaceAll(form, "[redacted]");
-      return result;
-    },
-  };
+  return [...forms].sort((a, b) => b.length - a.length);
 }

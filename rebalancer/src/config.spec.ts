@@ -42,9 +42,33 @@ describe("the rebalancer's configuration", () => {
   it("reads several API keys, from a file too, and then listens on every address", () => {
     const file = join(mkdtempSync(join(tmpdir(), "keys-")), "keys");
     writeFileSync(file, "old-key, new-key\n");
-    const config = readConfig({ REBALANCER_API_KEYS_FILE: file });
+    const config = readConfig({ REBALANCER_API_KEYS_FILE: file, ALLOW_PLAINTEXT: "true" });
     expect(config.apiKeys).to.deep.equal(["old-key", "new-key"]);
     expect(config.apiHost).to.equal("0.0.0.0");
+    expect(config.apiKeysFile).to.equal(file);
+  });
+
+  it("refuses API keys in clear text beyond loopback unless ALLOW_PLAINTEXT=true", () => {
+    expect(problems({ REBALANCER_API_KEYS: "k1" })).to.deep.equal([
+      "API_HOST: 0.0.0.0 is not loopback and API keys would travel in clear text; set TLS_CERT_FILE and TLS_KEY_FILE, or ALLOW_PLAINTEXT=true if something else encrypts the traffic",
+    ]);
+    expect(readConfig({ REBALANCER_API_KEYS: "k1", API_HOST: "127.0.0.1" }).tls).to.equal(
+      undefined,
+    );
+    const tls = readConfig({
+      REBALANCER_API_KEYS: "k1",
+      TLS_CERT_FILE: "/tls/cert.pem",
+      TLS_KEY_FILE: "/tls/key.pem",
+      TLS_CLIENT_CA_FILE: "/tls/ca.pem",
+    });
+    expect(tls.tls).to.deep.equal({
+      certFile: "/tls/cert.pem",
+      keyFile: "/tls/key.pem",
+      clientCaFile: "/tls/ca.pem",
+    });
+    expect(problems({ TLS_CERT_FILE: "/tls/cert.pem" })).to.deep.equal([
+      "TLS_CERT_FILE and TLS_KEY_FILE: set both or neither",
+    ]);
   });
 
   it("names every bad variable", () => {

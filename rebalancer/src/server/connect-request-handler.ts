@@ -2,7 +2,7 @@
 // invalid_argument in the caller's protocol (Connect's own readMaxBytes answers
 // resource_exhausted), and failures logged through the service's logger.
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { ConnectRouter } from "@connectrpc/connect";
+import type { ConnectRouter, ContextValues } from "@connectrpc/connect";
 import {
   universalRequestFromNodeRequest,
   universalResponseToNodeResponse,
@@ -35,6 +35,8 @@ export interface ConnectRequestHandlerOptions {
   fallback: NodeRequestHandler;
   /** Receives handler failures; default silent. */
   logger?: Logger;
+  /** Values handed to the implementation from the Node request, e.g. the caller's identity. */
+  contextValues?: (req: Parameters<NodeRequestHandler>[0]) => ContextValues;
 }
 
 /** Serves every RPC of the router over gRPC, gRPC-Web and Connect, on HTTP/1.1 and HTTP/2. */
@@ -55,7 +57,7 @@ export function createConnectRequestHandler(
     }
     let request: UniversalServerRequest;
     try {
-      request = universalRequestFromNodeRequest(req, res, undefined, undefined);
+      request = universalRequestFromNodeRequest(req, res, undefined, options.contextValues?.(req));
     } catch (error) {
       writeJson(res, 400, {
         code: "invalid_argument",

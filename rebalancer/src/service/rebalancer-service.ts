@@ -6,6 +6,7 @@ import {
   AccountSchema,
   AccountType as AccountTypeMessage,
   TargetSchema,
+  TriggerSchema,
   type RebalancerService,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { AllocationError } from "../allocations/allocation-error.js";
@@ -18,6 +19,7 @@ import { applyReplacements, PlanError } from "../planning/index.js";
 import type { RunCoordinator } from "../runs/run-coordinator.js";
 import type { RunStore } from "../runs/run-store.js";
 import { sameRequestOrRefuse } from "./same-request-or-refuse.js";
+import { callerSubject } from "../server/caller-identity.js";
 
 /** What the service implementation is built from. */
 export interface RebalancerServiceDeps {
@@ -119,12 +121,18 @@ export function createRebalancerService(
       }
     },
 
-    async *rebalance(request) {
+    async *rebalance(request, context) {
+      // The caller is what the TLS handshake verified, never what the request claims.
+      const caller = callerSubject(context);
+      const trigger =
+        request.trigger || caller
+          ? { ...(request.trigger ?? create(TriggerSchema)), caller }
+          : undefined;
       const events = await coordinator.start({
         accountId: request.accountId,
         mode: request.mode,
         idempotencyKey: request.idempotencyKey,
-        trigger: request.trigger,
+        trigger,
         waitIfBusy: request.waitIfBusy,
       });
       yield* sameRequestOrRefuse(request, events, (runId) => store.get(runId));
