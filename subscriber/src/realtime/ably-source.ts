@@ -1,4 +1,5 @@
 import * as Ably from "ably";
+import { ExponentialBackoff, handleAll, retry } from "cockatiel";
 import type { Logger } from "@mesh/platform/logger";
 import type { RealtimeConfig } from "../config.js";
 import type { Inbox } from "../inbox/inbox.js";
@@ -76,11 +77,30 @@ export function startAblySource(options: AblySourceOptions): AblySource {
         });
   };
 
+  // A failed history read is retried until it succeeds: unbounded in count, bounded in rate.
+  const closing = new AbortController();
+  const recoveryRetry = retry(handleAll, {
+    maxAttempts: Number.MAX_SAFE_INTEGER,
+    backoff: new ExponentialBackoff({ initialDelay: 500, maxDelay: 30_000 }),
+  });
+  recoveryRetry.onRetry((reason) =>
+    logger.error(
+      { err: "error" in reason ? reason.error : undefined },
+      "history recovery failed, retrying",
+    ),
+  );
+
   const recover = async (channel: Ably.RealtimeChannel) => {
     const windowStart = Date.now() - config.recoveryWindowMs;
     const last = await inbox.lastPublishedAt(channel.name);
     // Overlap a little: messages with the same timestamp as the last one may not all be in.
+    // The start is fixed once, when the gap is learnt, so live messages recorded while retrying
+    // cannot move it past the gap.
     const start = Math.max(windowStart, (last ?? windowStart) - 1000);
+    await recoveryRetry.execute(() => readHistory(channel, start), closing.signal);
+  };
+
+  const readHistory = async (channel: Ably.RealtimeChannel, start: number) => {
     let page: Ably.PaginatedResult<Ably.InboundMessage> | null = await channel.history({
       start,
       direction: "forwards",
@@ -131,6 +151,7 @@ export function startAblySource(options: AblySourceOptions): AblySource {
 
   return {
     close: async () => {
+      closing.abort();
       const state = realtime.connection.state;
       if (state === "closed" || state === "failed") return;
       await new Promise<void>((resolve) => {
