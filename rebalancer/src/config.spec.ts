@@ -124,7 +124,9 @@ describe("the rebalancer's configuration", () => {
   });
 
   it("keeps the unauthenticated metrics on loopback unless METRICS_HOST says otherwise", () => {
-    expect(readConfig({ REBALANCER_API_KEYS: "k" }).metricsHost).to.equal("127.0.0.1");
+    expect(readConfig({ REBALANCER_API_KEYS: "k", ALLOW_PLAINTEXT: "true" }).metricsHost).to.equal(
+      "127.0.0.1",
+    );
     expect(readConfig({ METRICS_HOST: "0.0.0.0" }).metricsHost).to.equal("0.0.0.0");
   });
 });
