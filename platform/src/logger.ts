@@ -9,8 +9,10 @@ export interface LoggerOptions {
   name: string;
   /** pino level (LOG_LEVEL); default "info". */
   level?: string;
-  /** Human-readable lines instead of JSON; default: when stdout is a terminal. */
+  /** Human-readable lines instead of JSON; default: when stdout is a terminal (never with a destination). */
   pretty?: boolean;
+  /** Where the JSON lines go (a test's sink); default stdout. */
+  destination?: { write(line: string): void };
 }
 
 /** Where secrets could appear in log objects; their values are replaced. */
@@ -32,8 +34,8 @@ const redactPaths = [
  * line leads to its trace in Jaeger; secrets under common keys are redacted.
  */
 export function createLogger(options: LoggerOptions): Logger {
-  const pretty = options.pretty ?? process.stdout.isTTY === true;
-  return pino({
+  const pretty = !options.destination && (options.pretty ?? process.stdout.isTTY === true);
+  const settings = {
     name: options.name,
     level: options.level ?? "info",
     redact: { paths: redactPaths, censor: "[redacted]" },
@@ -44,5 +46,6 @@ export function createLogger(options: LoggerOptions): Logger {
         : {};
     },
     ...(pretty ? { transport: { target: "pino-pretty", options: { colorize: true } } } : {}),
-  });
+  };
+  return options.destination ? pino(settings, options.destination) : pino(settings);
 }

@@ -13,7 +13,7 @@ import { Health } from "@mesh/proto/health/v1/health";
 import * as reflectionV1 from "@mesh/proto/grpc/reflection/v1/reflection";
 import * as reflectionV1alpha from "@mesh/proto/grpc/reflection/v1alpha/reflection";
 import { RebalancerService } from "@mesh/proto/rebalancer/v1/rebalancer";
-import type { Logger } from "pino";
+import type { Logger } from "@mesh/platform/logger";
 import { createAuthGate } from "./auth-gate.js";
 import { createConnectRequestHandler } from "./connect-request-handler.js";
 import { withCors } from "./cors.js";

@@ -8,7 +8,7 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
-import type { Logger } from "pino";
+import type { Logger } from "@mesh/platform/logger";
 import { limitBody } from "./body-limit.js";
 import type { NodeRequestHandler } from "./node-request-handler.js";
 import { writeJson } from "./write-json.js";
