@@ -19,6 +19,8 @@ import type { Emit } from "./run-event.js";
 export class RunOrders {
   readonly tracker: OrderTracker;
   private readonly announced = new Set<string>();
+  /** Where each order is in `run.orders`, so an update costs the same in a run of any size. */
+  private readonly positions = new Map<string, number>();
   private last: Promise<void> = Promise.resolve();
 
   constructor(
@@ -84,8 +86,8 @@ export class RunOrders {
   /** Keeps the run's record of an order at its latest state. */
   private upsert(order: BrokerOrder): void {
     const message = orderMessage(order);
-    const i = this.run.orders.findIndex((o) => o.orderId === order.orderId);
-    if (i >= 0) this.run.orders[i] = message;
-    else this.run.orders.push(message);
+    const i = this.positions.get(order.orderId);
+    if (i !== undefined) this.run.orders[i] = message;
+    else this.positions.set(order.orderId, this.run.orders.push(message) - 1);
   }
 }
