@@ -1,4 +1,4 @@
-import type { Logger } from "pino";
+import type { Logger } from "@mesh/platform/logger";
 
 /** Options of createIbkrBroker. The composition root fills them (e.g. from IBKR_* variables). */
 export interface IbkrBrokerOptions {
