@@ -4,9 +4,14 @@
 //
 //   node deploy/healthcheck.mjs rebalancer|subscriber
 //
-// Reads the same variables as the service: where it listens and on which port.
+// Reads the same variables as the service: where it listens and on which port, and whether it
+// serves HTTPS (TLS_CERT_FILE). Under TLS the check dials its own container, so it does not
+// verify the certificate's name, and it presents the service's own certificate in case client
+// certificates are required (mTLS); no key or secret is sent.
 
 /* global process, console, fetch, AbortSignal */
+import { readFileSync } from "node:fs";
+import { get } from "node:https";
 
 /** Per service: the variables naming its listen address and port, and the port's default. */
 const services = {
@@ -30,10 +35,13 @@ if (!service) {
 }
 
 const port = process.env[service.portVariable] || String(service.defaultPort);
-const url = `http://${dialHost(process.env[service.hostVariable])}:${port}/health`;
+const certFile = process.env.TLS_CERT_FILE;
+const keyFile = process.env.TLS_KEY_FILE;
+const scheme = certFile ? "https" : "http";
+const url = `${scheme}://${dialHost(process.env[service.hostVariable])}:${port}/health`;
 try {
-  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  const body = await response.text();
+  const response = certFile ? await httpsGet(url, certFile, keyFile) : await httpGet(url);
+  const body = response.body;
   // Docker keeps the output of the last checks in `docker inspect`: say why, briefly.
   console.log(`${url} ${response.status} ${body.slice(0, 500)}`);
   process.exit(response.status === 200 ? 0 : 1);
@@ -47,4 +55,28 @@ function dialHost(listenHost) {
   if (!listenHost || listenHost === "0.0.0.0") return "127.0.0.1";
   if (listenHost === "::") return "[::1]";
   return listenHost.includes(":") ? `[${listenHost}]` : listenHost;
+}
+
+async function httpGet(url) {
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  return { status: response.status, body: await response.text() };
+}
+
+function httpsGet(url, certFile, keyFile) {
+  return new Promise((resolve, reject) => {
+    const options = {
+      rejectUnauthorized: false,
+      cert: readFileSync(certFile),
+      ...(keyFile ? { key: readFileSync(keyFile) } : {}),
+      timeout: timeoutMs,
+    };
+    const request = get(url, options, (response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk) => (body += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on("timeout", () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    request.on("error", reject);
+  });
 }

@@ -121,6 +121,45 @@ describe("docker-compose.yml", () => {
     expect(subscriber.rebalancer.apiKey).to.be.a("string").and.not.equal("");
   });
 
+  it("encrypts the API and the subscriber's calls with certificates from secret files", () => {
+    const rebalancer = configs.rebalancer(env("rebalancer"));
+    const subscriber = configs.subscriber(env("subscriber"));
+    expect(rebalancer.tls, "TLS on the rebalancer").to.not.equal(undefined);
+    expect(rebalancer.allowPlaintext).to.equal(false);
+    expect(subscriber.rebalancer.url).to.match(/^https:\/\//);
+    expect(subscriber.tls, "TLS on the subscriber's ingress").to.not.equal(undefined);
+    // As written in the compose file (the configuration sees them moved to a scratch folder).
+    const files = [
+      ["rebalancer", "TLS_CERT_FILE"],
+      ["rebalancer", "TLS_KEY_FILE"],
+      ["subscriber", "REBALANCER_CA_FILE"],
+      ["subscriber", "REBALANCER_CLIENT_CERT_FILE"],
+      ["subscriber", "REBALANCER_CLIENT_KEY_FILE"],
+      ["subscriber", "TLS_CERT_FILE"],
+      ["subscriber", "TLS_KEY_FILE"],
+    ].map(([name, variable]) => [name!, env(name!)[variable!]] as const);
+    for (const [name, path] of files) {
+      const secret = /^\/run\/secrets\/([\w.-]+)$/.exec(path ?? "")?.[1];
+      expect(secret, `${name}: ${path} is a Docker secret`).to.not.equal(undefined);
+      expect(service(name).secrets ?? [], `${name} mounts ${secret}`).to.include(secret);
+      // deploy/make-certs.sh writes these names into deploy/secrets/.
+      expect(compose.secrets?.[secret!]?.file).to.match(
+        /^\.\/deploy\/secrets\/(ca|rebalancer|subscriber)\.(crt|key)$/,
+      );
+    }
+    // mTLS is one .env line away, with the CA both sides already have.
+    const mtls = loadComposeFile("docker-compose.yml", {
+      ...firstRun,
+      REBALANCER_TLS_CLIENT_CA_FILE: "/run/secrets/tls_ca",
+    });
+    expect(environmentOf(mtls.services.rebalancer!).TLS_CLIENT_CA_FILE).to.equal(
+      env("subscriber").REBALANCER_CA_FILE,
+    );
+    expect(configs.rebalancer(environmentOf(mtls.services.rebalancer!)).tls?.clientCaFile).to.be.a(
+      "string",
+    );
+  });
+
   it("fails closed when no API key is configured: the API stays on the container's loopback", () => {
     const config = configs.rebalancer({ ...env("rebalancer"), REBALANCER_API_KEYS_FILE: "" });
     expect(isLoopback(config.apiHost)).to.equal(true);

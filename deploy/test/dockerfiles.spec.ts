@@ -1,9 +1,11 @@
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { makeTestCertificates } from "@mesh/platform/testing/test-certificates";
 import { expect } from "chai";
 import { configVariables } from "./support/config-variables.js";
 import { dockerIgnore } from "./support/docker-ignore.js";
@@ -208,5 +210,32 @@ describe("deploy/healthcheck.mjs", () => {
     closed.close();
     expect(await check("subscriber", { SUBSCRIBER_PORT: String(unused) })).to.equal(1);
     expect(await check("nonsense", {})).to.equal(1);
+  });
+
+  it("checks over HTTPS with TLS_CERT_FILE, presenting that certificate when mTLS is on", async () => {
+    const certs = makeTestCertificates();
+    const secure = createHttpsServer(
+      {
+        cert: readFileSync(certs.rebalancerCertFile),
+        key: readFileSync(certs.rebalancerKeyFile),
+        ca: certs.ca,
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (req, res) => res.writeHead(req.url === "/health" ? 200 : 404).end("{}"),
+    );
+    await new Promise<void>((resolve) => secure.listen(0, "127.0.0.1", resolve));
+    try {
+      const securePort = String((secure.address() as AddressInfo).port);
+      const tls = {
+        TLS_CERT_FILE: certs.rebalancerCertFile,
+        TLS_KEY_FILE: certs.rebalancerKeyFile,
+      };
+      expect(await check("rebalancer", { API_PORT: securePort, ...tls })).to.equal(0);
+      // Cleartext against a TLS port is no answer: unhealthy.
+      expect(await check("rebalancer", { API_PORT: securePort })).to.equal(1);
+    } finally {
+      secure.close();
+    }
   });
 });

@@ -159,9 +159,11 @@ describe("deploy/k8s", () => {
         for (const probe of ["startupProbe", "livenessProbe"]) {
           expect(container[probe]?.tcpSocket?.port, probe).to.equal(named!.name);
         }
+        // HTTPS when the service serves TLS; the kubelet does not verify the certificate.
         expect(container.readinessProbe?.httpGet).to.deep.equal({
           path: "/health",
           port: named!.name,
+          ...(envOf(container).TLS_CERT_FILE ? { scheme: "HTTPS" } : {}),
         });
       });
 
@@ -235,6 +237,45 @@ describe("deploy/k8s", () => {
     const pod = find("Deployment", "rebalancer").spec.template.spec;
     const grace = Number(envOf(containerOf("rebalancer")).SHUTDOWN_GRACE_SECONDS);
     expect(pod.terminationGracePeriodSeconds).to.be.at.least(grace + 10);
+  });
+
+  it("serves TLS from cert-manager Secrets mounted without subPath, so renewals reach the pods", () => {
+    const issued = new Map(
+      manifests
+        .filter((m) => m.kind === "Certificate" && m.apiVersion === "cert-manager.io/v1")
+        .map((m) => [m.spec.secretName as string, m]),
+    );
+    const rebalancer = configs.rebalancer(envOf(containerOf("rebalancer")));
+    const subscriber = configs.subscriber(envOf(containerOf("subscriber")));
+    expect(rebalancer.tls).to.not.equal(undefined);
+    expect(rebalancer.allowPlaintext).to.equal(false);
+    expect(subscriber.rebalancer.url).to.match(/^https:\/\//);
+    const files: [string, string][] = [
+      ["rebalancer", rebalancer.tls!.certFile],
+      ["rebalancer", rebalancer.tls!.keyFile],
+      ["subscriber", subscriber.rebalancer.caFile!],
+      ["subscriber", subscriber.rebalancer.clientCertFile!],
+      ["subscriber", subscriber.tls!.certFile],
+    ];
+    for (const [name, path] of files) {
+      const container = containerOf(name);
+      const pod = find("Deployment", name).spec.template.spec;
+      const mount = container.volumeMounts!.find((m) => path.startsWith(`${m.mountPath}/`));
+      expect(mount, `${name}: ${path} is mounted`).to.not.equal(undefined);
+      expect(mount!.subPath, `${name}: ${mount!.name} without subPath`).to.equal(undefined);
+      const volume = pod.volumes.find((v: any) => v.name === mount!.name);
+      const certificate = issued.get(volume.secret?.secretName);
+      expect(
+        certificate,
+        `${name}: ${volume.secret?.secretName} is issued by cert-manager`,
+      ).to.not.equal(undefined);
+      expect(certificate!.spec.dnsNames).to.include(name);
+    }
+    // The rebalancer's certificate names the Service the subscriber dials.
+    expect(issued.get("rebalancer-tls")!.spec.dnsNames).to.include(
+      new URL(subscriber.rebalancer.url).hostname,
+    );
+    expect(issued.get("subscriber-tls")!.spec.usages).to.include("client auth");
   });
 
   it("wires subscriber -> rebalancer -> ib-gateway through Services to container ports", () => {

@@ -1,3 +1,5 @@
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import type { SecureContextOptions } from "node:tls";
 import { context, metrics, propagation, trace, type Meter, type Tracer } from "@opentelemetry/api";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
@@ -18,8 +20,10 @@ export interface TelemetryOptions {
   env: NodeJS.ProcessEnv;
   /** Port of the Prometheus scrape endpoint (`/metrics`); undefined: no endpoint. */
   metricsPort?: number;
-  /** Host of the scrape endpoint; default 0.0.0.0. */
+  /** Host of the scrape endpoint (unauthenticated); default loopback, 127.0.0.1. */
   metricsHost?: string;
+  /** Serve the scrape endpoint over HTTPS with this certificate and key; default cleartext. */
+  metricsTls?: SecureContextOptions;
   /** Export every span here at once instead of what the environment says (tests). */
   spanExporter?: SpanExporter;
 }
@@ -28,6 +32,8 @@ export interface TelemetryOptions {
 export interface Telemetry {
   tracer: Tracer;
   meter: Meter;
+  /** Under metricsTls: the certificate and key new scrape connections get. */
+  setMetricsTls(tls: SecureContextOptions): void;
   /** Flushes and unregisters everything, so telemetry can be started again (tests). */
   shutdown(): Promise<void>;
 }
@@ -56,8 +62,25 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       ? undefined
       : new PrometheusExporter({
           port: options.metricsPort,
-          host: options.metricsHost ?? "0.0.0.0",
+          host: options.metricsHost ?? "127.0.0.1",
+          // Under TLS the exporter's own HTTP server stays off; an HTTPS one serves its handler.
+          preventServerStart: options.metricsTls !== undefined,
         });
+  let secureMetrics: HttpsServer | undefined;
+  if (prometheus && options.metricsTls) {
+    const exporter = prometheus;
+    secureMetrics = createHttpsServer(options.metricsTls, (req, res) => {
+      if ((req.url ?? "").split("?", 1)[0] === "/metrics") {
+        exporter.getMetricsRequestHandler(req, res);
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    secureMetrics.on("error", (error) => {
+      process.stderr.write(`metrics endpoint: ${error.message}\n`);
+    });
+    secureMetrics.listen(options.metricsPort, options.metricsHost ?? "127.0.0.1");
+  }
   const sdk = new NodeSDK({
     serviceName: options.env.OTEL_SERVICE_NAME || options.serviceName,
     spanProcessors: processor ? [processor] : [],
@@ -70,7 +93,12 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   return {
     tracer: trace.getTracer(options.serviceName),
     meter: metrics.getMeter(options.serviceName),
+    setMetricsTls(tls) {
+      secureMetrics?.setSecureContext(tls);
+    },
     async shutdown() {
+      secureMetrics?.close();
+      secureMetrics?.closeAllConnections();
       await sdk.shutdown();
       trace.disable();
       metrics.disable();

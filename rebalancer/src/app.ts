@@ -1,10 +1,14 @@
 import { join } from "node:path";
+import type { SecureContextOptions } from "node:tls";
 import { fileURLToPath } from "node:url";
 import { loadAccounts, type AccountType } from "@mesh/platform/accounts";
 import { createLogger, type Logger } from "@mesh/platform/logger";
+import { createSecretRedactor } from "@mesh/platform/secret-redactor";
 import type { Interceptor } from "@connectrpc/connect";
 import type { Meter } from "@opentelemetry/api";
+import { checkAllocationFiles } from "./allocations/check-allocation-files.js";
 import { createAllocationProvider } from "./allocations/allocation-provider.js";
+import { redactingAllocations } from "./allocations/redacting-allocations.js";
 import { createFileAllocations } from "./allocations/file-allocations.js";
 import { createHttpAllocations } from "./allocations/http-allocations.js";
 import type { Broker } from "./broker/broker.js";
@@ -14,6 +18,7 @@ import { createRunMetrics } from "./run-metrics.js";
 import { createSqliteRunStore } from "./runs/sqlite-run-store.js";
 import { createRunCoordinator } from "./runs/run-coordinator.js";
 import { createApiServer } from "./server/api-server.js";
+import type { OnePortTlsOptions } from "./server/one-port-server.js";
 import type { ComponentProbe } from "./server/health-report.js";
 import { createRebalancerService } from "./service/rebalancer-service.js";
 
@@ -29,15 +34,15 @@ export interface RebalancerAppOptions {
   host?: string;
   /** Default 0: any free port. */
   port?: number;
-  /** Bearer keys; empty (default) turns authentication off. */
-  apiKeys?: string[];
+  /** Bearer keys; empty (default) turns authentication off. A function is asked per request. */
+  apiKeys?: string[] | (() => readonly string[]);
   /** Let reads through without a key; default false. */
   openReads?: boolean;
   corsOrigins?: string[];
   /** The broker; default a simulated broker on the bundled example accounts. */
   broker?: Broker;
-  /** Sent to the allocation API; never logged. */
-  allocationsApiKey?: string;
+  /** Sent to the allocation API; never logged. A function is asked per request. */
+  allocationsApiKey?: string | (() => string | undefined);
   /** Allocation API timeout; default 30 s. */
   allocationsTimeoutMs?: number;
   /** How long to wait for open orders to be cancelled before a run; default 60 s. */
@@ -53,6 +58,10 @@ export interface RebalancerAppOptions {
   now?: () => Date;
   /** Folder of the built web console served at /console/; default this repository's console/dist. */
   consoleDir?: string;
+  /** Serve HTTPS, optionally requiring client certificates; default cleartext. */
+  tls?: OnePortTlsOptions;
+  /** More components in the health report, e.g. reloaded credentials; default none. */
+  components?: ComponentProbe[];
 }
 
 /** A running rebalancer. */
@@ -61,6 +70,8 @@ export interface RunningRebalancer {
   port: number;
   /** Stops accepting, lets running rebalances finish for up to `graceMs`, then closes. */
   close(graceMs?: number): Promise<void>;
+  /** Under TLS: the certificate and key new connections get. */
+  setSecureContext(secureContext: SecureContextOptions): void;
 }
 
 /** Wires the rebalancer together and serves it. */
@@ -68,15 +79,24 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
   const logger = options.logger ?? createLogger({ name: "rebalancer", level: "silent" });
   const tradingMode = options.tradingMode ?? "paper";
   const accounts = loadAccounts(options.accountsFile);
+  await checkAllocationFiles(accounts.accounts);
   const broker = traceBroker(options.broker ?? createSimBroker());
   const store = createSqliteRunStore(join(options.dataDir, "runs.sqlite"));
-  const allocations = createAllocationProvider({
-    http: createHttpAllocations({
-      apiKey: options.allocationsApiKey,
-      timeoutMs: options.allocationsTimeoutMs,
+  const { allocationsApiKey, apiKeys } = options;
+  const secrets = createSecretRedactor(() => [
+    typeof allocationsApiKey === "function" ? allocationsApiKey() : allocationsApiKey,
+    ...(typeof apiKeys === "function" ? apiKeys() : (apiKeys ?? [])),
+  ]);
+  const allocations = redactingAllocations(
+    createAllocationProvider({
+      http: createHttpAllocations({
+        apiKey: options.allocationsApiKey,
+        timeoutMs: options.allocationsTimeoutMs,
+      }),
+      file: createFileAllocations(),
     }),
-    file: createFileAllocations(),
-  });
+    secrets,
+  );
   const metrics = options.meter ? createRunMetrics(options.meter, broker) : undefined;
   const coordinator = createRunCoordinator({
     store,
@@ -103,6 +123,7 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     },
     { name: "allocations", check: () => allocations.health() },
     { name: "store", check: () => store.health() },
+    ...(options.components ?? []),
   ];
   const service = createRebalancerService({
     accounts,
@@ -122,6 +143,7 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     logger,
     consoleDir:
       options.consoleDir ?? fileURLToPath(new URL("../../console/dist/", import.meta.url)),
+    tls: options.tls,
   });
   const { port, url } = await server.listen(options.port ?? 0, options.host ?? "127.0.0.1");
   logger.info(
@@ -132,6 +154,7 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
   return {
     url,
     port,
+    setSecureContext: (secureContext) => server.setSecureContext(secureContext),
     async close(graceMs = 30_000) {
       // New runs are refused at once; running ones get the grace period, streamed or not.
       const drained = coordinator.drain(graceMs);

@@ -32,7 +32,30 @@ export interface RebalancerConfig {
   fillTimeoutMs: number;
   /** Port of the Prometheus scrape endpoint; undefined when METRICS_PORT=0. */
   metricsPort?: number;
+  /** Host the scrape endpoint binds; METRICS_HOST, default loopback. */
+  metricsHost: string;
+  /** HTTPS on the API and metrics ports; undefined: cleartext (TLS_CERT_FILE unset). */
+  tls?: ServerTlsConfig;
+  /** Keys on a non-loopback address without TLS were allowed (ALLOW_PLAINTEXT=true). */
+  allowPlaintext: boolean;
+  /** File of the API keys, re-read when it changes; undefined: keys from the environment. */
+  apiKeysFile?: string;
+  /** File of the allocation API key, re-read when it changes. */
+  allocationsApiKeyFile?: string;
+  /** How long keys dropped from the key file are still accepted, ms; default 30 s. */
+  apiKeyOverlapMs: number;
 }
+
+/** The files of the server's TLS identity, each re-read when it changes. */
+export interface ServerTlsConfig {
+  certFile: string;
+  keyFile: string;
+  /** CA of client certificates: when set, every client must present one it signed (mTLS). */
+  clientCaFile?: string;
+}
+
+/** pino's levels, and silent. */
+const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 /** Thrown with every problem found in the environment. */
 export class ConfigError extends Error {
@@ -47,10 +70,7 @@ export function readConfig(env: NodeJS.ProcessEnv): RebalancerConfig {
   const read = new EnvReader(env);
   const tradingMode = read.choice("TRADING_MODE", ["paper", "live"], "paper");
   // Several keys at once, so a key can be rotated without downtime.
-  const apiKeys = (read.secret("REBALANCER_API_KEYS") ?? "")
-    .split(",")
-    .map((key) => key.trim())
-    .filter(Boolean);
+  const apiKeys = read.secretList("REBALANCER_API_KEYS");
   const brokerKind = read.choice("BROKER", ["sim", "ibkr"], env.IBKR_HOST ? "ibkr" : "sim");
   const broker: RebalancerConfig["broker"] =
     brokerKind === "ibkr"
@@ -72,7 +92,7 @@ export function readConfig(env: NodeJS.ProcessEnv): RebalancerConfig {
     accountsFile: read.text("ACCOUNTS_FILE", "./accounts.yaml"),
     dataDir: read.text("DATA_DIR", "./data"),
     tradingMode,
-    logLevel: read.text("LOG_LEVEL", "info"),
+    logLevel: read.choice("LOG_LEVEL", logLevels, "info"),
     // Without keys anyone who can reach the port could trade: stay on loopback by default.
     apiHost: read.text("API_HOST", apiKeys.length > 0 ? "0.0.0.0" : "127.0.0.1"),
     apiPort: read.integer("API_PORT", 8000, 0, 65535),
@@ -86,7 +106,46 @@ export function readConfig(env: NodeJS.ProcessEnv): RebalancerConfig {
     cancelTimeoutMs: read.integer("OPEN_ORDERS_CANCEL_TIMEOUT_SECONDS", 60, 1, 3600) * 1000,
     fillTimeoutMs: read.integer("ORDER_FILL_TIMEOUT_SECONDS", 300, 1, 86400) * 1000,
     metricsPort: read.integer("METRICS_PORT", 9464, 0, 65535) || undefined,
+    // Unauthenticated: loopback unless the deployment says where scrapers reach it.
+    metricsHost: read.text("METRICS_HOST", "127.0.0.1"),
+    allowPlaintext: false,
+    apiKeyOverlapMs: 30_000,
   };
+  if (config.metricsPort !== undefined && config.metricsPort === config.apiPort) {
+    read.problems.push(
+      `METRICS_PORT: ${config.metricsPort} is API_PORT too; give one of them another port`,
+    );
+  }
+  const certFile = read.text("TLS_CERT_FILE", "");
+  const keyFile = read.text("TLS_KEY_FILE", "");
+  const clientCaFile = read.text("TLS_CLIENT_CA_FILE", "");
+  if ((certFile === "") !== (keyFile === "")) {
+    read.problems.push("TLS_CERT_FILE and TLS_KEY_FILE: set both or neither");
+  }
+  if (clientCaFile !== "" && certFile === "") {
+    read.problems.push(
+      "TLS_CLIENT_CA_FILE: client certificates need TLS_CERT_FILE and TLS_KEY_FILE",
+    );
+  }
+  if (certFile !== "" && keyFile !== "") {
+    config.tls = { certFile, keyFile, ...(clientCaFile ? { clientCaFile } : {}) };
+  }
+  config.allowPlaintext = read.choice("ALLOW_PLAINTEXT", ["true", "false"], "false") === "true";
+  // Bearer keys in clear text beyond this host only when the operator says something else
+  // (a mesh sidecar, a TLS-terminating proxy) protects them.
+  if (
+    apiKeys.length > 0 &&
+    config.tls === undefined &&
+    !config.allowPlaintext &&
+    !isLoopback(config.apiHost)
+  ) {
+    read.problems.push(
+      `API_HOST: ${config.apiHost} is not loopback and API keys would travel in clear text; set TLS_CERT_FILE and TLS_KEY_FILE, or ALLOW_PLAINTEXT=true if something else encrypts the traffic`,
+    );
+  }
+  config.apiKeysFile = read.text("REBALANCER_API_KEYS_FILE", "") || undefined;
+  config.allocationsApiKeyFile = read.text("ALLOCATIONS_API_KEY_FILE", "") || undefined;
+  config.apiKeyOverlapMs = read.integer("API_KEY_OVERLAP_SECONDS", 30, 0, 86400) * 1000;
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return config;
 }
@@ -99,4 +158,9 @@ function infoCodes(items: string[], problems: string[]): number[] {
     return [];
   }
   return codes;
+}
+
+/** Addresses only this host can reach. */
+export function isLoopback(host: string): boolean {
+  return ["127.0.0.1", "::1", "localhost"].includes(host) || host.startsWith("127.");
 }

@@ -1,5 +1,10 @@
 // The composition root: the only place that reads the environment and picks adapters.
+import { readFileSync } from "node:fs";
+import { createKeyRing } from "@mesh/platform/key-ring";
 import { createLogger } from "@mesh/platform/logger";
+import { parseKeyList } from "@mesh/platform/parse-key-list";
+import { createReloadable, type Reloadable } from "@mesh/platform/reloadable";
+import { readTlsFiles, tlsFilePaths } from "@mesh/platform/tls-files";
 import { createMetricsInterceptor } from "@mesh/platform/metrics-interceptor";
 import { startTelemetry } from "@mesh/platform/telemetry";
 import { createTracingInterceptor } from "@mesh/platform/tracing-interceptor";
@@ -7,16 +12,31 @@ import { startRebalancer } from "./app.js";
 import type { Broker } from "./broker/broker.js";
 import { createIbkrBroker } from "./broker/ibkr/ibkr-broker.js";
 import { createSimBroker } from "./broker/sim/sim-broker.js";
-import { ConfigError, readConfig } from "./config.js";
+import { ConfigError, isLoopback, readConfig } from "./config.js";
+import type { ComponentProbe } from "./server/health-report.js";
 
 async function main(): Promise<void> {
   const config = readConfig(process.env);
-  const logger = createLogger({ name: "rebalancer", level: config.logLevel });
+  // Replaced by rotating sources below when the keys come from files.
+  let apiKeys: string[] | (() => readonly string[]) = config.apiKeys;
+  let allocationsApiKey: string | (() => string | undefined) | undefined = config.allocationsApiKey;
+  const logger = createLogger({
+    name: "rebalancer",
+    level: config.logLevel,
+    // Asked again on every line, so rotated keys are redacted too.
+    secrets: () => [
+      typeof allocationsApiKey === "function" ? allocationsApiKey() : allocationsApiKey,
+      ...(typeof apiKeys === "function" ? apiKeys() : apiKeys),
+    ],
+  });
   const telemetry = startTelemetry({
     serviceName: "rebalancer",
     env: process.env,
     metricsPort: config.metricsPort,
-    metricsHost: config.apiHost,
+    metricsHost: config.metricsHost,
+    // The scrape endpoint takes the API's certificate, without requiring client certificates.
+    metricsTls:
+      config.tls && readTlsFiles({ certFile: config.tls.certFile, keyFile: config.tls.keyFile }),
   });
   let broker: Broker;
   if (config.broker.kind === "ibkr") {
@@ -34,17 +54,91 @@ async function main(): Promise<void> {
       "serving WITHOUT authentication on a non-loopback address",
     );
   }
+  // Credentials re-read from their files when they change (mounted secrets) or on SIGHUP.
+  const reloadables: Reloadable<unknown>[] = [];
+  const credentialProbes: ComponentProbe[] = [];
+  const reloadable = <T>(
+    probeName: string,
+    options: Parameters<typeof createReloadable<T>>[0],
+  ): Reloadable<T> => {
+    const material = createReloadable({ ...options, logger });
+    reloadables.push(material);
+    // A failed reload keeps the previous material working: reported, not NOT_SERVING.
+    credentialProbes.push({
+      name: probeName,
+      check: () => ({ ok: true, detail: material.health().detail }),
+    });
+    return material;
+  };
+  if (config.apiKeysFile !== undefined) {
+    const file = config.apiKeysFile;
+    const ring = createKeyRing({ keys: config.apiKeys, overlapMs: config.apiKeyOverlapMs });
+    reloadable<string[]>("api-keys", {
+      name: "API keys",
+      files: [file],
+      load: () => {
+        const keys = parseKeyList(readFileSync(file, "utf8"));
+        if (keys.length === 0 && config.apiKeys.length > 0) {
+          throw new Error(`${file} has no key; an empty file must not turn authentication off`);
+        }
+        return keys;
+      },
+      onReload: (keys) => ring.replace(keys),
+    });
+    apiKeys = () => ring.accepted();
+  }
+  if (config.allocationsApiKeyFile !== undefined) {
+    const file = config.allocationsApiKeyFile;
+    const key = reloadable<string | undefined>("allocations-api-key", {
+      name: "allocation API key",
+      files: [file],
+      load: () => readFileSync(file, "utf8").replace(/\r?\n$/, "") || undefined,
+    });
+    allocationsApiKey = () => key.current();
+  }
+  const tlsFiles = config.tls && {
+    certFile: config.tls.certFile,
+    keyFile: config.tls.keyFile,
+    caFile: config.tls.clientCaFile,
+  };
+  let onCertificate = (_: ReturnType<typeof readTlsFiles>): void => undefined;
+  const certificate =
+    tlsFiles &&
+    reloadable("tls-certificate", {
+      name: "TLS certificate",
+      files: tlsFilePaths(tlsFiles),
+      load: () => readTlsFiles(tlsFiles),
+      onReload: (secureContext) => onCertificate(secureContext),
+    });
+  if (config.tls === undefined && config.apiKeys.length > 0 && !isLoopback(config.apiHost)) {
+    logger.warn(
+      { host: config.apiHost },
+      "ALLOW_PLAINTEXT=true: API keys travel in clear text on a non-loopback address",
+    );
+  }
+  logger.info(
+    {
+      tls: config.tls ? (config.tls.clientCaFile ? "mtls" : "tls") : "off",
+      allowPlaintext: config.allowPlaintext,
+    },
+    "transport security",
+  );
   const rebalancer = await startRebalancer({
     accountsFile: config.accountsFile,
     dataDir: config.dataDir,
     tradingMode: config.tradingMode,
     host: config.apiHost,
     port: config.apiPort,
-    apiKeys: config.apiKeys,
+    apiKeys,
     openReads: config.openReads,
     corsOrigins: config.corsOrigins,
     broker,
-    allocationsApiKey: config.allocationsApiKey,
+    allocationsApiKey,
+    tls: certificate && {
+      secureContext: certificate.current(),
+      requireClientCertificate: config.tls?.clientCaFile !== undefined,
+    },
+    components: credentialProbes,
     allocationsTimeoutMs: config.allocationsTimeoutMs,
     cancelTimeoutMs: config.cancelTimeoutMs,
     fillTimeoutMs: config.fillTimeoutMs,
@@ -55,6 +149,14 @@ async function main(): Promise<void> {
       createMetricsInterceptor({ kind: "server", meter: telemetry.meter }),
     ],
   });
+  onCertificate = (secureContext) => {
+    rebalancer.setSecureContext(secureContext);
+    telemetry.setMetricsTls({ cert: secureContext.cert, key: secureContext.key });
+  };
+  process.on("SIGHUP", () => {
+    logger.info("SIGHUP: re-reading keys and certificates");
+    for (const material of reloadables) material.reload();
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -63,6 +165,7 @@ async function main(): Promise<void> {
       { signal, graceMs: config.shutdownGraceMs },
       "stopping: finishing running rebalances",
     );
+    for (const material of reloadables) material.close();
     await rebalancer.close(config.shutdownGraceMs);
     await telemetry.shutdown();
     logger.info("stopped");

@@ -1,4 +1,8 @@
+import { readFileSync } from "node:fs";
+import type { SecureContextOptions } from "node:tls";
 import type { Interceptor } from "@connectrpc/connect";
+import { createReloadable, type Reloadable } from "@mesh/platform/reloadable";
+import { readTlsFiles, tlsFilePaths, type TlsFiles } from "@mesh/platform/tls-files";
 import { eligibleAccounts, loadAccounts } from "@mesh/platform/accounts";
 import { createLogger, type Logger } from "@mesh/platform/logger";
 import { trace, type Meter, type Tracer } from "@opentelemetry/api";
@@ -26,6 +30,8 @@ export interface SubscriberOptions {
   meter?: Meter;
   /** Connect interceptors on every call to the rebalancer (tracing, metrics); default none. */
   interceptors?: Interceptor[];
+  /** Called with the server certificate after each reload, e.g. for the metrics port. */
+  onServerTls?: (tls: SecureContextOptions) => void;
 }
 
 /** A running subscriber. */
@@ -36,6 +42,8 @@ export interface Subscriber {
   url: string;
   status: SubscriberStatus;
   inbox: Inbox;
+  /** Re-reads the API key and certificates now (SIGHUP), as a change to their files does. */
+  reload(): void;
   /** Stops sources, returns deliveries under way to pending and closes the inbox. */
   close(): Promise<void>;
 }
@@ -71,10 +79,63 @@ export async function startSubscriber(
         channels: [...new Set(accounts.map((a) => a.strategy))],
       })
     : undefined;
+  // Credentials re-read when their files change (mounted secrets) or on SIGHUP; a reload that
+  // fails keeps what worked and shows up in the health report's warnings.
+  const reloadables: Reloadable<unknown>[] = [];
+  const reloadable = <T>(
+    name: string,
+    files: string[],
+    load: () => T,
+    onReload?: (v: T) => void,
+  ) => {
+    const material = createReloadable({ name, files, load, onReload, logger });
+    reloadables.push(material);
+    return material;
+  };
+  let apiKey: string | (() => string | undefined) | undefined = config.rebalancer.apiKey;
+  const keyFile = config.rebalancer.apiKeyFile;
+  if (keyFile !== undefined) {
+    const key = reloadable("rebalancer API key", [keyFile], () => {
+      const value = readFileSync(keyFile, "utf8").replace(/\r?\n$/, "");
+      if (value === "" && config.rebalancer.apiKey !== undefined) {
+        throw new Error(`${keyFile} is empty; keeping the key in use`);
+      }
+      return value || undefined;
+    });
+    apiKey = () => key.current();
+  }
+  const clientFiles: TlsFiles = {
+    certFile: config.rebalancer.clientCertFile,
+    keyFile: config.rebalancer.clientKeyFile,
+    caFile: config.rebalancer.caFile,
+  };
+  let onClientTls = (_: SecureContextOptions): void => undefined;
+  const clientTls =
+    tlsFilePaths(clientFiles).length > 0
+      ? reloadable(
+          "rebalancer client TLS",
+          tlsFilePaths(clientFiles),
+          () => readTlsFiles(clientFiles),
+          (tls) => onClientTls(tls),
+        )
+      : undefined;
+  let onServerTls = (_: SecureContextOptions): void => undefined;
+  const serverTls =
+    config.tls === undefined
+      ? undefined
+      : reloadable(
+          "TLS certificate",
+          tlsFilePaths(config.tls),
+          () => readTlsFiles(config.tls!),
+          (tls) => onServerTls(tls),
+        );
   const rebalancer = createRebalancerClient({
     ...config.rebalancer,
+    apiKey,
+    tls: clientTls?.current(),
     interceptors: options.interceptors,
   });
+  onClientTls = (tls) => rebalancer.setTls(tls);
   const dispatcher = createDispatcher({
     inbox,
     client: rebalancer.service,
@@ -112,7 +173,11 @@ export async function startSubscriber(
     } catch (err) {
       problems.push(`inbox unavailable: ${(err as Error).message}`);
     }
-    return { ok: problems.length === 0, problems };
+    const warnings = reloadables
+      .map((material) => material.health())
+      .filter((health) => !health.ok)
+      .map((health) => health.detail);
+    return { ok: problems.length === 0, problems, ...(warnings.length ? { warnings } : {}) };
   };
 
   // Deliveries alone leave reachability unknown while the inbox is idle: ask, at most every few
@@ -147,7 +212,9 @@ export async function startSubscriber(
       };
     },
     logger: logger.child({ component: "http" }),
+    tls: serverTls?.current(),
   }).catch(async (err: unknown) => {
+    for (const material of reloadables) material.close();
     // The port is taken or not allowed: release what was started so the caller can exit.
     metrics?.close();
     await dispatcher.close();
@@ -155,6 +222,11 @@ export async function startSubscriber(
     await inbox.close();
     throw err;
   });
+
+  onServerTls = (tls) => {
+    http.setSecureContext(tls);
+    options.onServerTls?.(tls);
+  };
 
   let realtime: AblySource | undefined;
   if (config.realtime) {
@@ -173,6 +245,14 @@ export async function startSubscriber(
       channels: intake.channels(),
       realtime: config.realtime !== undefined,
       rebalancer: config.rebalancer.url,
+      // Transport security, said once at start: what is encrypted and whether plaintext was allowed.
+      ingressTls: config.tls !== undefined,
+      rebalancerTls: config.rebalancer.url.startsWith("https:")
+        ? config.rebalancer.clientCertFile
+          ? "tls with client certificate"
+          : "tls"
+        : "off",
+      allowPlaintext: config.allowPlaintext === true,
     },
     "subscriber started",
   );
@@ -183,8 +263,12 @@ export async function startSubscriber(
     url: http.url,
     status,
     inbox,
+    reload: () => {
+      for (const material of reloadables) material.reload();
+    },
     close: () =>
       (closing ??= (async () => {
+        for (const material of reloadables) material.close();
         await realtime?.close();
         await http.close();
         await dispatcher.close();

@@ -65,7 +65,18 @@ export interface SubscriberConfig {
     apiKey?: string;
     /** grpc (gRPC over HTTP/2) or connect (Connect over HTTP/1.1). */
     protocol: RebalancerProtocol;
+    /** File of apiKey, re-read when it changes (REBALANCER_API_KEY_FILE). */
+    apiKeyFile?: string;
+    /** PEM CA trusted for an https:// URL, instead of the system's (REBALANCER_CA_FILE). */
+    caFile?: string;
+    /** Client certificate and key presented to the rebalancer (mTLS). */
+    clientCertFile?: string;
+    clientKeyFile?: string;
   };
+  /** HTTPS on the ingress and metrics ports (TLS_CERT_FILE, TLS_KEY_FILE); unset: cleartext. */
+  tls?: { certFile: string; keyFile: string };
+  /** The API key may go over http:// beyond loopback (ALLOW_PLAINTEXT=true). */
+  allowPlaintext?: boolean;
   /** Port of the Prometheus scrape endpoint (`/metrics`, on `host`); unset: no endpoint. */
   metricsPort?: number;
   /** Unset: no realtime connection, only the webhook ingress (the embedded default). */
@@ -137,6 +148,40 @@ export function loadConfig(env: NodeJS.ProcessEnv): SubscriberConfig {
   // Binding beyond loopback is the operator's choice; without webhook signatures stay local.
   const host = read.text("SUBSCRIBER_HOST", realtimeKey ? "0.0.0.0" : "127.0.0.1");
 
+  const caFile = read.text("REBALANCER_CA_FILE", "") || undefined;
+  const clientCertFile = read.text("REBALANCER_CLIENT_CERT_FILE", "") || undefined;
+  const clientKeyFile = read.text("REBALANCER_CLIENT_KEY_FILE", "") || undefined;
+  if ((clientCertFile === undefined) !== (clientKeyFile === undefined)) {
+    problems.push(
+      "REBALANCER_CLIENT_CERT_FILE and REBALANCER_CLIENT_KEY_FILE: set both or neither",
+    );
+  }
+  const secureUrl = url.startsWith("https:");
+  if (!secureUrl && (caFile || clientCertFile)) {
+    problems.push(
+      "REBALANCER_CA_FILE and REBALANCER_CLIENT_CERT_FILE need an https:// REBALANCER_API_URL",
+    );
+  }
+  const allowPlaintext = read.choice("ALLOW_PLAINTEXT", ["true", "false"], "false") === "true";
+  const rebalancerHost = /^https?:\/\/(\[[^\]]+\]|[^/:]+)/.exec(url)?.[1]?.replace(/^\[|\]$/g, "");
+  if (
+    apiKey !== undefined &&
+    !secureUrl &&
+    !allowPlaintext &&
+    rebalancerHost !== undefined &&
+    !["127.0.0.1", "::1", "localhost"].includes(rebalancerHost)
+  ) {
+    problems.push(
+      `REBALANCER_API_URL: the API key would travel in clear text to ${rebalancerHost}; use https://, or ALLOW_PLAINTEXT=true if something else encrypts the traffic`,
+    );
+  }
+  const certFile = read.text("TLS_CERT_FILE", "");
+  const keyFile = read.text("TLS_KEY_FILE", "");
+  if ((certFile === "") !== (keyFile === "")) {
+    problems.push("TLS_CERT_FILE and TLS_KEY_FILE: set both or neither");
+  }
+  const apiKeyFile = read.text("REBALANCER_API_KEY_FILE", "") || undefined;
+
   if (problems.length > 0) throw new ConfigError(problems);
   // npm runs workspace scripts in the package folder; relative paths mean the caller's folder.
   const base = env.INIT_CWD || process.cwd();
@@ -149,7 +194,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): SubscriberConfig {
     logLevel,
     host,
     port,
-    rebalancer: { url, ...(apiKey ? { apiKey } : {}), protocol },
+    rebalancer: {
+      url,
+      ...(apiKey ? { apiKey } : {}),
+      protocol,
+      ...(apiKeyFile ? { apiKeyFile } : {}),
+      ...(caFile ? { caFile } : {}),
+      ...(clientCertFile && clientKeyFile ? { clientCertFile, clientKeyFile } : {}),
+    },
+    ...(certFile && keyFile ? { tls: { certFile, keyFile } } : {}),
+    allowPlaintext,
     ...(metricsPort > 0 ? { metricsPort } : {}),
     ...(realtimeKey
       ? {

@@ -1,6 +1,7 @@
 import { AccountsFileError } from "@mesh/platform/accounts";
 import { createMetricsInterceptor } from "@mesh/platform/metrics-interceptor";
 import { startTelemetry } from "@mesh/platform/telemetry";
+import { readTlsFiles } from "@mesh/platform/tls-files";
 import { createTracingInterceptor } from "@mesh/platform/tracing-interceptor";
 import { startSubscriber } from "./app.js";
 import { loadConfig, ConfigError } from "./config.js";
@@ -13,10 +14,12 @@ try {
     env: process.env,
     metricsPort: config.metricsPort,
     metricsHost: config.host,
+    metricsTls: config.tls && readTlsFiles(config.tls),
   });
   const subscriber = await startSubscriber(config, {
     tracer: telemetry.tracer,
     meter: telemetry.meter,
+    onServerTls: (tls) => telemetry.setMetricsTls(tls),
     interceptors: [
       createTracingInterceptor({ kind: "client", tracer: telemetry.tracer }),
       createMetricsInterceptor({ kind: "client", meter: telemetry.meter }),
@@ -33,6 +36,10 @@ try {
         () => process.exit(1),
       );
   };
+  process.on("SIGHUP", () => {
+    process.stderr.write("subscriber: SIGHUP, re-reading keys and certificates\n");
+    subscriber.reload();
+  });
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
 } catch (err) {

@@ -22,8 +22,11 @@ import { parseAllocations } from "./parse-allocations.js";
 
 /** Options of createHttpAllocations. */
 export interface HttpAllocationsOptions {
-  /** API key sent with every request; default none (no key header is sent). Never logged. */
-  apiKey?: string;
+  /**
+   * API key sent with every request; default none (no key header is sent). Never logged. A
+   * function is asked before each request, so a key rotated on disk applies without a restart.
+   */
+  apiKey?: string | (() => string | undefined);
   /**
    * Header that carries the key; default "x-api-key". "Authorization" (any case) sends
    * `Authorization: Bearer <key>`.
@@ -91,23 +94,40 @@ export function createHttpAllocations(options: HttpAllocationsOptions = {}): All
   const halfOpenAfterMs = options.halfOpenAfterMs ?? 30_000;
   const keyHeader = (options.apiKeyHeader ?? "x-api-key").trim();
   const fetchFn = options.fetch ?? globalThis.fetch;
-  const apiKey = options.apiKey === "" ? undefined : options.apiKey;
   const circuits = new Map<string, HostCircuit>();
-
+  const keySource = options.apiKey;
+  const currentKey = (): string | undefined => {
+    const key = typeof keySource === "function" ? keySource() : keySource;
+    return key === "" ? undefined : key;
+  };
   // Checked here, as fetch would put the invalid value into its error message.
-  if (apiKey !== undefined && !/^[\x21-\x7e]+$/.test(apiKey)) {
-    throw new RangeError("apiKey: must be printable ASCII without spaces or line breaks");
-  }
+  const checkKey = (key: string | undefined): void => {
+    if (key !== undefined && !/^[\x21-\x7e]+$/.test(key)) {
+      throw new RangeError("apiKey: must be printable ASCII without spaces or line breaks");
+    }
+  };
+  checkKey(currentKey());
   if (!/^[A-Za-z0-9-]+$/.test(keyHeader)) {
     throw new RangeError(`apiKeyHeader: not a valid header name: "${keyHeader}"`);
   }
-  const headers: Record<string, string> = { accept: "application/json" };
-  if (apiKey) {
-    if (keyHeader.toLowerCase() === "authorization") headers.authorization = `Bearer ${apiKey}`;
-    else headers[keyHeader.toLowerCase()] = apiKey;
-  }
-  // A key can come back in a body (an echoing proxy) or in an error: never pass it on.
-  const redact = (text: string) => (apiKey ? text.replaceAll(apiKey, "[redacted]") : text);
+  const headersFor = (apiKey: string | undefined): Record<string, string> => {
+    checkKey(apiKey);
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (apiKey) {
+      if (keyHeader.toLowerCase() === "authorization") headers.authorization = `Bearer ${apiKey}`;
+      else headers[keyHeader.toLowerCase()] = apiKey;
+    }
+    return headers;
+  };
+  // A key can come back in a body (an echoing proxy) or in an error: never pass it on. Both the
+  // key in use and the one before a rotation are hidden.
+  const sentKeys = new Set<string>();
+  const redact = (text: string) => {
+    let out = text;
+    for (const key of sentKeys) out = out.replaceAll(key, "[redacted]");
+    const key = currentKey();
+    return key ? out.replaceAll(key, "[redacted]") : out;
+  };
 
   function circuitFor(host: string): HostCircuit {
     const existing = circuits.get(host);
@@ -164,7 +184,9 @@ export function createHttpAllocations(options: HttpAllocationsOptions = {}): All
     let response: Response;
     let text: string;
     try {
-      response = await fetchFn(url, { headers, signal, redirect: "manual" });
+      const apiKey = currentKey();
+      if (apiKey) sentKeys.add(apiKey);
+      response = await fetchFn(url, { headers: headersFor(apiKey), signal, redirect: "manual" });
       text = await response.text();
     } catch (err) {
       if (signal.aborted) throw new TransientFailure({ kind: "timeout" }, { cause: err });
@@ -191,7 +213,7 @@ export function createHttpAllocations(options: HttpAllocationsOptions = {}): All
         "unavailable",
         `allocation API returned ${status}${statusText ? ` ${statusText}` : ""} (${where})` +
           (said ? `: ${said}` : "") +
-          hint(status, keyHeader, apiKey !== undefined),
+          hint(status, keyHeader, currentKey() !== undefined),
       );
     }
     try {

@@ -13,7 +13,9 @@ import { Health } from "@mesh/proto/health/v1/health";
 import * as reflectionV1 from "@mesh/proto/grpc/reflection/v1/reflection";
 import * as reflectionV1alpha from "@mesh/proto/grpc/reflection/v1alpha/reflection";
 import { RebalancerService } from "@mesh/proto/rebalancer/v1/rebalancer";
+import type { SecureContextOptions } from "node:tls";
 import type { Logger } from "pino";
+import { callerContextValues, withRestCaller } from "./caller-identity.js";
 import { createAuthGate } from "./auth-gate.js";
 import { createConnectRequestHandler } from "./connect-request-handler.js";
 import { withCors } from "./cors.js";
@@ -22,7 +24,8 @@ import { createHealthMonitor } from "./health-monitor.js";
 import type { ComponentProbe } from "./health-report.js";
 import { createHealthService } from "./health-service.js";
 import { createOnePortServer } from "./one-port-server.js";
-import type { ListeningAddress } from "./one-port-server.js";
+import type { ListeningAddress, OnePortTlsOptions } from "./one-port-server.js";
+import { createRequestLimits } from "./request-limits.js";
 import { rebalancerRestAdapters } from "./rebalancer-rest-adapters.js";
 import { createReflectionServices } from "./reflection-services.js";
 import { createRestGateway } from "./rest-gateway.js";
@@ -38,8 +41,11 @@ export interface ApiServerOptions {
   service: RebalancerImpl;
   /** Component probes for grpc.health.v1, GetHealth and GET /health, e.g. the broker's. */
   components: readonly ComponentProbe[];
-  /** Accepted bearer keys (several during a rotation); empty turns authentication off. */
-  apiKeys: readonly string[];
+  /**
+   * Accepted bearer keys (several during a rotation); empty turns authentication off. A function
+   * is asked on every request (keys reloaded from a file).
+   */
+  apiKeys: readonly string[] | (() => readonly string[]);
   /** Let no-side-effect methods through without a key; default false. */
   openReads?: boolean;
   /** Origins allowed by CORS, "*" for any; default none. */
@@ -54,6 +60,8 @@ export interface ApiServerOptions {
   healthPollMs?: number;
   /** Folder of the built web console, served without a key at /console/; default none. */
   consoleDir?: string;
+  /** Serve HTTPS (optionally requiring client certificates); default cleartext. */
+  tls?: OnePortTlsOptions;
 }
 
 /** The running API. */
@@ -66,6 +74,8 @@ export interface ApiServer {
    * (default 10 s) to finish before their connections are destroyed.
    */
   close(graceMs?: number): Promise<void>;
+  /** Under TLS: the certificate and key new connections get (rotation without a restart). */
+  setSecureContext(secureContext: SecureContextOptions): void;
 }
 
 /** Services answered without a key: probes and tools must reach them. */
@@ -83,14 +93,30 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   const stopping = new AbortController();
 
   const rebalancer = bindMethods(options.service);
-  rebalancer.getHealth = () => monitor.report();
+  // Anyone may ask whether the service is up; what each component says (accounts, paths, URLs,
+  // last errors) needs a key, as any other read does.
+  const detailsGate = createAuthGate({ apiKeys: options.apiKeys });
+  rebalancer.getHealth = async (_request, context) => {
+    const report = await monitor.report();
+    try {
+      detailsGate(context);
+      return report;
+    } catch {
+      return { ...report, components: report.components.map((c) => ({ ...c, detail: "" })) };
+    }
+  };
   const requestGate = createAuthGate({
     apiKeys: options.apiKeys,
     openReads: options.openReads,
     publicMethods: [RebalancerService.method.getHealth],
   });
   // No shutdownSignal: it would abort running rebalances instead of letting them finish.
-  const routerOptions: ConnectRouterOptions = { interceptors: [...(options.interceptors ?? [])] };
+  // Strict JSON on every protocol: connect-es ignores unknown fields (and so unknown enum
+  // names, which would silently leave a mode unset) unless told otherwise.
+  const routerOptions: ConnectRouterOptions = {
+    interceptors: [...(options.interceptors ?? []), createRequestLimits()],
+    jsonOptions: { ignoreUnknownFields: false },
+  };
   const registerRebalancer = (router: ConnectRouter): void => {
     router.service(RebalancerService, rebalancer, { requestGate });
   };
@@ -125,13 +151,21 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   });
   const restMethods = rest.routes.map((route) => route.httpMethod);
   const handler = withCors(
-    createConnectRequestHandler({ router, maxBodyBytes, fallback: rest, logger }),
+    createConnectRequestHandler({
+      router,
+      maxBodyBytes,
+      fallback: withRestCaller(rest),
+      logger,
+      contextValues: callerContextValues,
+    }),
     {
       origins: options.corsOrigins ?? [],
       methods: [...new Set(["GET", "POST", ...restMethods])],
     },
   );
-  const server = createOnePortServer(handler, { logger });
+  const server = createOnePortServer(handler, { logger, tls: options.tls });
+  const keysConfigured = (): boolean =>
+    (typeof options.apiKeys === "function" ? options.apiKeys() : options.apiKeys).length > 0;
 
   return {
     async listen(port, host) {
@@ -139,7 +173,12 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       logger?.info(
         {
           url: address.url,
-          authentication: options.apiKeys.length > 0 ? "api keys" : "off",
+          authentication: keysConfigured() ? "api keys" : "off",
+          tls: options.tls
+            ? options.tls.requireClientCertificate
+              ? "client certificates required"
+              : "on"
+            : "off",
           openReads: options.openReads === true,
           restRoutes: rest.routes.length,
         },
@@ -154,6 +193,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       await server.close(graceMs);
       logger?.info("stopped");
     },
+    setSecureContext: (secureContext) => server.setSecureContext(secureContext),
   };
 }
 

@@ -6,8 +6,11 @@ import type { HandlerContext } from "@connectrpc/connect";
 
 /** Options of createAuthGate. */
 export interface AuthGateOptions {
-  /** Accepted bearer keys; several at once during a rotation. Empty turns authentication off. */
-  apiKeys: readonly string[];
+  /**
+   * Accepted bearer keys; several at once during a rotation. Empty turns authentication off. A
+   * function is asked on every request, so that keys rotated on disk apply without a restart.
+   */
+  apiKeys: readonly string[] | (() => readonly string[]);
   /** Let methods marked `idempotency_level = NO_SIDE_EFFECTS` through without a key; default false. */
   openReads?: boolean;
   /** Methods that never need a key, e.g. a health RPC; default none. */
@@ -21,9 +24,21 @@ export interface AuthGateOptions {
  * through timing; neither the keys nor the presented token appear in any error message.
  */
 export function createAuthGate(options: AuthGateOptions): (context: HandlerContext) => void {
-  const digests = options.apiKeys.map(digest);
+  const keys = options.apiKeys;
+  // Digests of the last key list seen, recomputed only when the list changes.
+  let seen: readonly string[] | undefined;
+  let seenDigests: Buffer[] = [];
+  const currentDigests = (): Buffer[] => {
+    const now = typeof keys === "function" ? keys() : keys;
+    if (now !== seen) {
+      seen = now;
+      seenDigests = now.map(digest);
+    }
+    return seenDigests;
+  };
   const publicMethods = new Set(options.publicMethods ?? []);
   return function authGate(context: HandlerContext): void {
+    const digests = currentDigests();
     if (digests.length === 0 || publicMethods.has(context.method)) {
       return;
     }

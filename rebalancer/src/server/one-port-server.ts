@@ -1,10 +1,11 @@
 // One TCP port for HTTP/1.1 and cleartext HTTP/2. Node's `http2.createServer({allowHTTP1})` only
 // falls back to HTTP/1.1 under TLS, so each connection's first bytes are peeked instead: the
 // HTTP/2 client preface goes to an http2 server, anything else to an http server, and both hand
-// their requests to the same handler.
+// their requests to the same handler. Under TLS, ALPN decides instead ("h2" or "http/1.1").
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import * as tls from "node:tls";
 import type { Logger } from "pino";
 import type { NodeRequestHandler } from "./node-request-handler.js";
 
@@ -16,6 +17,19 @@ export interface OnePortServerOptions {
   firstBytesTimeoutMs?: number;
   /** Receives connection-level problems at debug level; default silent. */
   logger?: Logger;
+  /**
+   * Serve HTTPS: the certificate, key and (for mTLS) the CA of client certificates; default
+   * none (cleartext). Replace it later with setSecureContext.
+   */
+  tls?: OnePortTlsOptions;
+}
+
+/** TLS settings of the one-port server. */
+export interface OnePortTlsOptions {
+  /** Certificate, key and, with requireClientCertificate, the CA that signs client certificates. */
+  secureContext: tls.SecureContextOptions;
+  /** Refuse, during the handshake, clients without a certificate signed by `ca`; default false. */
+  requireClientCertificate?: boolean;
 }
 
 /** Where a listening server can be reached. */
@@ -35,6 +49,8 @@ export interface OnePortServer {
    * 10 s), then destroys the connections that are left. Resolves once every connection is gone.
    */
   close(graceMs?: number): Promise<void>;
+  /** Under TLS: new connections get this certificate and key; open ones keep theirs. */
+  setSecureContext(secureContext: tls.SecureContextOptions): void;
 }
 
 /** Serves `handler` over HTTP/1.1 and cleartext HTTP/2 (prior knowledge) on one port. */
@@ -46,7 +62,22 @@ export function createOnePortServer(
   const logger = options.logger;
   const http1Server = http.createServer();
   const http2Server = http2.createServer();
-  const tcpServer = net.createServer((socket) => accept(socket));
+  const tlsOptions = options.tls;
+  const tcpServer: net.Server = tlsOptions
+    ? tls.createServer(
+        {
+          ...tlsOptions.secureContext,
+          ALPNProtocols: ["h2", "http/1.1"],
+          requestCert: tlsOptions.requireClientCertificate === true,
+          rejectUnauthorized: tlsOptions.requireClientCertificate === true,
+          handshakeTimeout: firstBytesTimeoutMs,
+        },
+        (socket) => accept(socket),
+      )
+    : net.createServer((socket) => accept(socket));
+  tcpServer.on("tlsClientError", (error: Error) => {
+    logger?.debug({ err: error }, "TLS handshake failed");
+  });
 
   const sockets = new Set<net.Socket>();
   const http1Sockets = new Set<net.Socket>();
@@ -117,6 +148,17 @@ export function createOnePortServer(
       socket.destroy();
       return;
     }
+    if (socket instanceof tls.TLSSocket) {
+      // ALPN already chose; clients without ALPN get HTTP/1.1.
+      if (socket.alpnProtocol === "h2") {
+        http2Sockets.add(socket);
+        http2Server.emit("connection", socket);
+      } else {
+        http1Sockets.add(socket);
+        http1Server.emit("connection", socket);
+      }
+      return;
+    }
     const timer = setTimeout(() => socket.destroy(), firstBytesTimeoutMs);
     timer.unref();
     let peeked = Buffer.alloc(0);
@@ -154,7 +196,8 @@ export function createOnePortServer(
         http1Server.emit("listening");
         const address = tcpServer.address() as net.AddressInfo;
         const urlHost = net.isIPv6(host) ? `[${host}]` : host;
-        resolve({ port: address.port, url: `http://${urlHost}:${address.port}` });
+        const scheme = tlsOptions ? "https" : "http";
+        resolve({ port: address.port, url: `${scheme}://${urlHost}:${address.port}` });
       });
     });
   }
@@ -197,5 +240,12 @@ export function createOnePortServer(
     return closing;
   }
 
-  return { listen, close };
+  function setSecureContext(secureContext: tls.SecureContextOptions): void {
+    if (!(tcpServer instanceof tls.Server)) {
+      throw new Error("setSecureContext: the server was started without TLS");
+    }
+    tcpServer.setSecureContext(secureContext);
+  }
+
+  return { listen, close, setSecureContext };
 }

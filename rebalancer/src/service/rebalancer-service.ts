@@ -6,6 +6,7 @@ import {
   AccountSchema,
   AccountType as AccountTypeMessage,
   TargetSchema,
+  TriggerSchema,
   type RebalancerService,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { AllocationError } from "../allocations/allocation-error.js";
@@ -17,6 +18,8 @@ import { isTerminal, OrderTracker } from "../execution/order-tracker.js";
 import { applyReplacements, PlanError } from "../planning/index.js";
 import type { RunCoordinator } from "../runs/run-coordinator.js";
 import type { RunStore } from "../runs/run-store.js";
+import { sameRequestOrRefuse } from "./same-request-or-refuse.js";
+import { callerSubject } from "../server/caller-identity.js";
 
 /** What the service implementation is built from. */
 export interface RebalancerServiceDeps {
@@ -118,14 +121,21 @@ export function createRebalancerService(
       }
     },
 
-    async *rebalance(request) {
-      yield* await coordinator.start({
+    async *rebalance(request, context) {
+      // The caller is what the TLS handshake verified, never what the request claims.
+      const caller = callerSubject(context);
+      const trigger =
+        request.trigger || caller
+          ? { ...(request.trigger ?? create(TriggerSchema)), caller }
+          : undefined;
+      const events = await coordinator.start({
         accountId: request.accountId,
         mode: request.mode,
         idempotencyKey: request.idempotencyKey,
-        trigger: request.trigger,
+        trigger,
         waitIfBusy: request.waitIfBusy,
       });
+      yield* sameRequestOrRefuse(request, events, (runId) => store.get(runId));
     },
 
     async getRun(request) {

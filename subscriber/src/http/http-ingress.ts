@@ -1,4 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { SecureContextOptions } from "node:tls";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "@mesh/platform/logger";
 import { context, propagation } from "@opentelemetry/api";
@@ -9,6 +11,8 @@ import { readAblyWebhook, verifyAblySignature } from "../webhook/ably-webhook.js
 export interface HealthReport {
   ok: boolean;
   problems: string[];
+  /** What works but needs attention, e.g. a failed certificate reload (previous one in use). */
+  warnings?: string[];
 }
 
 /** Options of startHttpIngress. */
@@ -23,12 +27,16 @@ export interface HttpIngressOptions {
   status(): Promise<unknown>;
   health(): Promise<HealthReport>;
   logger: Logger;
+  /** Serve HTTPS with this certificate and key; default cleartext. */
+  tls?: SecureContextOptions;
 }
 
 /** The HTTP server, listening. */
 export interface HttpIngress {
   port: number;
   url: string;
+  /** Under TLS: the certificate and key new connections get. */
+  setSecureContext(tls: SecureContextOptions): void;
   close(): Promise<void>;
 }
 
@@ -93,7 +101,7 @@ export async function startHttpIngress(options: HttpIngressOptions): Promise<Htt
     }
   };
 
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     // A caller's W3C trace context (traceparent) makes the message part of the caller's trace.
     const caller = propagation.extract(context.active(), req.headers);
     context
@@ -104,7 +112,8 @@ export async function startHttpIngress(options: HttpIngressOptions): Promise<Htt
         // Nothing recorded: a 5xx makes Ably (or the caller) send the message again.
         json(res, 500, { error: "internal error; the message was not recorded" });
       });
-  });
+  };
+  const server = options.tls ? createHttpsServer(options.tls, handle) : createServer(handle);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => resolve());
@@ -113,7 +122,11 @@ export async function startHttpIngress(options: HttpIngressOptions): Promise<Htt
   const shownHost = options.host === "0.0.0.0" ? "127.0.0.1" : options.host;
   return {
     port,
-    url: `http://${shownHost}:${port}`,
+    url: `${options.tls ? "https" : "http"}://${shownHost}:${port}`,
+    setSecureContext: (tls) => {
+      if (!("setSecureContext" in server)) throw new Error("the ingress runs without TLS");
+      server.setSecureContext(tls);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
