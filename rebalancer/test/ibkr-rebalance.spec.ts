@@ -149,6 +149,31 @@ describe("a paper rebalance through IB Gateway's protocol", () => {
     expect(events.filter((e) => e.event.case === "orderFilled").length).to.be.greaterThan(2);
   });
 
+  it("completes the run when TWS sends 10349 on a sell before and after confirming it", async () => {
+    await start(10);
+    const text = "Order TIF was set to DAY based on order preset.";
+    tws.market.injectOrderError({ code: 10349, message: text, when: "beforeAck" });
+    tws.market.injectOrderError({ code: 10349, message: text, when: "afterAck" });
+    const events = await run();
+    const final = events.at(-1)!.event;
+    expect(final.case, JSON.stringify(final.value)).to.equal("completed");
+    if (final.case !== "completed") return;
+    expect(final.value.status).to.equal(RunStatus.COMPLETED);
+    const [first] = tws.market.orders;
+    expect(first.action).to.equal("SELL");
+    // Every order filled at the server, sells before buys, and the buys were placed.
+    expect(tws.market.orders.map((o) => o.status)).to.satisfy((s: string[]) =>
+      s.every((status) => status === "Filled"),
+    );
+    const actions = tws.market.orders.map((o) => o.action);
+    expect(actions).to.include("BUY");
+    expect(actions.indexOf("BUY")).to.be.greaterThan(actions.lastIndexOf("SELL"));
+    // The run's record equals the server's orders: same ids, every one filled in full.
+    const recorded = final.value.orders.map((o) => `${o.orderId}:${o.symbol}:${o.filledQuantity}`);
+    const atServer = tws.market.orders.map((o) => `${o.orderId}:${o.symbol}:${o.filled}`);
+    expect(new Set(recorded)).to.deep.equal(new Set(atServer));
+  });
+
   it("fails the run with no buys when the connection drops mid-run, then reconnects by itself", async () => {
     await start(400);
     const events: RebalanceResponse[] = [];
