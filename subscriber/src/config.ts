@@ -190,7 +190,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): SubscriberConfig {
 /** The first existing path from `dir` up that is not a directory, if any. */
 function fileInTheWay(dir: string): string | undefined {
   for (let path = dir; ; path = dirname(path)) {
-    const stat = statSync(path, { throwIfNoEntry: false });
+    let stat;
+    try {
+      stat = statSync(path, { throwIfNoEntry: false });
+    } catch {
+      // ENOTDIR: something above is a file; keep going up to name it.
+    }
     if (stat) return stat.isDirectory() ? undefined : path;
     if (dirname(path) === path) return undefined;
   }
