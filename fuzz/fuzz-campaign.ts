@@ -17,6 +17,7 @@ import {
   type FuzzOutcome,
   type FuzzRequest,
 } from "./fuzz-request.js";
+import { fuzzScenarios } from "./fuzz-scenarios.js";
 import { rebalancerCase } from "./rebalancer-cases.js";
 import { subscriberCase } from "./subscriber-cases.js";
 
@@ -46,7 +47,10 @@ export interface FuzzFinding {
 /** What the campaign saw. */
 export interface FuzzReport {
   seed: number;
+  /** Generated requests sent. */
   sent: number;
+  /** Requests of the fixed scenarios (see fuzz-scenarios.ts) sent besides. */
+  scenarioRequests: number;
   byProtocol: Record<string, number>;
   /** Orders placed at the simulated broker while only invalid or dry-run input was sent. */
   ordersPlaced: number;
@@ -94,6 +98,7 @@ export async function runFuzzCampaign(options: FuzzOptions): Promise<FuzzReport>
     const report: FuzzReport = {
       seed: options.seed,
       sent: 0,
+      scenarioRequests: 0,
       byProtocol: {},
       ordersPlaced: 0,
       liveRuns: 0,
@@ -110,8 +115,9 @@ export async function runFuzzCampaign(options: FuzzOptions): Promise<FuzzReport>
     };
     /** Requests by the idempotency keys they carry, to name the source of a live run. */
     const byKey = new Map<string, string>();
-    const record = (index: number, req: FuzzRequest, outcome: FuzzOutcome) => {
-      report.sent++;
+    const record = (index: number, req: FuzzRequest, outcome: FuzzOutcome, scenario = false) => {
+      if (scenario) report.scenarioRequests++;
+      else report.sent++;
       const key = /fuzz-\d+/.exec(req.body?.toString("latin1") ?? "")?.[0];
       if (key) byKey.set(key, `#${index}: ${describeRequest(req)} -> ${describeOutcome(outcome)}`);
       report.byProtocol[req.protocol] = (report.byProtocol[req.protocol] ?? 0) + 1;
@@ -170,6 +176,15 @@ export async function runFuzzCampaign(options: FuzzOptions): Promise<FuzzReport>
         report.rss.rebalancer.warm = (await rebalancer.memory()).rss;
         report.rss.subscriber.warm = (await subscriber.memory()).rss;
       }
+      for (const scenario of fuzzScenarios(accountId, channel, options.seed, start / chunk)) {
+        for (const step of scenario) {
+          await Promise.all(
+            step.map(async (req) =>
+              record(-1, req, await sendFuzzRequest(urls[req.service], req, http2, hangMs), true),
+            ),
+          );
+        }
+      }
       await collectLiveRuns();
       options.progress?.(report.sent);
     }
@@ -226,7 +241,9 @@ function describeOutcome(outcome: FuzzOutcome): string {
 export function formatFuzzReport(report: FuzzReport): string {
   const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
   const lines = [
-    `fuzz: seed ${report.seed}, ${report.sent} requests (${Object.entries(report.byProtocol)
+    `fuzz: seed ${report.seed}, ${report.sent} generated requests and ${report.scenarioRequests} of scenarios (${Object.entries(
+      report.byProtocol,
+    )
       .sort()
       .map(([p, n]) => `${p} ${n}`)
       .join(", ")})`,
