@@ -1,6 +1,7 @@
 // Generated requests to the subscriber's ingress (`POST /events/{channel}`) and Ably webhook
 // (`POST /webhooks/ably`). A live command for the real channel always carries a sure mutation;
 // the valid messages that do go out are dry runs.
+import { isUtf8 } from "node:buffer";
 import fc from "fast-check";
 import type { FuzzRequest } from "./fuzz-request.js";
 import {
@@ -112,11 +113,13 @@ function webhookBody(channel: string, n: number): fc.Arbitrary<Body> {
   const message = fc.oneof(
     fc.constant<unknown>(null),
     fc.constantFrom<unknown>(1, "x", [], true),
-    eventPayload(n).map((b) => ({
-      id: `fz:${n}`,
-      data: text(b.value).toString("utf8"),
-      encoding: "json",
-    })),
+    // Bytes that are not UTF-8 cannot be a JSON string without turning into U+FFFD (which would
+    // make a valid event of them): they go base64-encoded, as Ably sends binary data.
+    eventPayload(n).map((b) =>
+      isUtf8(text(b.value))
+        ? { id: `fz:${n}`, data: text(b.value).toString("utf8"), encoding: "json" }
+        : { id: `fz:${n}`, data: text(b.value).toString("base64"), encoding: "json/utf-8/base64" },
+    ),
     eventPayload(n).map((b) => ({
       id: `fz:${n}:b`,
       data: text(b.value).toString("base64"),
