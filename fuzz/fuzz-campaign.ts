@@ -118,7 +118,7 @@ export async function runFuzzCampaign(options: FuzzOptions): Promise<FuzzReport>
     const record = (index: number, req: FuzzRequest, outcome: FuzzOutcome, scenario = false) => {
       if (scenario) report.scenarioRequests++;
       else report.sent++;
-      const key = /fuzz-\d+/.exec(req.body?.toString("latin1") ?? "")?.[0];
+      const key = /fuzz-\d+-\d+/.exec(req.body?.toString("latin1") ?? "")?.[0];
       if (key) byKey.set(key, `#${index}: ${describeRequest(req)} -> ${describeOutcome(outcome)}`);
       report.byProtocol[req.protocol] = (report.byProtocol[req.protocol] ?? 0) + 1;
       const finding = () => ({
@@ -142,27 +142,21 @@ export async function runFuzzCampaign(options: FuzzOptions): Promise<FuzzReport>
       for (const run of runs) {
         if (run.mode !== ExecutionMode.LIVE || liveRuns.has(run.runId)) continue;
         liveRuns.add(run.runId);
-        const source = byKey.get(run.idempotencyKey) ?? `key ${JSON.stringify(run.idempotencyKey)}`;
+        // The subscriber's keys are <event>/<account>.
+        const key = /^fuzz-\d+-\d+/.exec(run.idempotencyKey)?.[0] ?? "";
+        const source = byKey.get(key) ?? `key ${JSON.stringify(run.idempotencyKey)}`;
+        const trigger = run.trigger?.source ?? "no trigger";
         report.liveRunRequests.push(
-          `run ${run.runId} (${run.orders.length} orders) from ${source}`,
+          `run ${run.runId} (${run.orders.length} orders, trigger ${trigger}) from ${source}`,
         );
       }
     };
 
     for (let start = 0; start < options.count; start += chunk) {
       const size = Math.min(chunk, options.count - start);
-      // One seed per chunk, derived from the campaign's: chunks are generated as they are sent.
-      const cases = fc.sample(
-        fc
-          .nat()
-          .chain((n) =>
-            fc.oneof(
-              { weight: 7, arbitrary: rebalancerCase(accountId, n) },
-              { weight: 3, arbitrary: subscriberCase(channel, n) },
-            ),
-          ),
-        { seed: (options.seed + start) | 0, numRuns: size },
-      );
+      // Each case has its own seed, derived from the campaign's and its index: case #i of a seed
+      // is the same request whatever the count, and chunks are generated as they are sent.
+      const cases = Array.from({ length: size }, (_, i) => generateCase(options.seed, start + i));
       let next = 0;
       const worker = async () => {
         while (next < cases.length) {
@@ -219,6 +213,16 @@ export async function runFuzzCampaign(options: FuzzOptions): Promise<FuzzReport>
     for (const service of started.reverse()) await service.stop();
     scratch.remove();
   }
+}
+
+/** Case #index of a campaign seeded with `seed`. */
+export function generateCase(seed: number, index: number): FuzzRequest {
+  const tag = `${seed >>> 0}-${index}`;
+  const arbitrary = fc.oneof(
+    { weight: 7, arbitrary: rebalancerCase(accountId, tag) },
+    { weight: 3, arbitrary: subscriberCase(channel, tag) },
+  );
+  return fc.sample(arbitrary, { seed: (seed + Math.imul(index, 0x9e3779b1)) | 0, numRuns: 1 })[0]!;
 }
 
 function describeRequest(req: FuzzRequest): string {

@@ -37,7 +37,7 @@ interface Method {
   name: string;
   schema: DescMessage;
   /** A valid request; `live` marks the one that would trade. */
-  base(accountId: string, n: number): { json: JsonObject; live: boolean };
+  base(accountId: string, n: string, live: boolean): { json: JsonObject; live: boolean };
   stringFields: string[];
   enumField?: string;
   streaming: boolean;
@@ -58,8 +58,8 @@ const methods: Method[] = [
   {
     name: "Rebalance",
     schema: RebalanceRequestSchema,
-    base: (accountId, n): { json: JsonObject; live: boolean } =>
-      n % 2 === 0
+    base: (accountId, n, live): { json: JsonObject; live: boolean } =>
+      live
         ? {
             json: { accountId, mode: "EXECUTION_MODE_LIVE", idempotencyKey: `fuzz-${n}` },
             live: true,
@@ -130,9 +130,9 @@ function protoBody(method: Method, json: JsonObject, live: boolean): fc.Arbitrar
 const text = (b: string | Buffer) => (typeof b === "string" ? Buffer.from(b) : b);
 
 /** One generated rebalancer request; `n` numbers the case (idempotency keys differ). */
-export function rebalancerCase(accountId: string, n: number): fc.Arbitrary<FuzzRequest> {
-  return fc.constantFrom(...methods).chain((method) => {
-    const { json, live } = method.base(accountId, n);
+export function rebalancerCase(accountId: string, n: string): fc.Arbitrary<FuzzRequest> {
+  return fc.tuple(fc.constantFrom(...methods), fc.boolean()).chain(([method, wantLive]) => {
+    const { json, live } = method.base(accountId, n, wantLive);
     const path = `${servicePath}/${method.name}`;
     const protocols: fc.Arbitrary<FuzzRequest>[] = [
       // gRPC over HTTP/2
@@ -204,7 +204,7 @@ export function rebalancerCase(accountId: string, n: number): fc.Arbitrary<FuzzR
           };
         }),
       // REST
-      restCase(accountId, live),
+      restCase(accountId, live, n),
     ];
     if (method.get) protocols.push(connectGet(method, json, path));
     return fc.oneof(...protocols);
@@ -244,8 +244,12 @@ function connectGet(method: Method, json: JsonObject, path: string): fc.Arbitrar
 }
 
 /** The REST routes: mutated bodies on the rebalance routes, odd ids and %-encoding in paths. */
-function restCase(accountId: string, live: boolean): fc.Arbitrary<FuzzRequest> {
-  const liveBodies = [{ execution_mode: "rebalance" }, { mode: "EXECUTION_MODE_LIVE" }];
+function restCase(accountId: string, live: boolean, n: string): fc.Arbitrary<FuzzRequest> {
+  // The key names the request a live run came from, should one ever be created.
+  const liveBodies = [
+    { execution_mode: "rebalance", idempotency_key: `fuzz-${n}` },
+    { mode: "EXECUTION_MODE_LIVE", idempotencyKey: `fuzz-${n}` },
+  ];
   const rebalance = fc
     .constantFrom(...liveBodies)
     .chain((base) => fc.tuple(fc.constant(base), sureJsonMutation(base, [], Object.keys(base)[0])))

@@ -16,7 +16,7 @@ type Body = Mutated<string | Buffer>;
 const text = (b: string | Buffer) => (typeof b === "string" ? Buffer.from(b) : b);
 
 /** A live event, surely mutated; or noise; or a dry run (rarely: each one is a real run). */
-function eventPayload(n: number): fc.Arbitrary<Body> {
+function eventPayload(n: string): fc.Arbitrary<Body> {
   const live = { exec: "rebalance", eventId: `fuzz-${n}` };
   const early = { execution: "rebalance" };
   return fc.oneof(
@@ -52,7 +52,7 @@ function isDryEarlyForm(body: Body): boolean {
 }
 
 /** One generated subscriber request for `channel` (the channel the real account follows). */
-export function subscriberCase(channel: string, n: number): fc.Arbitrary<FuzzRequest> {
+export function subscriberCase(channel: string, n: string): fc.Arbitrary<FuzzRequest> {
   const channelSegment = fc.oneof(
     { weight: 6, arbitrary: fc.constant(channel) },
     { weight: 2, arbitrary: badPathSegments },
@@ -109,7 +109,7 @@ export function subscriberCase(channel: string, n: number): fc.Arbitrary<FuzzReq
 }
 
 /** An Ably enveloped batch with junk entries and surely invalid messages among valid dry runs. */
-function webhookBody(channel: string, n: number): fc.Arbitrary<Body> {
+function webhookBody(channel: string, n: string): fc.Arbitrary<Body> {
   const message = fc.oneof(
     fc.constant<unknown>(null),
     fc.constantFrom<unknown>(1, "x", [], true),
