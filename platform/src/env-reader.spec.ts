@@ -28,4 +28,14 @@ describe("EnvReader", () => {
     expect(read.secret("KEY")).to.equal(undefined);
     expect(read.problems).to.deep.equal(["KEY_FILE: cannot read /nonexistent/key: ENOENT"]);
   });
+
+  it("takes plain decimal numbers only", () => {
+    const read = new EnvReader({ A: "0x46AE", B: "1.807e4", C: "1.5", D: "-2", E: "12.25" });
+    expect(read.integer("A", 1, 0, 1e6)).to.equal(1);
+    expect(read.integer("B", 1, 0, 1e6)).to.equal(1);
+    expect(read.integer("C", 1, 0, 10)).to.equal(1);
+    expect(read.integer("D", 1, -5, 10)).to.equal(-2);
+    expect(read.number("E", 1, 0, 100)).to.equal(12.25);
+    expect(read.problems.map((p) => p.split(":")[0])).to.deep.equal(["A", "B", "C"]);
+  });
 });

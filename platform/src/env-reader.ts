@@ -1,5 +1,7 @@
 import { readSecret } from "./secrets.js";
 
+const decimal = /^-?\d+(\.\d+)?$/;
+
 /**
  * Reads a service's environment, collecting every problem instead of stopping at the first, so
  * a bad start-up names all the variables to fix at once. Empty values count as unset.
@@ -43,6 +45,33 @@ export class EnvReader {
       .filter(Boolean);
   }
 
+  /**
+   * Comma-separated secrets from NAME or NAME_FILE, trimmed, empty ones dropped. Set but holding
+   * no value at all (" , ," or an empty file) is a problem, never "none configured": it must
+   * not silently turn off what the secrets protect.
+   */
+  secretList(name: string): string[] {
+    const raw = this.secret(name);
+    if (raw === undefined) {
+      if (this.isSet(name) || this.isSet(`${name}_FILE`)) {
+        this.problems.push(`${name}: is set but holds no value; unset it or give at least one`);
+      }
+      return [];
+    }
+    const values = raw
+      .split(/[,\n]/)
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (values.length === 0) {
+      this.problems.push(`${name}: is set but holds no value; unset it or give at least one`);
+    }
+    return values;
+  }
+
+  private isSet(name: string): boolean {
+    return this.env[name] !== undefined && this.env[name] !== "";
+  }
+
   /** A secret from NAME or the file named by NAME_FILE; undefined when neither is set. */
   secret(name: string): string | undefined {
     try {
@@ -63,7 +92,8 @@ export class EnvReader {
   ): number {
     const raw = this.text(name, "");
     if (raw === "") return fallback;
-    const value = Number(raw);
+    // Plain decimal only: Number() would also take 0x46AE, 1.807e4, 0b1 or " 1 ".
+    const value = decimal.test(raw) ? Number(raw) : NaN;
     if (!valid(value) || value < min || value > max) {
       this.problems.push(`${name}: must be ${kind} between ${min} and ${max}, got "${raw}"`);
       return fallback;

@@ -18,7 +18,7 @@ export interface TelemetryOptions {
   env: NodeJS.ProcessEnv;
   /** Port of the Prometheus scrape endpoint (`/metrics`); undefined: no endpoint. */
   metricsPort?: number;
-  /** Host of the scrape endpoint; default 0.0.0.0. */
+  /** Host of the scrape endpoint (unauthenticated); default loopback, 127.0.0.1. */
   metricsHost?: string;
   /** Export every span here at once instead of what the environment says (tests). */
   spanExporter?: SpanExporter;
@@ -56,7 +56,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       ? undefined
       : new PrometheusExporter({
           port: options.metricsPort,
-          host: options.metricsHost ?? "0.0.0.0",
+          host: options.metricsHost ?? "127.0.0.1",
         });
   const sdk = new NodeSDK({
     serviceName: options.env.OTEL_SERVICE_NAME || options.serviceName,

@@ -4,6 +4,7 @@ import { loadAccounts, type AccountType } from "@mesh/platform/accounts";
 import { createLogger, type Logger } from "@mesh/platform/logger";
 import type { Interceptor } from "@connectrpc/connect";
 import type { Meter } from "@opentelemetry/api";
+import { checkAllocationFiles } from "./allocations/check-allocation-files.js";
 import { createAllocationProvider } from "./allocations/allocation-provider.js";
 import { createFileAllocations } from "./allocations/file-allocations.js";
 import { createHttpAllocations } from "./allocations/http-allocations.js";
@@ -68,6 +69,7 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
   const logger = options.logger ?? createLogger({ name: "rebalancer", level: "silent" });
   const tradingMode = options.tradingMode ?? "paper";
   const accounts = loadAccounts(options.accountsFile);
+  await checkAllocationFiles(accounts.accounts);
   const broker = traceBroker(options.broker ?? createSimBroker());
   const store = createSqliteRunStore(join(options.dataDir, "runs.sqlite"));
   const allocations = createAllocationProvider({

@@ -68,4 +68,39 @@ describe("the rebalancer's configuration", () => {
       "TRADING_MODE=live needs BROKER=ibkr: the simulated broker trades no real money",
     ]);
   });
+
+  it("refuses API keys that are set but empty instead of turning authentication off", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "keys-")), "keys");
+    writeFileSync(file, "");
+    for (const env of [{ REBALANCER_API_KEYS: " , ," }, { REBALANCER_API_KEYS_FILE: file }]) {
+      expect(problems(env)).to.deep.equal([
+        "REBALANCER_API_KEYS: is set but holds no value; unset it or give at least one",
+      ]);
+    }
+  });
+
+  for (const port of ["0x46AE", "1.807e4", "18071.5", "+8000"]) {
+    it(`refuses API_PORT=${port}, naming it`, () => {
+      expect(problems({ API_PORT: port })).to.deep.equal([
+        `API_PORT: must be a whole number between 0 and 65535, got "${port}"`,
+      ]);
+    });
+  }
+
+  it("names LOG_LEVEL when it is no pino level", () => {
+    expect(problems({ LOG_LEVEL: "verbose" })[0]).to.match(
+      /^LOG_LEVEL: must be fatal, .* got "verbose"$/,
+    );
+  });
+
+  it("refuses a metrics port equal to the API port", () => {
+    expect(problems({ API_PORT: "9000", METRICS_PORT: "9000" })).to.deep.equal([
+      "METRICS_PORT: 9000 is API_PORT too; give one of them another port",
+    ]);
+  });
+
+  it("keeps the unauthenticated metrics on loopback unless METRICS_HOST says otherwise", () => {
+    expect(readConfig({ REBALANCER_API_KEYS: "k" }).metricsHost).to.equal("127.0.0.1");
+    expect(readConfig({ METRICS_HOST: "0.0.0.0" }).metricsHost).to.equal("0.0.0.0");
+  });
 });

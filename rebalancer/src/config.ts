@@ -23,7 +23,12 @@ export interface RebalancerConfig {
   fillTimeoutMs: number;
   /** Port of the Prometheus scrape endpoint; undefined when METRICS_PORT=0. */
   metricsPort?: number;
+  /** Host the scrape endpoint binds; METRICS_HOST, default loopback. */
+  metricsHost: string;
 }
+
+/** pino's levels, and silent. */
+const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 /** Thrown with every problem found in the environment. */
 export class ConfigError extends Error {
@@ -38,10 +43,7 @@ export function readConfig(env: NodeJS.ProcessEnv): RebalancerConfig {
   const read = new EnvReader(env);
   const tradingMode = read.choice("TRADING_MODE", ["paper", "live"], "paper");
   // Several keys at once, so a key can be rotated without downtime.
-  const apiKeys = (read.secret("REBALANCER_API_KEYS") ?? "")
-    .split(",")
-    .map((key) => key.trim())
-    .filter(Boolean);
+  const apiKeys = read.secretList("REBALANCER_API_KEYS");
   const brokerKind = read.choice("BROKER", ["sim", "ibkr"], env.IBKR_HOST ? "ibkr" : "sim");
   const broker: RebalancerConfig["broker"] =
     brokerKind === "ibkr"
@@ -62,7 +64,7 @@ export function readConfig(env: NodeJS.ProcessEnv): RebalancerConfig {
     accountsFile: read.text("ACCOUNTS_FILE", "./accounts.yaml"),
     dataDir: read.text("DATA_DIR", "./data"),
     tradingMode,
-    logLevel: read.text("LOG_LEVEL", "info"),
+    logLevel: read.choice("LOG_LEVEL", logLevels, "info"),
     // Without keys anyone who can reach the port could trade: stay on loopback by default.
     apiHost: read.text("API_HOST", apiKeys.length > 0 ? "0.0.0.0" : "127.0.0.1"),
     apiPort: read.integer("API_PORT", 8000, 0, 65535),
@@ -76,7 +78,14 @@ export function readConfig(env: NodeJS.ProcessEnv): RebalancerConfig {
     cancelTimeoutMs: read.integer("OPEN_ORDERS_CANCEL_TIMEOUT_SECONDS", 60, 1, 3600) * 1000,
     fillTimeoutMs: read.integer("ORDER_FILL_TIMEOUT_SECONDS", 300, 1, 86400) * 1000,
     metricsPort: read.integer("METRICS_PORT", 9464, 0, 65535) || undefined,
+    // Unauthenticated: loopback unless the deployment says where scrapers reach it.
+    metricsHost: read.text("METRICS_HOST", "127.0.0.1"),
   };
+  if (config.metricsPort !== undefined && config.metricsPort === config.apiPort) {
+    read.problems.push(
+      `METRICS_PORT: ${config.metricsPort} is API_PORT too; give one of them another port`,
+    );
+  }
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return config;
 }

@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     serviceName: "rebalancer",
     env: process.env,
     metricsPort: config.metricsPort,
-    metricsHost: config.apiHost,
+    metricsHost: config.metricsHost,
   });
   let broker: Broker;
   if (config.broker.kind === "ibkr") {

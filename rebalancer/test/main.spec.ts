@@ -1,7 +1,7 @@
 // The composition root as a process: refuses bad configuration, serves, drains on SIGTERM.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,6 +27,26 @@ describe("the rebalancer process", () => {
     const { code, stderr } = await exited;
     expect(code).to.equal(1);
     expect(stderr).to.contain('TRADING_MODE: must be paper or live, got "real"');
+  });
+
+  it("exits non-zero naming API_PORT for a hexadecimal port, without a stack trace", async () => {
+    const { code, stderr } = await startMain({ API_PORT: "0x46AE" }).exited;
+    expect(code).to.equal(1);
+    expect(stderr).to.contain('API_PORT: must be a whole number between 0 and 65535, got "0x46AE"');
+    expect(stderr).not.to.match(/\n\s+at /);
+  });
+
+  it("refuses to start when an account's allocation file does not exist, naming it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "main-"));
+    const accountsFile = join(dir, "accounts.yaml");
+    writeFileSync(
+      accountsFile,
+      'accounts:\n  - { account_id: DU1, type: paper, strategy: nowhere-1, allocation_url: "file:missing.yaml" }\n',
+    );
+    const { code, stderr } = await startMain({ ACCOUNTS_FILE: accountsFile, DATA_DIR: dir }).exited;
+    expect(code).to.equal(1);
+    expect(stderr).to.contain("account DU1 (strategy nowhere-1)").and.contain("no such file");
+    expect(stderr).not.to.match(/\n\s+at /);
   });
 
   it("serves, then on SIGTERM stops accepting and exits 0", async () => {

@@ -58,7 +58,8 @@ export function createFileAllocations(options: FileAllocationsOptions = {}): All
   };
 }
 
-async function resolveFile(path: string, strategy: string): Promise<string> {
+/** The file holding a strategy's targets at `path` (a file, or a folder of `<strategy>.yaml`). */
+export async function resolveFile(path: string, strategy: string): Promise<string> {
   const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
     throw unreadable(path, err);
   });

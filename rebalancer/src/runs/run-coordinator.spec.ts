@@ -304,6 +304,29 @@ describe("a rebalance run", () => {
     expect(new Set(h.placed.map((o) => o.runId)).size).to.equal(1);
   });
 
+  it("answers every concurrent repeat of a finished run's key, and names only runs that exist", async () => {
+    const h = harness();
+    const first = await h.start({ idempotencyKey: "done" });
+    const count = h.placed.length;
+    const repeats = Array.from({ length: 20 }, () => h.start({ idempotencyKey: "done" }));
+    // Sent while the repeats hold the account: it runs after them, or is refused naming a run
+    // the store knows.
+    const other = h.start({ idempotencyKey: "other" }).then(
+      () => undefined,
+      (err: unknown) => ConnectError.from(err),
+    );
+    for (const events of await Promise.all(repeats)) {
+      expect(events.map((e) => e.runId)).to.deep.equal(first.map((e) => e.runId));
+      expect(events.every((e) => e.replayed)).to.equal(true);
+    }
+    const refused = await other;
+    if (refused !== undefined) {
+      const named = /busy with run (\S+);/.exec(refused.rawMessage)?.[1];
+      expect((await h.store.get(named ?? "none"))?.runId).to.equal(named);
+    }
+    expect(h.placed.length - count, "only the other key may place orders").to.be.at.most(count);
+  });
+
   it("refuses a second run on a busy account with aborted, naming the running run", async () => {
     const h = harness({ fillDelayMs: 30 });
     const first = h.start({ idempotencyKey: "a" });

@@ -59,7 +59,12 @@ export interface RunCoordinator {
 
 export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordinator {
   const { store, accounts, tradingMode, logger } = options;
-  const active = new Map<string, { feed: RunFeed; done: Promise<void> }>(); // by account id
+  // By account id. `recorded` turns true once the store has the run: until then the claim may
+  // turn out to be a repeat of a finished run, whose feed never gets an event.
+  const active = new Map<
+    string,
+    { feed: RunFeed; done: Promise<void>; recorded: boolean; begun: Promise<unknown> }
+  >();
   let draining = false;
 
   function validate(request: RunRequest): { account: Account; live: boolean } {
@@ -108,6 +113,11 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
 
     // A repeat of the running run's key follows it instead of being refused as busy.
     const busy = active.get(accountId);
+    // A run is followed or named only once it exists: wait for the claim to settle, then decide.
+    if (busy && !busy.recorded) {
+      await busy.begun;
+      return start(request);
+    }
     if (busy && busy.feed.run.idempotencyKey === key) return busy.feed.follow(true);
     if (busy && !request.waitIfBusy) {
       throw new ConnectError(
@@ -141,10 +151,13 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
       release();
     };
     const feed = new RunFeed(run, store, free);
-    active.set(accountId, { feed, done });
+    const beginning = store.begin(run);
+    const claim = { feed, done, recorded: false, begun: beginning.catch(() => undefined) };
+    active.set(accountId, claim);
 
     try {
-      const begun = await store.begin(run);
+      const begun = await beginning;
+      claim.recorded = begun.created;
       if (!begun.created) {
         free();
         logger.info({ accountId, runId: begun.run.runId }, "repeated idempotency key: replaying");

@@ -23,6 +23,7 @@ import type { ComponentProbe } from "./health-report.js";
 import { createHealthService } from "./health-service.js";
 import { createOnePortServer } from "./one-port-server.js";
 import type { ListeningAddress } from "./one-port-server.js";
+import { createRequestLimits } from "./request-limits.js";
 import { rebalancerRestAdapters } from "./rebalancer-rest-adapters.js";
 import { createReflectionServices } from "./reflection-services.js";
 import { createRestGateway } from "./rest-gateway.js";
@@ -90,7 +91,12 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     publicMethods: [RebalancerService.method.getHealth],
   });
   // No shutdownSignal: it would abort running rebalances instead of letting them finish.
-  const routerOptions: ConnectRouterOptions = { interceptors: [...(options.interceptors ?? [])] };
+  // Strict JSON on every protocol: connect-es ignores unknown fields (and so unknown enum
+  // names, which would silently leave a mode unset) unless told otherwise.
+  const routerOptions: ConnectRouterOptions = {
+    interceptors: [...(options.interceptors ?? []), createRequestLimits()],
+    jsonOptions: { ignoreUnknownFields: false },
+  };
   const registerRebalancer = (router: ConnectRouter): void => {
     router.service(RebalancerService, rebalancer, { requestGate });
   };

@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { idempotencyConflictHeader } from "../service/same-request-or-refuse.js";
 
 /** An RPC error as a REST answer. */
 export interface RestError {
@@ -37,8 +38,10 @@ export function restError(error: unknown): RestError {
   if (!(error instanceof ConnectError)) {
     return { status: 500, body: { code: "internal", message: "internal error" } };
   }
+  // A reused idempotency key is a conflict with an existing run, as payment APIs answer it.
+  const conflict = error.metadata.has(idempotencyConflictHeader);
   return {
-    status: statuses[error.code] ?? 500,
+    status: conflict ? 409 : (statuses[error.code] ?? 500),
     body: { code: codeName(error.code), message: error.rawMessage },
   };
 }

@@ -125,8 +125,10 @@ describe("the REST routes", () => {
   });
 
   describe("POST /rebalance/{account_id}", () => {
-    it("executes live when the body sets no mode, answering the placed orders", async () => {
-      const { status, body } = await call("POST", `/rebalance/${paperAccount}`);
+    it('executes live for the seed\'s {"execution_mode":"rebalance"}, answering the placed orders', async () => {
+      const { status, body } = await call("POST", `/rebalance/${paperAccount}`, {
+        body: JSON.stringify({ execution_mode: "rebalance" }),
+      });
       expect(status).to.equal(200);
       expect(t.fixed.rebalanceRequests.at(-1)?.mode).to.equal(ExecutionMode.LIVE);
       expect(body).to.deep.include({
@@ -148,9 +150,9 @@ describe("the REST routes", () => {
       expect(t.fixed.rebalanceRequests.at(-1)?.mode).to.equal(ExecutionMode.DRY_RUN);
     });
 
-    it("lets the path's account win over the body's", async () => {
+    it("accepts the path's account repeated in the body", async () => {
       await call("POST", `/rebalance/${paperAccount}/dry-run`, {
-        body: JSON.stringify({ accountId: "DU999", account_id: "DU998" }),
+        body: JSON.stringify({ account_id: paperAccount }),
       });
       expect(t.fixed.rebalanceRequests.at(-1)?.accountId).to.equal(paperAccount);
     });

@@ -7,6 +7,7 @@ import type {
   DescMethodServerStreaming,
   DescMethodUnary,
   DescService,
+  JsonObject,
   JsonValue,
   Message,
 } from "@bufbuild/protobuf";
@@ -23,6 +24,8 @@ import { writeJson } from "./write-json.js";
 
 /** What a method needs beyond the generic JSON mapping on its REST routes. */
 export interface RestMethodAdapter {
+  /** Rewrites the request's JSON before it is decoded, e.g. to accept the seed's field names. */
+  prepareJson?(json: JsonObject, route: RestRoute): JsonObject;
   /** Adjusts the decoded request for the route it came through, e.g. forcing a mode. */
   prepare?(request: Message, route: RestRoute): void;
   /** Folds a server stream into one JSON answer; default: the array of every response. */
@@ -65,10 +68,20 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
 
   async function serve(req: NodeRequest, res: NodeResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
-    const matches = routes.flatMap((route) => {
-      const variables = route.path.match(url.pathname);
-      return variables === undefined ? [] : [{ route, variables }];
-    });
+    let matches: { route: RestRoute; variables: Map<string, string> }[];
+    try {
+      matches = routes.flatMap((route) => {
+        const variables = route.path.match(url.pathname);
+        return variables === undefined ? [] : [{ route, variables }];
+      });
+    } catch {
+      // decodeURIComponent refuses malformed %-escapes: the client's mistake, answered.
+      writeJson(res, 400, {
+        code: "invalid_argument",
+        message: "the path has a malformed %-escape",
+      });
+      return;
+    }
     if (matches.length === 0) {
       fallback(req, res);
       return;
@@ -102,7 +115,8 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
     }
     try {
       const body = route.body === "" ? undefined : await readJsonBody(req, maxBodyBytes);
-      const input = decode(method, restRequestJson(route, variables, url.searchParams, body));
+      const json = restRequestJson(route, variables, url.searchParams, body);
+      const input = decode(method, adapter?.prepareJson?.(json, route) ?? json);
       adapter?.prepare?.(input, route);
       let answer: unknown;
       let status = 200;
@@ -154,6 +168,8 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
   return Object.assign(handler, { routes });
 }
 
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
 /** The body as JSON, undefined when empty. Oversize bodies and bad JSON are invalid_argument. */
 async function readJsonBody(req: NodeRequest, maxBytes: number): Promise<JsonValue | undefined> {
   const chunks: Uint8Array[] = [];
@@ -162,7 +178,12 @@ async function readJsonBody(req: NodeRequest, maxBytes: number): Promise<JsonVal
   })) {
     chunks.push(chunk);
   }
-  const text = Buffer.concat(chunks).toString("utf8");
+  let text: string;
+  try {
+    text = strictUtf8.decode(Buffer.concat(chunks));
+  } catch {
+    throw new ConnectError("the request body is not valid UTF-8", Code.InvalidArgument);
+  }
   if (text.trim() === "") {
     return undefined;
   }

@@ -36,9 +36,30 @@ export function restRequestJson(
   }
   for (const [name, value] of variables) {
     const fields = fieldPath(input, name) ?? [];
-    setAt(request, fields, fromText(fields, value, `path segment "${value}"`));
+    const given = valueAt(request, fields);
+    // A body that names another value (or a wrong type) for a path field is a mistake to report,
+    // not something to overwrite silently.
+    if (given !== undefined && given !== value) {
+      throw invalid(`${name}: the body's value does not match the path's`);
+    }
+    setAt(request, fields, fromText(fields, value, `path segment "${shortText(value)}"`));
   }
   return request;
+}
+
+/** What the request holds at a field path under either of its names, if anything. */
+function valueAt(target: JsonObject, fields: readonly DescField[]): JsonValue | undefined {
+  let value: JsonValue | undefined = target;
+  for (const field of fields) {
+    if (!isObject(value)) return undefined;
+    value = value[field.name] ?? value[field.jsonName];
+  }
+  return value;
+}
+
+/** A client's text short enough to quote back in an error. */
+export function shortText(text: string): string {
+  return text.length > 64 ? `${text.slice(0, 64)}…` : text;
 }
 
 /** A text value (from a path or query) as the JSON its field accepts. */

@@ -17,6 +17,7 @@ import { isTerminal, OrderTracker } from "../execution/order-tracker.js";
 import { applyReplacements, PlanError } from "../planning/index.js";
 import type { RunCoordinator } from "../runs/run-coordinator.js";
 import type { RunStore } from "../runs/run-store.js";
+import { sameRequestOrRefuse } from "./same-request-or-refuse.js";
 
 /** What the service implementation is built from. */
 export interface RebalancerServiceDeps {
@@ -119,13 +120,14 @@ export function createRebalancerService(
     },
 
     async *rebalance(request) {
-      yield* await coordinator.start({
+      const events = await coordinator.start({
         accountId: request.accountId,
         mode: request.mode,
         idempotencyKey: request.idempotencyKey,
         trigger: request.trigger,
         waitIfBusy: request.waitIfBusy,
       });
+      yield* sameRequestOrRefuse(request, events, (runId) => store.get(runId));
     },
 
     async getRun(request) {

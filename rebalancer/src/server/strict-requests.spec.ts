@@ -1,0 +1,199 @@
+import * as http from "node:http";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { ExecutionMode, RebalancerService } from "@mesh/proto/rebalancer/v1/rebalancer";
+import { expect } from "chai";
+import { paperAccount } from "./testing/fixed-rebalancer-service.js";
+import { bearer, currentKey, startTestServer } from "./testing/test-server.js";
+import type { TestServer } from "./testing/test-server.js";
+
+/** One Connect streaming envelope holding `json`. */
+function envelope(json: string): Uint8Array {
+  const payload = Buffer.from(json, "utf8");
+  const frame = Buffer.alloc(5 + payload.length);
+  frame.writeUInt32BE(payload.length, 1);
+  payload.copy(frame, 5);
+  return frame;
+}
+
+describe("strict requests", () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer();
+  });
+  after(() => t.close());
+
+  async function connectJsonRebalance(json: string): Promise<{ status: number; text: string }> {
+    const before = t.fixed.rebalanceRequests.length;
+    const response = await fetch(`${t.url}/rebalancer.v1.RebalancerService/Rebalance`, {
+      method: "POST",
+      headers: { ...bearer(currentKey), "content-type": "application/connect+json" },
+      body: envelope(json),
+    });
+    const text = Buffer.from(await response.arrayBuffer()).toString("utf8");
+    expect(t.fixed.rebalanceRequests.length, "no run may start").to.equal(before);
+    return { status: response.status, text };
+  }
+
+  async function rest(path: string, body?: string | Uint8Array) {
+    const before = t.fixed.rebalanceRequests.length;
+    const response = await fetch(`${t.url}${path}`, {
+      method: "POST",
+      headers: bearer(currentKey),
+      body,
+    });
+    const answer = (await response.json()) as Record<string, unknown>;
+    return { status: response.status, answer, started: t.fixed.rebalanceRequests.length - before };
+  }
+
+  describe("Connect JSON", () => {
+    it("refuses an unknown field, naming it, and starts no run", async () => {
+      const { text } = await connectJsonRebalance(
+        JSON.stringify({ accountId: paperAccount, mode: "EXECUTION_MODE_LIVE", foo: 1 }),
+      );
+      expect(text).to.contain("invalid_argument").and.contain("foo").and.contain("unknown");
+    });
+
+    for (const mode of ["LIVE", "2", "live"]) {
+      it(`refuses the mode ${JSON.stringify(mode)} instead of defaulting to a dry run`, async () => {
+        const { text } = await connectJsonRebalance(
+          JSON.stringify({ accountId: paperAccount, mode }),
+        );
+        expect(text).to.contain("invalid_argument").and.contain("ExecutionMode");
+      });
+    }
+
+    it("refuses a misspelt idempotency key field", async () => {
+      const { text } = await connectJsonRebalance(
+        JSON.stringify({ accountId: paperAccount, idempotency_Key: "evt-1" }),
+      );
+      expect(text).to.contain("invalid_argument").and.contain("idempotency_Key");
+    });
+  });
+
+  describe("gRPC binary", () => {
+    it("still takes a well-formed request", async () => {
+      const client = createClient(
+        RebalancerService,
+        createGrpcTransport({ baseUrl: t.url, interceptors: [] }),
+      );
+      const events = [];
+      for await (const event of client.rebalance(
+        { accountId: paperAccount, mode: ExecutionMode.DRY_RUN },
+        { headers: bearer(currentKey) },
+      )) {
+        events.push(event);
+      }
+      expect(events.at(-1)?.event.case).to.equal("completed");
+    });
+  });
+
+  describe("the REST rebalance routes", () => {
+    it("run a dry run when there is no body", async () => {
+      const { status, answer } = await rest(`/rebalance/${paperAccount}`);
+      expect(status).to.equal(200);
+      expect(answer["execution_mode"]).to.equal("dry_run");
+      expect(t.fixed.rebalanceRequests.at(-1)?.mode).to.equal(ExecutionMode.DRY_RUN);
+    });
+
+    it("run a dry run when the body sets no mode", async () => {
+      await rest(`/rebalance/${paperAccount}`, JSON.stringify({ idempotency_key: "evt-nomode" }));
+      expect(t.fixed.rebalanceRequests.at(-1)?.mode).to.equal(ExecutionMode.DRY_RUN);
+    });
+
+    it('take the seed\'s {"execution_mode":"dry_run"}', async () => {
+      const { status, answer } = await rest(
+        `/rebalance/${paperAccount}`,
+        JSON.stringify({ execution_mode: "dry_run" }),
+      );
+      expect(status).to.equal(200);
+      expect(answer["execution_mode"]).to.equal("dry_run");
+    });
+
+    it('take the seed\'s {"execution_mode":"rebalance"} as a live run', async () => {
+      const { status, answer } = await rest(
+        `/rebalance/${paperAccount}`,
+        JSON.stringify({ execution_mode: "rebalance" }),
+      );
+      expect(status).to.equal(200);
+      expect(answer["execution_mode"]).to.equal("live");
+      expect(t.fixed.rebalanceRequests.at(-1)?.mode).to.equal(ExecutionMode.LIVE);
+    });
+
+    it('take the documented short mode "live" and the enum name', async () => {
+      await rest(`/rebalance/${paperAccount}`, JSON.stringify({ mode: "live" }));
+      expect(t.fixed.rebalanceRequests.at(-1)?.mode).to.equal(ExecutionMode.LIVE);
+      await rest(`/rebalance/${paperAccount}`, JSON.stringify({ mode: "EXECUTION_MODE_DRY_RUN" }));
+      expect(t.fixed.rebalanceRequests.at(-1)?.mode).to.equal(ExecutionMode.DRY_RUN);
+    });
+
+    it("keep /dry-run a dry run whatever the body says", async () => {
+      await rest(
+        `/rebalance/${paperAccount}/dry-run`,
+        JSON.stringify({ execution_mode: "rebalance" }),
+      );
+      expect(t.fixed.rebalanceRequests.at(-1)?.mode).to.equal(ExecutionMode.DRY_RUN);
+    });
+
+    const refused: [string, string | Uint8Array, string][] = [
+      ["an unknown seed mode", JSON.stringify({ execution_mode: "LIVE" }), "execution_mode"],
+      ["a mode spelt LIVE", JSON.stringify({ mode: "LIVE" }), "ExecutionMode"],
+      ["a mode given as the text 2", JSON.stringify({ mode: "2" }), "ExecutionMode"],
+      ["an unknown field", JSON.stringify({ mode: "live", foo: 1 }), '"foo"'],
+      ["a wrong type for the path's field", JSON.stringify({ accountId: 5 }), "account_id"],
+      ["another account in the body", JSON.stringify({ account_id: "DU999" }), "account_id"],
+      [
+        "disagreeing modes",
+        JSON.stringify({ execution_mode: "rebalance", mode: "dry_run" }),
+        "disagree",
+      ],
+      [
+        "invalid UTF-8",
+        Buffer.concat([
+          Buffer.from('{"mode":"live","idempotency_key":"'),
+          Buffer.from([0xc3, 0x28]),
+          Buffer.from('"}'),
+        ]),
+        "UTF-8",
+      ],
+    ];
+    for (const [what, body, named] of refused) {
+      it(`refuse ${what} with 400 invalid_argument and start nothing`, async () => {
+        const { status, answer, started } = await rest(`/rebalance/${paperAccount}`, body);
+        expect(status).to.equal(400);
+        expect(answer["code"]).to.equal("invalid_argument");
+        expect(answer["message"]).to.contain(named);
+        expect(started).to.equal(0);
+      });
+    }
+  });
+
+  it("answers a malformed %-escape in a REST path with 400, not a reset", async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        `${t.url}/accounts/%E0%A4%A/positions`,
+        { headers: bearer(currentKey) },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    expect(status).to.equal(400);
+  });
+
+  it("refuses a 100 kB account id over gRPC with an answer that does not echo it", async () => {
+    const client = createClient(RebalancerService, createGrpcTransport({ baseUrl: t.url }));
+    const id = "D".repeat(100_000);
+    const error = await client
+      .getPositions({ accountId: id }, { headers: bearer(currentKey) })
+      .then(
+        () => undefined,
+        (e: unknown) => ConnectError.from(e),
+      );
+    expect(error?.code).to.be.oneOf([Code.InvalidArgument, Code.NotFound]);
+    expect(error?.rawMessage.length).to.be.below(500);
+  });
+});
