@@ -2,10 +2,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadAccounts, type AccountType } from "@mesh/platform/accounts";
 import { createLogger, type Logger } from "@mesh/platform/logger";
+import { createSecretRedactor } from "@mesh/platform/secret-redactor";
 import type { Interceptor } from "@connectrpc/connect";
 import type { Meter } from "@opentelemetry/api";
 import { checkAllocationFiles } from "./allocations/check-allocation-files.js";
 import { createAllocationProvider } from "./allocations/allocation-provider.js";
+import { redactingAllocations } from "./allocations/redacting-allocations.js";
 import { createFileAllocations } from "./allocations/file-allocations.js";
 import { createHttpAllocations } from "./allocations/http-allocations.js";
 import type { Broker } from "./broker/broker.js";
@@ -72,13 +74,17 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
   await checkAllocationFiles(accounts.accounts);
   const broker = traceBroker(options.broker ?? createSimBroker());
   const store = createSqliteRunStore(join(options.dataDir, "runs.sqlite"));
-  const allocations = createAllocationProvider({
-    http: createHttpAllocations({
-      apiKey: options.allocationsApiKey,
-      timeoutMs: options.allocationsTimeoutMs,
+  const secrets = createSecretRedactor([options.allocationsApiKey, ...(options.apiKeys ?? [])]);
+  const allocations = redactingAllocations(
+    createAllocationProvider({
+      http: createHttpAllocations({
+        apiKey: options.allocationsApiKey,
+        timeoutMs: options.allocationsTimeoutMs,
+      }),
+      file: createFileAllocations(),
     }),
-    file: createFileAllocations(),
-  });
+    secrets,
+  );
   const metrics = options.meter ? createRunMetrics(options.meter, broker) : undefined;
   const coordinator = createRunCoordinator({
     store,

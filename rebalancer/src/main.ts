@@ -11,7 +11,11 @@ import { ConfigError, readConfig } from "./config.js";
 
 async function main(): Promise<void> {
   const config = readConfig(process.env);
-  const logger = createLogger({ name: "rebalancer", level: config.logLevel });
+  const logger = createLogger({
+    name: "rebalancer",
+    level: config.logLevel,
+    secrets: [config.allocationsApiKey, ...config.apiKeys],
+  });
   const telemetry = startTelemetry({
     serviceName: "rebalancer",
     env: process.env,
