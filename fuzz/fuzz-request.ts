@@ -27,6 +27,8 @@ export type FuzzOutcome =
       status: number;
       /** gRPC status (trailers or gRPC-Web trailer frame) or Connect error code, when any. */
       code?: string;
+      /** grpc-message, when the answer had one in its headers or trailers. */
+      message?: string;
       body: Buffer;
     }
   /** The connection or stream was reset, or closed, before any answer. */
@@ -151,7 +153,22 @@ function answered(
   const body = Buffer.concat(chunks);
   const grpc = headers["grpc-status"];
   const code = typeof grpc === "string" ? grpc : (webTrailerStatus(body) ?? connectEndCode(body));
-  return { kind: "answered", status, ...(code !== undefined ? { code } : {}), body };
+  const message = headers["grpc-message"];
+  return {
+    kind: "answered",
+    status,
+    ...(code !== undefined ? { code } : {}),
+    ...(typeof message === "string" ? { message: decodeURIComponentSafe(message) } : {}),
+    body,
+  };
+}
+
+function decodeURIComponentSafe(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /** grpc-status of a gRPC-Web trailer frame (flag 0x80) in the body, if any. */
