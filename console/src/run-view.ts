@@ -31,6 +31,14 @@ export function runView(context: ViewContext, accountId: string): HTMLElement {
     }
     const accountType = enumLabel(AccountType, account.type);
     const status = el("div", { id: "run-status" });
+    const elsewhere = el(
+      "p",
+      { class: "muted", id: "live-run-elsewhere" },
+      "Elsewhere: REST POST /rebalance/" +
+        accountId +
+        ' with {"execution_mode":"rebalance"}; ' +
+        "gRPC or Connect Rebalance with mode EXECUTION_MODE_LIVE. Without a mode it is a dry run.",
+    );
     const events = el("ol", { id: "run-events", class: "events" });
     const orders = el("div", { id: "run-orders" });
     const start = el(
@@ -65,6 +73,7 @@ export function runView(context: ViewContext, accountId: string): HTMLElement {
           "error",
         ),
       start,
+      elsewhere,
       status,
       el("h2", {}, "Events"),
       events,

@@ -84,7 +84,18 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   const stopping = new AbortController();
 
   const rebalancer = bindMethods(options.service);
-  rebalancer.getHealth = () => monitor.report();
+  // Anyone may ask whether the service is up; what each component says (accounts, paths, URLs,
+  // last errors) needs a key, as any other read does.
+  const detailsGate = createAuthGate({ apiKeys: options.apiKeys });
+  rebalancer.getHealth = async (_request, context) => {
+    const report = await monitor.report();
+    try {
+      detailsGate(context);
+      return report;
+    } catch {
+      return { ...report, components: report.components.map((c) => ({ ...c, detail: "" })) };
+    }
+  };
   const requestGate = createAuthGate({
     apiKeys: options.apiKeys,
     openReads: options.openReads,

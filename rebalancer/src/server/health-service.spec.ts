@@ -8,7 +8,7 @@ import {
   RebalancerService,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { expect } from "chai";
-import { startTestServer } from "./testing/test-server.js";
+import { bearer, currentKey, startTestServer } from "./testing/test-server.js";
 import type { TestServer } from "./testing/test-server.js";
 
 const { SERVING, NOT_SERVING, SERVICE_UNKNOWN } = HealthCheckResponse_ServingStatus;
@@ -102,8 +102,20 @@ describe("health", () => {
   });
 
   describe("GET /health", () => {
-    it("answers 200 with the status of every component", async () => {
+    it("answers without a key only up or down per component", async () => {
       const response = await fetch(`${t.url}/health`);
+      expect(response.status).to.equal(200);
+      expect(await response.json()).to.deep.equal({
+        status: "HEALTH_STATUS_SERVING",
+        components: [
+          { name: "broker", status: "HEALTH_STATUS_SERVING", detail: "" },
+          { name: "store", status: "HEALTH_STATUS_SERVING", detail: "" },
+        ],
+      });
+    });
+
+    it("answers 200 with the status and details of every component to a key", async () => {
+      const response = await fetch(`${t.url}/health`, { headers: bearer(currentKey) });
       expect(response.status).to.equal(200);
       expect(await response.json()).to.deep.equal({
         status: "HEALTH_STATUS_SERVING",
@@ -120,7 +132,7 @@ describe("health", () => {
 
     it("answers 503 naming the component that is down", async () => {
       t.components.set("broker", { ok: false, detail: "not connected to 127.0.0.1:4002" });
-      const response = await fetch(`${t.url}/health`);
+      const response = await fetch(`${t.url}/health`, { headers: bearer(currentKey) });
       expect(response.status).to.equal(503);
       const body = (await response.json()) as { components: unknown[] };
       expect(body).to.include({ status: "HEALTH_STATUS_NOT_SERVING" });

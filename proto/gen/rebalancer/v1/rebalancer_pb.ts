@@ -2176,10 +2176,12 @@ export const RebalancerService: GenService<{
   /**
    * Rebalance plans (and, in live mode, executes) a rebalance of one account and streams its
    * progress. A request whose idempotency key was seen before returns the existing run's events
-   * and places nothing new. On the REST routes, `POST /rebalance/{account_id}` executes (the
-   * seed's behaviour; the live guard still applies) unless the body sets `mode`, and
-   * `POST /rebalance/{account_id}/dry-run` always plans only; both answer with the run's final
-   * result as one JSON object.
+   * and places nothing new; the same key with another mode, account or triggering event is
+   * refused with FAILED_PRECONDITION (REST 409) naming its run. On the REST routes,
+   * `POST /rebalance/{account_id}` takes the seed's body `{"execution_mode": "dry_run" |
+   * "rebalance"}` or `mode` (also spelt `dry_run` / `live` there); no body or no mode is a dry
+   * run. `POST /rebalance/{account_id}/dry-run` always plans only. Both answer with the run's
+   * final result as one JSON object.
    *
    * @generated from rpc rebalancer.v1.RebalancerService.Rebalance
    */
