@@ -9,8 +9,14 @@ import {
 } from "@connectrpc/connect-node";
 import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import type { Logger } from "pino";
+import {
+  binaryFraming,
+  binaryProblem,
+  getProblem,
+  writeBinaryRefusal,
+} from "./binary-request-check.js";
 import { limitBody } from "./body-limit.js";
-import type { NodeRequestHandler } from "./node-request-handler.js";
+import type { NodeRequestHandler, NodeResponse } from "./node-request-handler.js";
 import { writeJson } from "./write-json.js";
 
 // gRPC, gRPC-Web and Connect streaming frame their bodies in envelopes; Connect unary does not.
@@ -69,7 +75,45 @@ export function createConnectRequestHandler(
         enveloped: envelopedContentType.test(request.header.get("content-type") ?? ""),
       }),
     };
-    handler(limited)
+    if (request.method === "GET") {
+      const problem = getProblem(handler.method, new URL(request.url).searchParams);
+      if (problem !== undefined) {
+        writeBinaryRefusal(res, "connect-unary", problem);
+        return;
+      }
+    }
+    const framing = binaryFraming(request.header.get("content-type") ?? "");
+    const checked =
+      framing !== undefined &&
+      request.method === "POST" &&
+      (handler.method.methodKind === "unary" || handler.method.methodKind === "server_streaming") &&
+      // A compressed unary body is checked by Connect after inflating it.
+      !(
+        framing === "connect-unary" &&
+        /^(?!identity$)./i.test(request.header.get("content-encoding") ?? "")
+      );
+    if (checked) {
+      void buffered(limited.body as AsyncIterable<Uint8Array>).then((body) => {
+        if (body instanceof Uint8Array) {
+          const problem = binaryProblem(handler.method, framing, body);
+          if (problem !== undefined) {
+            writeBinaryRefusal(res, framing, problem);
+            return;
+          }
+        }
+        serve(handler, { ...limited, body: replay(body) }, res);
+      });
+      return;
+    }
+    serve(handler, limited, res);
+  };
+
+  function serve(
+    handler: UniversalHandler,
+    request: UniversalServerRequest,
+    res: NodeResponse,
+  ): void {
+    handler(request)
       .then((response) => universalResponseToNodeResponse(response, res))
       .catch((reason: unknown) => {
         // Aborted here means the client went away while the response was written.
@@ -77,5 +121,22 @@ export function createConnectRequestHandler(
           logger?.error({ err: reason, procedure: handler.requestPath }, "RPC response failed");
         }
       });
-  };
+  }
+}
+
+/** The whole body, or the error reading it failed with (e.g. over the limit). */
+async function buffered(body: AsyncIterable<Uint8Array>): Promise<Uint8Array | unknown> {
+  const chunks: Uint8Array[] = [];
+  try {
+    for await (const chunk of body) chunks.push(chunk);
+  } catch (error) {
+    return error;
+  }
+  return Buffer.concat(chunks);
+}
+
+/** A buffered body again as a stream, or its reading error thrown where Connect reads it. */
+async function* replay(body: Uint8Array | unknown): AsyncGenerator<Uint8Array> {
+  if (!(body instanceof Uint8Array)) throw body;
+  yield body;
 }

@@ -1,4 +1,5 @@
 import * as http from "node:http";
+import * as http2 from "node:http2";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ExecutionMode, RebalancerService } from "@mesh/proto/rebalancer/v1/rebalancer";
@@ -195,5 +196,67 @@ describe("strict requests", () => {
       );
     expect(error?.code).to.be.oneOf([Code.InvalidArgument, Code.NotFound]);
     expect(error?.rawMessage.length).to.be.below(500);
+  });
+
+  describe("garbage protobuf", () => {
+    // Field 1 (account_id) declared as a 200-byte string with 3 bytes present.
+    const garbage = Buffer.from([0x0a, 0xc8, 0x01, 0x41, 0x42, 0x43]);
+    const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, garbage.length]), garbage]);
+
+    it("is invalid_argument over gRPC (raw HTTP/2), not internal", async () => {
+      const session = http2.connect(t.url);
+      try {
+        const headers = await new Promise<
+          http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader
+        >((resolve, reject) => {
+          const stream = session.request({
+            ":method": "POST",
+            ":path": "/rebalancer.v1.RebalancerService/Rebalance",
+            "content-type": "application/grpc",
+            te: "trailers",
+            ...bearer(currentKey),
+          });
+          let seen: http2.IncomingHttpHeaders = {};
+          stream.on("response", (h) => (seen = h));
+          stream.on("trailers", (h) => (seen = { ...seen, ...h }));
+          stream.on("error", reject);
+          stream.on("close", () => resolve(seen as never));
+          stream.resume();
+          stream.end(framed);
+        });
+        expect(headers["grpc-status"]).to.equal("3");
+      } finally {
+        session.close();
+      }
+    });
+
+    it("is 400 invalid_argument over Connect application/proto", async () => {
+      const response = await fetch(`${t.url}/rebalancer.v1.RebalancerService/GetPositions`, {
+        method: "POST",
+        headers: { ...bearer(currentKey), "content-type": "application/proto" },
+        body: garbage,
+      });
+      expect(response.status).to.equal(400);
+      expect(((await response.json()) as { code: string }).code).to.equal("invalid_argument");
+    });
+
+    it("ends a Connect binary stream with invalid_argument", async () => {
+      const response = await fetch(`${t.url}/rebalancer.v1.RebalancerService/Rebalance`, {
+        method: "POST",
+        headers: { ...bearer(currentKey), "content-type": "application/connect+proto" },
+        body: framed,
+      });
+      const text = Buffer.from(await response.arrayBuffer()).toString("latin1");
+      expect(text).to.contain("invalid_argument");
+      expect(t.fixed.rebalanceRequests.every((r) => r.accountId !== "ABC")).to.equal(true);
+    });
+
+    it("is 400 over a Connect GET whose base64 message is not valid", async () => {
+      const response = await fetch(
+        `${t.url}/rebalancer.v1.RebalancerService/GetPositions?connect=v1&encoding=proto&base64=1&message=%25%25%25`,
+        { headers: bearer(currentKey) },
+      );
+      expect(response.status).to.be.within(400, 499);
+    });
   });
 });
