@@ -185,7 +185,7 @@ describe("end to end: Ably emulator -> subscriber -> rebalancer on the simulated
     expect(reasons).to.have.members([
       "payload is not JSON",
       'unknown exec "buy-everything"; expected one of rebalance, print-rebalance, print-positions, print-equity, print-orders, cancel-orders',
-      "payload has neither exec nor execution",
+      'payload has neither exec nor execution (unknown field "note")',
     ]);
   });
 });
