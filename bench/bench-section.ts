@@ -1,7 +1,8 @@
 // What every benchmark returns: figures, each next to a baseline measured in the same run.
 
 /** The benchmarks, in the order they run and print. */
-export type SectionId = "planning" | "rpc-overhead" | "event-to-order" | "fan-out" | "footprint";
+export type SectionId =
+  "planning" | "rpc-overhead" | "event-to-order" | "run-recording" | "fan-out" | "footprint";
 
 /** One measured figure and what it is compared with. */
 export interface BenchFigure {

@@ -9,7 +9,14 @@ import { expect } from "chai";
 import type { BenchReport } from "./bench-report.js";
 
 const repoRoot = fileURLToPath(new URL("../", import.meta.url));
-const sections = ["planning", "rpc-overhead", "event-to-order", "fan-out", "footprint"];
+const sections = [
+  "planning",
+  "rpc-overhead",
+  "event-to-order",
+  "run-recording",
+  "fan-out",
+  "footprint",
+];
 
 describe("npm run bench -- --quick", function () {
   this.timeout(90_000);

@@ -1,6 +1,7 @@
 // `npm start`: runs the rebalancer and the subscriber side by side on the embedded defaults, and
 // stops both when either exits or on Ctrl-C / SIGTERM.
 import { spawn } from "node:child_process";
+import { setInterval } from "node:timers";
 
 const services = ["rebalancer", "subscriber"];
 const children = services.map((name) =>
@@ -13,7 +14,14 @@ function stop(signal) {
   stopping = true;
   for (const child of children) if (child.exitCode === null) child.kill(signal);
 }
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => stop(signal));
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => stop(signal));
+
+// npm forwards a signal to the shell running the script, not to this launcher; when that parent
+// goes away (the launcher is reparented), stop the services instead of leaving them orphaned.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) stop("SIGTERM");
+}, 250).unref();
 
 let exitCode = 0;
 let running = children.length;

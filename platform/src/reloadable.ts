@@ -1,4 +1,4 @@
-import type { Logger } from "pino";
+import type { Logger } from "./logger.js";
 import { watchFiles } from "./watch-files.js";
 
 /** Options of createReloadable. */

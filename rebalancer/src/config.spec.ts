@@ -36,7 +36,18 @@ describe("the rebalancer's configuration", () => {
       host: "ib-gateway",
       port: 4002,
       clientId: 1,
+      informationalCodes: [],
     });
+  });
+
+  it("reads extra informational IB codes from IBKR_INFO_CODES and refuses a non-number", () => {
+    const broker = readConfig({ IBKR_HOST: "gw", IBKR_INFO_CODES: "10349, 10233" }).broker;
+    expect(broker)
+      .to.include({ kind: "ibkr" })
+      .and.have.deep.property("informationalCodes", [10349, 10233]);
+    expect(() => readConfig({ IBKR_HOST: "gw", IBKR_INFO_CODES: "10349,abc" })).to.throw(
+      /IBKR_INFO_CODES/,
+    );
   });
 
   it("reads several API keys, from a file too, and then listens on every address", () => {
@@ -124,7 +135,9 @@ describe("the rebalancer's configuration", () => {
   });
 
   it("keeps the unauthenticated metrics on loopback unless METRICS_HOST says otherwise", () => {
-    expect(readConfig({ REBALANCER_API_KEYS: "k" }).metricsHost).to.equal("127.0.0.1");
+    expect(readConfig({ REBALANCER_API_KEYS: "k", ALLOW_PLAINTEXT: "true" }).metricsHost).to.equal(
+      "127.0.0.1",
+    );
     expect(readConfig({ METRICS_HOST: "0.0.0.0" }).metricsHost).to.equal("0.0.0.0");
   });
 });

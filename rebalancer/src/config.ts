@@ -14,7 +14,16 @@ export interface RebalancerConfig {
   /** Let no-side-effect methods through without a key. */
   openReads: boolean;
   corsOrigins: string[];
-  broker: { kind: "sim" } | { kind: "ibkr"; host: string; port: number; clientId: number };
+  broker:
+    | { kind: "sim" }
+    | {
+        kind: "ibkr";
+        host: string;
+        port: number;
+        clientId: number;
+        /** IBKR_INFO_CODES: extra IB codes that never reject an order. */
+        informationalCodes: number[];
+      };
   allocationsApiKey?: string;
   allocationsTimeoutMs: number;
   /** How long running rebalances may take to finish on SIGTERM. */
@@ -70,6 +79,7 @@ export function readConfig(env: NodeJS.ProcessEnv): RebalancerConfig {
           host: read.text("IBKR_HOST", "127.0.0.1"),
           port: read.integer("IBKR_PORT", tradingMode === "live" ? 4001 : 4002, 1, 65535),
           clientId: read.integer("IBKR_CLIENT_ID", 1, 0, 2 ** 31 - 1),
+          informationalCodes: infoCodes(read.list("IBKR_INFO_CODES"), read.problems),
         }
       : { kind: "sim" };
   if (tradingMode === "live" && broker.kind === "sim") {
@@ -138,6 +148,16 @@ export function readConfig(env: NodeJS.ProcessEnv): RebalancerConfig {
   config.apiKeyOverlapMs = read.integer("API_KEY_OVERLAP_SECONDS", 30, 0, 86400) * 1000;
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return config;
+}
+
+/** IBKR_INFO_CODES: comma-separated IB codes. */
+function infoCodes(items: string[], problems: string[]): number[] {
+  const codes = items.map(Number);
+  if (!codes.every((code) => Number.isInteger(code) && code >= 0)) {
+    problems.push(`IBKR_INFO_CODES must be comma-separated IB codes, got ${items.join(",")}`);
+    return [];
+  }
+  return codes;
 }
 
 /** Addresses only this host can reach. */

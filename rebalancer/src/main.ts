@@ -40,8 +40,8 @@ async function main(): Promise<void> {
   });
   let broker: Broker;
   if (config.broker.kind === "ibkr") {
-    const { host, port, clientId } = config.broker;
-    const ibkr = createIbkrBroker({ host, port, clientId, logger });
+    const { host, port, clientId, informationalCodes } = config.broker;
+    const ibkr = createIbkrBroker({ host, port, clientId, informationalCodes, logger });
     broker = ibkr;
     logger.info({ host, port, clientId }, "connecting to IB Gateway / TWS");
   } else {

@@ -8,6 +8,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
   ExecutionMode,
   FailureReason,
+  OrderStatus,
   Phase,
   RebalancerService,
   RunStatus,
@@ -138,6 +139,41 @@ describe("a paper rebalance through IB Gateway's protocol", () => {
     expect(tws.market.accounts.get("DU111111")!.cash).to.be.at.least(0);
   });
 
+  it("streams each order forward only: submitted first, its fills never going back", async () => {
+    // Fills at once: TWS's acknowledgement, status and executions arrive in one read, before
+    // placeOrder's promise resumes the run.
+    await start(0);
+    const events = await run();
+    expect(events.at(-1)!.event.case).to.equal("completed");
+    expect(orderStreamProblems(events)).to.deep.equal([]);
+    expect(events.filter((e) => e.event.case === "orderFilled").length).to.be.greaterThan(2);
+  });
+
+  it("completes the run when TWS sends 10349 on a sell before and after confirming it", async () => {
+    await start(10);
+    const text = "Order TIF was set to DAY based on order preset.";
+    tws.market.injectOrderError({ code: 10349, message: text, when: "beforeAck" });
+    tws.market.injectOrderError({ code: 10349, message: text, when: "afterAck" });
+    const events = await run();
+    const final = events.at(-1)!.event;
+    expect(final.case, JSON.stringify(final.value)).to.equal("completed");
+    if (final.case !== "completed") return;
+    expect(final.value.status).to.equal(RunStatus.COMPLETED);
+    const [first] = tws.market.orders;
+    expect(first.action).to.equal("SELL");
+    // Every order filled at the server, sells before buys, and the buys were placed.
+    expect(tws.market.orders.map((o) => o.status)).to.satisfy((s: string[]) =>
+      s.every((status) => status === "Filled"),
+    );
+    const actions = tws.market.orders.map((o) => o.action);
+    expect(actions).to.include("BUY");
+    expect(actions.indexOf("BUY")).to.be.greaterThan(actions.lastIndexOf("SELL"));
+    // The run's record equals the server's orders: same ids, every one filled in full.
+    const recorded = final.value.orders.map((o) => `${o.orderId}:${o.symbol}:${o.filledQuantity}`);
+    const atServer = tws.market.orders.map((o) => `${o.orderId}:${o.symbol}:${o.filled}`);
+    expect(new Set(recorded)).to.deep.equal(new Set(atServer));
+  });
+
   it("fails the run with no buys when the connection drops mid-run, then reconnects by itself", async () => {
     await start(400);
     const events: RebalanceResponse[] = [];
@@ -169,3 +205,41 @@ describe("a paper rebalance through IB Gateway's protocol", () => {
     expect(positions.positions.map((p) => p.symbol)).to.include("SPY");
   });
 });
+
+/** Where the stream shows an order out of causal order or moving backwards; empty when none. */
+function orderStreamProblems(events: RebalanceResponse[]): string[] {
+  const problems: string[] = [];
+  const seen = new Map<string, { filled: number; terminal: boolean }>();
+  const terminal = new Set([OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED]);
+  for (const { sequence, event } of events) {
+    if (event.case === "orderSubmitted") {
+      const id = event.value.order!.orderId;
+      if (seen.has(id)) problems.push(`#${sequence}: order ${id} submitted after its updates`);
+      seen.set(id, { filled: event.value.order!.filledQuantity, terminal: false });
+    } else if (event.case === "orderUpdated" || event.case === "orderFilled") {
+      const id =
+        event.case === "orderUpdated" ? event.value.order!.orderId : event.value.fill!.orderId;
+      const known = seen.get(id);
+      if (!known) {
+        problems.push(`#${sequence}: ${event.case} of order ${id} before its submission`);
+        seen.set(id, { filled: 0, terminal: false });
+        continue;
+      }
+      if (event.case !== "orderUpdated") continue;
+      const order = event.value.order!;
+      if (order.filledQuantity < known.filled) {
+        problems.push(
+          `#${sequence}: order ${id} filled ${known.filled} then ${order.filledQuantity}`,
+        );
+      }
+      if (known.terminal && !terminal.has(order.status)) {
+        problems.push(
+          `#${sequence}: order ${id} left a final status for ${OrderStatus[order.status]}`,
+        );
+      }
+      known.filled = Math.max(known.filled, order.filledQuantity);
+      known.terminal ||= terminal.has(order.status);
+    }
+  }
+  return problems;
+}

@@ -15,7 +15,7 @@ import type { Inbox } from "./inbox/inbox.js";
 import { openSqliteInbox } from "./inbox/sqlite-inbox.js";
 import { createIntake } from "./intake/intake.js";
 import { startAblySource, type AblySource } from "./realtime/ably-source.js";
-import { createStatus, type SubscriberStatus } from "./status.js";
+import { createStatus, publicStatus, type SubscriberStatus } from "./status.js";
 import { createSubscriberMetrics } from "./telemetry/subscriber-metrics.js";
 
 /** Options of startSubscriber beyond the configuration. */
@@ -157,27 +157,39 @@ export async function startSubscriber(
 
   const health = async (): Promise<HealthReport> => {
     const problems: string[] = [];
+    const components: HealthReport["components"] = { inbox: "up", realtime: "disabled" };
     const realtime = status.realtime;
-    if (realtime.enabled && ["failed", "suspended", "closed"].includes(realtime.state)) {
-      problems.push(
-        `realtime connection ${realtime.state}: ${realtime.reason ?? "no reason given"}`,
-      );
-    }
-    for (const [name, channel] of Object.entries(realtime.channels)) {
-      if (channel.state === "failed" || channel.state === "suspended") {
-        problems.push(`channel ${name} ${channel.state}: ${channel.reason ?? "no reason given"}`);
+    if (realtime.enabled) {
+      components.realtime = "up";
+      if (["failed", "suspended", "closed"].includes(realtime.state)) {
+        components.realtime = "down";
+        problems.push(
+          `realtime connection ${realtime.state}: ${realtime.reason ?? "no reason given"}`,
+        );
+      }
+      for (const [name, channel] of Object.entries(realtime.channels)) {
+        if (channel.state === "failed" || channel.state === "suspended") {
+          components.realtime = "down";
+          problems.push(`channel ${name} ${channel.state}: ${channel.reason ?? "no reason given"}`);
+        }
       }
     }
     try {
       await inbox.counts();
     } catch (err) {
+      components.inbox = "down";
       problems.push(`inbox unavailable: ${(err as Error).message}`);
     }
     const warnings = reloadables
       .map((material) => material.health())
       .filter((health) => !health.ok)
       .map((health) => health.detail);
-    return { ok: problems.length === 0, problems, ...(warnings.length ? { warnings } : {}) };
+    return {
+      ok: problems.length === 0,
+      components,
+      problems,
+      ...(warnings.length ? { warnings } : {}),
+    };
   };
 
   // Deliveries alone leave reachability unknown while the inbox is idle: ask, at most every few
@@ -202,11 +214,13 @@ export async function startSubscriber(
     intake,
     ...(config.webhookKey ? { webhookKey: config.webhookKey } : {}),
     health,
-    status: async () => {
+    ...(config.rebalancer.apiKey ? { detailsKey: config.rebalancer.apiKey } : {}),
+    status: async (detailed) => {
       await probeRebalancer();
+      const { problems, ...report } = await health();
       return {
-        ...status,
-        health: await health(),
+        ...(detailed ? status : publicStatus(status)),
+        health: detailed ? { ...report, problems } : report,
         inbox: await inbox.counts(),
         deliveriesInFlight: dispatcher.inFlight(),
       };

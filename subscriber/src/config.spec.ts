@@ -81,4 +81,36 @@ describe("loadConfig", () => {
       "ABLY_TLS",
     ]);
   });
+
+  it("refuses what it cannot honour: fractions, port clashes, a data dir under a file, log levels", () => {
+    const dir = mkdtempSync(join(tmpdir(), "subscriber-config-"));
+    const file = join(dir, "a-file");
+    writeFileSync(file, "");
+    const problems = (env: NodeJS.ProcessEnv) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (err) {
+        expect(err).to.be.instanceOf(ConfigError);
+        return (err as ConfigError).problems;
+      }
+    };
+    try {
+      expect(problems({ DELIVERY_CONCURRENCY: "1.5" })[0]).to.match(
+        /^DELIVERY_CONCURRENCY: .*whole/,
+      );
+      expect(problems({ SUBSCRIBER_PORT: "18071.5" })[0]).to.match(/^SUBSCRIBER_PORT: /);
+      expect(problems({ SUBSCRIBER_PORT: "18071", METRICS_PORT: "18071" })).to.deep.equal([
+        "METRICS_PORT: must differ from SUBSCRIBER_PORT (both 18071)",
+      ]);
+      expect(problems({ DATA_DIR: join(file, "data") })).to.deep.equal([
+        `DATA_DIR: ${file} is a file, so ${join(file, "data")} cannot be a directory`,
+      ]);
+      expect(problems({ LOG_LEVEL: "verbose" })[0]).to.match(/^LOG_LEVEL: .*got "verbose"/);
+      expect(loadConfig({}).metricsHost).to.equal("127.0.0.1");
+      expect(loadConfig({ METRICS_HOST: "0.0.0.0" }).metricsHost).to.equal("0.0.0.0");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

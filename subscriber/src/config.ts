@@ -1,4 +1,5 @@
-import { join, resolve } from "node:path";
+import { statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import type { AccountType } from "@mesh/platform/accounts";
 import { EnvReader } from "@mesh/platform/env-reader";
 import type { RebalancerProtocol } from "./delivery/rebalancer-client.js";
@@ -79,6 +80,8 @@ export interface SubscriberConfig {
   allowPlaintext?: boolean;
   /** Port of the Prometheus scrape endpoint (`/metrics`, on `host`); unset: no endpoint. */
   metricsPort?: number;
+  /** Address of the scrape endpoint; default 127.0.0.1 (it has no authentication). */
+  metricsHost: string;
   /** Unset: no realtime connection, only the webhook ingress (the embedded default). */
   realtime?: RealtimeConfig;
   /** Secret verifying X-Ably-Signature on webhooks; unset accepts unsigned webhooks. */
@@ -115,19 +118,24 @@ export function loadConfig(env: NodeJS.ProcessEnv): SubscriberConfig {
   const { problems } = read;
 
   const tradingMode = read.choice("TRADING_MODE", ["paper", "live"], "paper");
-  const logLevel = read.text("LOG_LEVEL", "info");
-  if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
-    problems.push(`LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent`);
-  }
-  const port = read.number("SUBSCRIBER_PORT", 8001, 0, 65535);
+  const logLevel = read.choice(
+    "LOG_LEVEL",
+    ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
+    "info",
+  );
+  const port = read.integer("SUBSCRIBER_PORT", 8001, 0, 65535);
   const url = read.text("REBALANCER_API_URL", "http://127.0.0.1:8000");
   if (!/^https?:\/\/[^/]+/.test(url)) {
     problems.push(`REBALANCER_API_URL: must be an http:// or https:// URL, got "${url}"`);
   }
   const protocol = read.choice("REBALANCER_API_PROTOCOL", ["grpc", "connect"], "grpc");
-  const timeoutSeconds = read.number("REBALANCER_API_TIMEOUT", 300, 1, 86_400);
+  const timeoutSeconds = read.integer("REBALANCER_API_TIMEOUT", 300, 1, 86_400);
   // 9465: next to the rebalancer's 9464, so both run on one host with the defaults.
-  const metricsPort = read.number("METRICS_PORT", 9465, 0, 65535);
+  const metricsPort = read.integer("METRICS_PORT", 9465, 0, 65535);
+  if (metricsPort !== 0 && metricsPort === port) {
+    problems.push(`METRICS_PORT: must differ from SUBSCRIBER_PORT (both ${port})`);
+  }
+  const metricsHost = read.text("METRICS_HOST", "127.0.0.1");
   const realtimeKey = read.secret("REALTIME_API_KEY");
   if (realtimeKey !== undefined && !/^[^.:\s]+\.[^.:\s]+:\S+$/.test(realtimeKey)) {
     problems.push("REALTIME_API_KEY: must look like appId.keyId:secret");
@@ -136,14 +144,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): SubscriberConfig {
   if (endpoint?.includes(":")) {
     problems.push("ABLY_ENDPOINT: a host name only; put the port in ABLY_PORT");
   }
-  const ablyPort = env.ABLY_PORT?.trim() ? read.number("ABLY_PORT", 0, 1, 65535) : undefined;
+  const ablyPort = env.ABLY_PORT?.trim() ? read.integer("ABLY_PORT", 0, 1, 65535) : undefined;
   const tlsRaw = read.text("ABLY_TLS", "true").toLowerCase();
   if (!["true", "false", "1", "0"].includes(tlsRaw)) {
     problems.push(`ABLY_TLS: must be true or false, got "${tlsRaw}"`);
   }
-  const recoverySeconds = read.number("REALTIME_RECOVERY_WINDOW", 600, 0, 7 * 86_400);
-  const maxAgeSeconds = read.number("DELIVERY_MAX_AGE", 6 * 3600, 1, 30 * 86_400);
-  const concurrency = read.number("DELIVERY_CONCURRENCY", 4, 1, 256);
+  const recoverySeconds = read.integer("REALTIME_RECOVERY_WINDOW", 600, 0, 7 * 86_400);
+  const maxAgeSeconds = read.integer("DELIVERY_MAX_AGE", 6 * 3600, 1, 30 * 86_400);
+  const concurrency = read.integer("DELIVERY_CONCURRENCY", 4, 1, 256);
   const apiKey = read.secret("REBALANCER_API_KEY");
   // Binding beyond loopback is the operator's choice; without webhook signatures stay local.
   const host = read.text("SUBSCRIBER_HOST", realtimeKey ? "0.0.0.0" : "127.0.0.1");
@@ -181,11 +189,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): SubscriberConfig {
     problems.push("TLS_CERT_FILE and TLS_KEY_FILE: set both or neither");
   }
   const apiKeyFile = read.text("REBALANCER_API_KEY_FILE", "") || undefined;
-
-  if (problems.length > 0) throw new ConfigError(problems);
   // npm runs workspace scripts in the package folder; relative paths mean the caller's folder.
   const base = env.INIT_CWD || process.cwd();
   const dataDir = resolve(base, read.text("DATA_DIR", "./data"));
+  const blocker = fileInTheWay(dataDir);
+  if (blocker !== undefined) {
+    problems.push(`DATA_DIR: ${blocker} is a file, so ${dataDir} cannot be a directory`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     accountsFile: resolve(base, read.text("ACCOUNTS_FILE", "./accounts.yaml")),
     dataDir,
@@ -205,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): SubscriberConfig {
     ...(certFile && keyFile ? { tls: { certFile, keyFile } } : {}),
     allowPlaintext,
     ...(metricsPort > 0 ? { metricsPort } : {}),
+    metricsHost,
     ...(realtimeKey
       ? {
           realtime: {
@@ -226,4 +238,18 @@ export function loadConfig(env: NodeJS.ProcessEnv): SubscriberConfig {
       attemptTimeoutMs: timeoutSeconds * 1000,
     },
   };
+}
+
+/** The first existing path from `dir` up that is not a directory, if any. */
+function fileInTheWay(dir: string): string | undefined {
+  for (let path = dir; ; path = dirname(path)) {
+    let stat;
+    try {
+      stat = statSync(path, { throwIfNoEntry: false });
+    } catch {
+      // ENOTDIR: something above is a file; keep going up to name it.
+    }
+    if (stat) return stat.isDirectory() ? undefined : path;
+    if (dirname(path) === path) return undefined;
+  }
 }

@@ -13,7 +13,7 @@ try {
     serviceName: "subscriber",
     env: process.env,
     metricsPort: config.metricsPort,
-    metricsHost: config.host,
+    metricsHost: config.metricsHost,
     metricsTls: config.tls && readTlsFiles(config.tls),
   });
   const subscriber = await startSubscriber(config, {
@@ -45,6 +45,15 @@ try {
 } catch (err) {
   if (err instanceof ConfigError || err instanceof AccountsFileError) {
     process.stderr.write(`subscriber: ${err.message}\n`);
+    process.exit(2);
+  }
+  // Start-up failures an operator fixes (a port taken, a directory not writable): one line.
+  const code = (err as NodeJS.ErrnoException).code;
+  if (
+    code &&
+    ["EADDRINUSE", "EACCES", "EADDRNOTAVAIL", "ENOTDIR", "EROFS", "EPERM"].includes(code)
+  ) {
+    process.stderr.write(`subscriber: cannot start: ${(err as Error).message}\n`);
     process.exit(2);
   }
   throw err;

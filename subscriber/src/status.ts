@@ -35,6 +35,36 @@ export interface SubscriberStatus {
   };
   /** Delivery circuit breaker: closed, open, half-open or isolated. */
   circuit: string;
+  /** Messages refused since the start because their eventId was recorded with another command. */
+  eventConflicts: number;
+}
+
+/** SubscriberStatus without its private details. */
+export type PublicStatus = Omit<SubscriberStatus, "rebalancer" | "realtime"> & {
+  realtime: Omit<SubscriberStatus["realtime"], "reason" | "channels"> & {
+    channels: Record<string, Omit<ChannelStatus, "reason">>;
+  };
+  rebalancer: Omit<SubscriberStatus["rebalancer"], "url" | "lastError">;
+};
+
+/**
+ * The status as an unauthenticated caller sees it: states and counts, without reasons, last
+ * errors or addresses (they can name hosts, paths and accounts).
+ */
+export function publicStatus(status: SubscriberStatus): PublicStatus {
+  const channels = Object.fromEntries(
+    Object.entries(status.realtime.channels).map(([name, { reason: _, ...channel }]) => [
+      name,
+      channel,
+    ]),
+  );
+  const { reason: _reason, ...realtime } = status.realtime;
+  const { lastError: _error, url: _url, ...rebalancer } = status.rebalancer;
+  return {
+    ...status,
+    realtime: { ...realtime, channels },
+    rebalancer,
+  };
 }
 
 /** A fresh status with nothing known yet. */
@@ -56,5 +86,6 @@ export function createStatus(options: {
     lastEventAt: {},
     rebalancer: { url: options.rebalancerUrl },
     circuit: "closed",
+    eventConflicts: 0,
   };
 }

@@ -4,7 +4,7 @@ import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import * as Ably from "ably";
 import { expect } from "chai";
-import { pino } from "pino";
+import { createLogger } from "@mesh/platform/logger";
 import { startRebalancer } from "@mesh/rebalancer/app";
 import { startSubscriber, type Subscriber } from "../src/app.js";
 import {
@@ -75,7 +75,7 @@ describe("end to end: Ably emulator -> subscriber -> rebalancer on the simulated
     const { endpoint, port } = emulator.clientOptions();
     subscriber = await startSubscriber(
       testConfig(scratch.dir, url, { realtime: { key: emulator.key, endpoint, port } }),
-      { logger: pino({ level: "info" }, sink) },
+      { logger: createLogger({ name: "test", destination: sink }) },
     );
     await until(
       () => subscriber.status.realtime.channels["etf-blend-301-20"]?.state === "attached",
@@ -125,7 +125,7 @@ describe("end to end: Ably emulator -> subscriber -> rebalancer on the simulated
         dataDir: join(scratch.dir, "replica"),
         realtime: { key: emulator.key, endpoint, port },
       }),
-      { logger: pino({ level: "silent" }) },
+      { logger: createLogger({ name: "test", level: "silent" }) },
     );
     try {
       await until(
@@ -185,7 +185,7 @@ describe("end to end: Ably emulator -> subscriber -> rebalancer on the simulated
     expect(reasons).to.have.members([
       "payload is not JSON",
       'unknown exec "buy-everything"; expected one of rebalance, print-rebalance, print-positions, print-equity, print-orders, cancel-orders',
-      "payload has neither exec nor execution",
+      'payload has neither exec nor execution (unknown field "note")',
     ]);
   });
 });

@@ -179,6 +179,37 @@ describe("the subscriber process (src/main.ts)", function () {
     expect(await exited(run.child)).to.equal(2);
     expect(run.output()).to.match(/TRADING_MODE: must be paper or live/);
   });
+
+  it("names what it cannot honour in one line, never a stack trace", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as { port: number }).port;
+    const file = join(scratch.dir, "a-file");
+    writeFileSync(file, "");
+    try {
+      const cases: [Record<string, string>, RegExp][] = [
+        [{ DELIVERY_CONCURRENCY: "1.5" }, /DELIVERY_CONCURRENCY: must be a whole number/],
+        [{ SUBSCRIBER_PORT: "18071.5" }, /SUBSCRIBER_PORT: must be a whole number/],
+        [{ SUBSCRIBER_PORT: "18071", METRICS_PORT: "18071" }, /METRICS_PORT: must differ/],
+        [{ DATA_DIR: join(file, "data") }, /DATA_DIR: .* is a file/],
+        [{ LOG_LEVEL: "verbose" }, /LOG_LEVEL: must be .*got "verbose"/],
+        [{ SUBSCRIBER_PORT: String(port) }, /cannot start: .*EADDRINUSE/],
+      ];
+      for (const [env, message] of cases) {
+        const run = spawnSubscriber({
+          ACCOUNTS_FILE: scratch.accountsFile,
+          DATA_DIR: join(scratch.dir, "data"),
+          ...env,
+        });
+        children.push(run.child);
+        expect(await exited(run.child), JSON.stringify(env)).to.equal(2);
+        expect(run.output()).to.match(message);
+        expect(run.output()).not.to.match(/\n\s+at /);
+      }
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
 });
 
 describe("the subscriber process with the real rebalancer (simulated broker)", function () {

@@ -6,10 +6,10 @@ import { startTelemetry, type Telemetry } from "@mesh/platform/telemetry";
 import { createTracingInterceptor } from "@mesh/platform/tracing-interceptor";
 import { startRebalancer, type RunningRebalancer } from "@mesh/rebalancer/app";
 import { createSimBroker } from "@mesh/rebalancer/broker/sim/sim-broker";
-import { context, isSpanContextValid, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace";
 import { expect } from "chai";
-import { pino } from "pino";
+import { createLogger } from "@mesh/platform/logger";
 import { startSubscriber, type Subscriber } from "../src/app.js";
 import type { RebalancerProtocol } from "../src/delivery/rebalancer-client.js";
 import { postEvent, scratchDir, testConfig, until } from "./support/test-subscriber.js";
@@ -42,16 +42,10 @@ describe("one trace per event, from the subscriber through the rebalancer", func
   let subscribers: Subscriber[];
   let logs: LogLine[];
 
-  // Like the platform logger: lines written inside a span carry its trace id.
-  const logger = pino(
-    {
-      level: "info",
-      mixin() {
-        const span = trace.getSpan(context.active())?.spanContext();
-        return span && isSpanContextValid(span) ? { trace_id: span.traceId } : {};
-      },
-    },
-    new Writable({
+  // The platform logger: lines written inside a span carry its trace id.
+  const logger = createLogger({
+    name: "test",
+    destination: new Writable({
       write(chunk: Buffer, _encoding, done) {
         for (const line of chunk.toString().split("\n").filter(Boolean)) {
           logs.push(JSON.parse(line) as LogLine);
@@ -59,7 +53,7 @@ describe("one trace per event, from the subscriber through the rebalancer", func
         done();
       },
     }),
-  );
+  });
 
   before(() => {
     telemetry = startTelemetry({ serviceName: "test", env: {}, spanExporter: exporter });

@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type ServerResponse } from "nod
 import type { AddressInfo } from "node:net";
 import { parseAccounts, type Account } from "@mesh/platform/accounts";
 import { expect } from "chai";
-import { pino } from "pino";
+import { createLogger } from "@mesh/platform/logger";
 import { AllocationError } from "./allocation-error.js";
 import { createHttpAllocations, type HttpAllocationsOptions } from "./http-allocations.js";
 
@@ -353,7 +353,11 @@ describe("createHttpAllocations", () => {
 
   it("never logs the key", async () => {
     const lines: string[] = [];
-    const logger = pino({ level: "debug" }, { write: (line: string) => lines.push(line) });
+    const logger = createLogger({
+      name: "test",
+      level: "debug",
+      destination: { write: (line: string) => lines.push(line) },
+    });
     const server = await api(status(503, `echo ${key}`), json(published));
     await createHttpAllocations({ ...fast, logger }).targets(account(server.url));
     expect(lines.join("")).to.include("retrying").and.not.include(key);

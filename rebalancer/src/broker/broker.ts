@@ -78,6 +78,11 @@ export interface BrokerOrder {
   averageFillPrice: number;
   /** The broker's reason for a rejection or cancellation. */
   message: string;
+  /**
+   * What the broker said about the order that did not end it, e.g. "IB 10349: Order TIF was set
+   * to DAY based on order preset"; oldest first. Absent when there is none.
+   */
+  warnings?: string[];
   runId: string;
 }
 

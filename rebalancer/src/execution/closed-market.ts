@@ -1,6 +1,6 @@
 import type { Account } from "@mesh/platform/accounts";
 import type { PlannedOrder } from "../planning/index.js";
-import type { ExecutionDeps } from "./execute-run.js";
+import type { ExecutionDeps } from "./execution-deps.js";
 
 /** The first symbol to trade whose market is closed, with the earliest time all can trade. */
 export async function closedMarket(

@@ -4,8 +4,6 @@ import type { Account } from "@mesh/platform/accounts";
 import { SpanStatusCode, trace } from "@opentelemetry/api";
 import {
   AllocationsFetchedSchema,
-  OrderFilledSchema,
-  OrderUpdatedSchema,
   PhaseChangedSchema,
   PlanReadySchema,
   RunCompletedSchema,
@@ -14,11 +12,9 @@ import {
   Phase,
   RunStatus,
   TargetSchema,
-  type RebalanceResponse,
   type Run,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
 import type { Allocations } from "../allocations/allocations.js";
-import type { Broker } from "../broker/broker.js";
 import {
   applyReplacements,
   plan,
@@ -27,31 +23,16 @@ import {
   type PlanInput,
   type PlannedOrder,
 } from "../planning/index.js";
-import { fillMessage, orderMessage, positionMessages } from "./broker-messages.js";
+import { positionMessages } from "./broker-messages.js";
 import { cancelOpenOrders } from "./cancel-open-orders.js";
 import { closedMarket } from "./closed-market.js";
 import { inSpan } from "./in-span.js";
 import { checkOrderSizes, planMessage } from "./plan-message.js";
-import { trade, upsertOrder } from "./trade.js";
-import type { RunMetrics } from "../run-metrics.js";
-import { OrderTracker } from "./order-tracker.js";
+import { trade, type TradeContext } from "./trade.js";
+import { RunOrders } from "./run-orders.js";
 import { RunFailure } from "./run-failure.js";
-
-/** The oneof of a progress event, without its envelope (run id, sequence, time). */
-export type RunEvent = RebalanceResponse["event"];
-
-/** What a run needs besides the account. */
-export interface ExecutionDeps {
-  broker: Broker;
-  allocations: { targets(account: Account): Promise<Allocations> };
-  now: () => Date;
-  /** How long to wait for the account's open orders to be cancelled; default 60 s. */
-  cancelTimeoutMs?: number;
-  /** How long to wait for a phase's orders to fill; default 5 minutes. */
-  fillTimeoutMs?: number;
-  /** Counts orders by side and outcome; default counts nothing. */
-  metrics?: RunMetrics;
-}
+import type { ExecutionDeps } from "./execution-deps.js";
+import type { Emit } from "./run-event.js";
 
 /**
  * Runs one rebalance: reads, plans and (when `live`) cancels open orders, sells, waits for the
@@ -63,7 +44,7 @@ export async function executeRun(
   account: Account,
   run: Run,
   live: boolean,
-  emit: (event: RunEvent) => Promise<void>,
+  emit: Emit,
 ): Promise<void> {
   const attributes = { "run.id": run.runId, "account.id": account.accountId, "run.live": live };
   await inSpan("rebalance.run", attributes, async () => {
@@ -81,14 +62,14 @@ async function runPhases(
   account: Account,
   run: Run,
   live: boolean,
-  emit: (event: RunEvent) => Promise<void>,
+  emit: Emit,
 ): Promise<void> {
   // Each phase is announced on the stream and is a span, parent of the broker calls made in it.
   const inPhase = async <T>(p: Phase, work: () => Promise<T> | T): Promise<T> => {
     await emit({ case: "phase", value: create(PhaseChangedSchema, { phase: p }) });
     return inSpan(`phase ${Phase[p].toLowerCase()}`, {}, work);
   };
-  let tracker: OrderTracker | undefined;
+  let orders: RunOrders | undefined;
   try {
     const { broker } = deps;
     const allocations = await inPhase(Phase.FETCHING_ALLOCATIONS, () =>
@@ -146,35 +127,16 @@ async function runPhases(
       return finish(run, emit, RunStatus.COMPLETED, "already balanced: nothing to trade");
     }
 
-    // Order events are emitted in arrival order; `pending` keeps the stream's order intact.
-    let pending = Promise.resolve();
-    tracker = new OrderTracker(
-      broker,
-      (order) => order.runId === run.runId,
-      (event) => {
-        const message = orderMessage(event.order);
-        upsertOrder(run, message);
-        if (event.kind === "fill") run.fills.push(fillMessage(event.fill));
-        pending = pending.then(() =>
-          event.kind === "fill"
-            ? emit({
-                case: "orderFilled",
-                value: create(OrderFilledSchema, { fill: fillMessage(event.fill) }),
-              })
-            : emit({ case: "orderUpdated", value: create(OrderUpdatedSchema, { order: message }) }),
-        );
-      },
-    );
-
+    // Every order event goes to the recorder as soon as it is known, submissions first.
+    orders = new RunOrders(broker, run, emit);
+    const ctx: TradeContext = { deps, account, run, orders, adjustments: [] };
     await inPhase(Phase.CANCELLING_OPEN_ORDERS, () =>
       cancelOpenOrders(broker, account.accountId, deps.cancelTimeoutMs ?? 60_000),
     );
-    const adjustments: string[] = [];
-    const orders = tracker;
     if (planned.sells.length > 0) {
       await inPhase(Phase.SELLING, async () => {
-        await trade(deps, account, run, orders, planned.sells, emit, adjustments);
-        await pending;
+        await trade(ctx, planned.sells);
+        await ctx.orders.recorded();
       });
     }
     const buys = await inPhase(Phase.REFRESHING_CASH, async () => {
@@ -183,11 +145,12 @@ async function runPhases(
       checkOrderSizes(replanned);
       return replanned;
     });
+    const { adjustments } = ctx;
     describeBuyChanges(planned.buys, buys, adjustments);
     if (buys.length > 0) {
       await inPhase(Phase.BUYING, async () => {
-        await trade(deps, account, run, orders, buys, emit, adjustments);
-        await pending;
+        await trade(ctx, buys);
+        await ctx.orders.recorded();
       });
     }
     return finish(
@@ -212,7 +175,7 @@ async function runPhases(
       }),
     });
   } finally {
-    tracker?.close();
+    orders?.close();
   }
 }
 
@@ -263,12 +226,7 @@ function dryRunMessage(planned: Plan): string {
     : `dry run: ${planned.sells.length} sells and ${planned.buys.length} buys planned, nothing placed`;
 }
 
-async function finish(
-  run: Run,
-  emit: (event: RunEvent) => Promise<void>,
-  status: RunStatus,
-  message: string,
-): Promise<void> {
+async function finish(run: Run, emit: Emit, status: RunStatus, message: string): Promise<void> {
   run.status = status;
   run.message = message;
   await emit({

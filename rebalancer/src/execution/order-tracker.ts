@@ -8,10 +8,20 @@ export function isTerminal(order: BrokerOrder): boolean {
 }
 
 /**
+ * True when `incoming` is not behind `known`: brokers can report an order's states out of order
+ * (TWS sends a status and an execution in separate messages), and an order only moves forward.
+ */
+export function isNotBehind(known: BrokerOrder, incoming: BrokerOrder): boolean {
+  if (incoming.filledQuantity < known.filledQuantity) return false;
+  return !isTerminal(known) || isTerminal(incoming);
+}
+
+/**
  * Follows a set of orders (e.g. those of one run, matched by run id): keeps the latest state of
  * each, forwards their events in arrival order, and waits until some of them are done. Matching
  * by a predicate rather than by order id keeps the events that arrive before `placeOrder`
- * resolves.
+ * resolves. A status event behind the known state is dropped; a fill event always passes (the
+ * execution happened) but carries the order's latest state.
  */
 export class OrderTracker {
   private readonly latest = new Map<string, BrokerOrder>();
@@ -25,6 +35,11 @@ export class OrderTracker {
   ) {
     this.unsubscribe = broker.onOrderEvent((event) => {
       if (!follows(event.order)) return;
+      const known = this.latest.get(event.order.orderId);
+      if (known && !isNotBehind(known, event.order)) {
+        if (event.kind !== "fill") return;
+        event = { ...event, order: known };
+      }
       this.latest.set(event.order.orderId, event.order);
       onEvent(event);
       for (const wake of this.waiters) wake();

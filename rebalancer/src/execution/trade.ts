@@ -1,30 +1,28 @@
-import { create } from "@bufbuild/protobuf";
 import type { Account } from "@mesh/platform/accounts";
 import { context, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
-import {
-  FailureReason,
-  OrderSubmittedSchema,
-  type Run,
-} from "@mesh/proto/rebalancer/v1/rebalancer";
+import { FailureReason, type Run } from "@mesh/proto/rebalancer/v1/rebalancer";
 import type { BrokerOrder, OrderRequest } from "../broker/broker.js";
 import { roundMoney, type PlannedOrder } from "../planning/index.js";
-import { orderMessage } from "./broker-messages.js";
-import type { ExecutionDeps, RunEvent } from "./execute-run.js";
+import type { ExecutionDeps } from "./execution-deps.js";
 import { tracer } from "./in-span.js";
-import type { OrderTracker } from "./order-tracker.js";
+import type { RunOrders } from "./run-orders.js";
 import { RunFailure } from "./run-failure.js";
 import { whileConnected } from "./while-connected.js";
 
+/** What `trade` works with: the run, its orders as streamed, and what it reports back. */
+export interface TradeContext {
+  deps: ExecutionDeps;
+  account: Account;
+  run: Run;
+  orders: RunOrders;
+  /** Where partial fills are told, for the run's final message. */
+  adjustments: string[];
+}
+
 /** Places one phase's orders and waits for all of them; a rejection or timeout fails the run. */
-export async function trade(
-  deps: ExecutionDeps,
-  account: Account,
-  run: Run,
-  tracker: OrderTracker,
-  orders: PlannedOrder[],
-  emit: (event: RunEvent) => Promise<void>,
-  adjustments: string[],
-): Promise<void> {
+export async function trade(ctx: TradeContext, orders: PlannedOrder[]): Promise<void> {
+  const { deps, account, run, adjustments } = ctx;
+  const tracker = ctx.orders.tracker;
   const placed: BrokerOrder[] = [];
   // One span per order, from placement to its final status.
   const spans = new Map<string, Span>();
@@ -38,7 +36,7 @@ export async function trade(
         "order.type": request.orderType,
       },
     });
-    const accepted = tracker.placed(
+    const accepted = ctx.orders.placed(
       await context
         .with(trace.setSpan(context.active(), span), () => deps.broker.placeOrder(request))
         .catch((err: unknown) => {
@@ -50,10 +48,8 @@ export async function trade(
     );
     span.setAttribute("order.id", accepted.orderId);
     spans.set(accepted.orderId, span);
-    const message = orderMessage(accepted);
-    upsertOrder(run, message);
     placed.push(accepted);
-    await emit({ case: "orderSubmitted", value: create(OrderSubmittedSchema, { order: message }) });
+    await ctx.orders.recorded();
   }
   const ids = placed.map((o) => o.orderId);
   const phase = orders[0]?.side === "sell" ? "sells" : "buys";
@@ -120,11 +116,4 @@ export function orderRequest(account: Account, runId: string, order: PlannedOrde
     outsideRth: extendedHours,
     runId,
   };
-}
-
-export /** Records an order in the run, replacing its earlier state. */
-function upsertOrder(run: Run, order: Run["orders"][number]): void {
-  const i = run.orders.findIndex((o) => o.orderId === order.orderId);
-  if (i >= 0) run.orders[i] = order;
-  else run.orders.push(order);
 }

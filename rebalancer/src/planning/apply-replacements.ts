@@ -1,4 +1,4 @@
-import type { Replacement } from "@mesh/platform/accounts";
+import type { Replacement } from "./replacement.js";
 import { PlanError } from "./plan-error.js";
 import type { Target } from "./target.js";
 import { compareSymbols } from "./private/compare-symbols.js";

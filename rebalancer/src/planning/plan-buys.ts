@@ -1,4 +1,4 @@
-import type { Plan } from "./plan.js";
+import type { Plan } from "./plan-result.js";
 import type { PlanInput } from "./plan-input.js";
 import { composePlan } from "./private/compose-plan.js";
 

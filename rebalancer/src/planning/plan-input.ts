@@ -1,4 +1,4 @@
-import type { Replacement } from "@mesh/platform/accounts";
+import type { Replacement } from "./replacement.js";
 import type { PlanSettings } from "./plan-settings.js";
 
 /** Everything a plan is made from: plain data read from the strategy, the broker and the config. */

@@ -14,29 +14,10 @@
 
 import { composePlan } from "./private/compose-plan.js";
 import type { PlanInput } from "./plan-input.js";
-import type { PlannedOrder } from "./planned-order.js";
-import type { ProjectedWeight } from "./projected-weight.js";
 
-// planBuys lives in plan-buys.ts; re-exported so that both halves of a run import from here.
-export { planBuys } from "./plan-buys.js";
+import type { Plan } from "./plan-result.js";
 
-/** The orders that move an account toward its targets, and what the account looks like after. */
-export interface Plan {
-  /** Sorted by symbol. */
-  sells: PlannedOrder[];
-  /** Sorted by symbol. */
-  buys: PlannedOrder[];
-  /** Effective targets after replacements and merging, sorted by symbol. */
-  targets: Array<{ symbol: string; weight: number }>;
-  /** Every symbol held or targeted, sorted by symbol. */
-  weights: ProjectedWeight[];
-  /** Cash once every order fills at the planned prices. */
-  projectedCash: number;
-  /** Cash kept back by the reserve. */
-  reservedCash: number;
-  /** What did not stop the plan: symbols left alone, buys scaled to the cash, fractions kept. */
-  warnings: string[];
-}
+export type { Plan };
 
 /**
  * Plans sells and buys together: the buys are sized against the cash the sells will free. Throws

@@ -16,7 +16,8 @@ import {
   type RebalanceResponse,
   type Trigger,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
-import { executeRun, type ExecutionDeps } from "../execution/execute-run.js";
+import { executeRun } from "../execution/execute-run.js";
+import type { ExecutionDeps } from "../execution/execution-deps.js";
 import type { RunMetrics } from "../run-metrics.js";
 import { RunFeed } from "./run-feed.js";
 import type { RunStore } from "./run-store.js";

@@ -6,7 +6,8 @@ import {
   type RebalanceResponse,
   type Run,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
-import type { RunEvent } from "../execution/execute-run.js";
+import type { RunEvent } from "../execution/run-event.js";
+import { isOrderEvent } from "./fold-order-events.js";
 import type { RunStore } from "./run-store.js";
 
 const finalCases = new Set(["completed", "failed", "postponed"]);
@@ -26,6 +27,8 @@ export class RunFeed {
   private readonly listeners = new Set<() => void>();
   private sequence = 0;
   private broken: ConnectError | undefined;
+  /** The append in progress: appends are recorded one after another, in the order called. */
+  private tail: Promise<void> = Promise.resolve();
 
   constructor(
     readonly run: Run,
@@ -35,21 +38,29 @@ export class RunFeed {
   ) {}
 
   /**
-   * Records an event and the run as it now stands, then wakes the streams. The run is finished
-   * (finishedAt set, onFinished called) before a stream can see the final event, so a caller
-   * that reacts to it finds the account free.
+   * Records an event, then wakes the streams. This is the run's one sequencer: events are
+   * numbered and recorded in the order `append` is called, even when called again before the
+   * previous one is recorded; once one fails, every later one fails with it. An order event is
+   * appended alone (O(1)); any other event also saves the run's record as it now stands (a
+   * handful per run). The run is finished (finishedAt set, onFinished called) before a stream
+   * can see the final event, so a caller that reacts to it finds the account free.
    */
-  async append(event: RunEvent): Promise<void> {
+  append(event: RunEvent): Promise<void> {
     const message = create(RebalanceResponseSchema, {
       runId: this.run.runId,
       sequence: ++this.sequence,
       time: timestampNow(),
       event,
     });
+    this.tail = this.tail.then(() => this.record(message));
+    return this.tail;
+  }
+
+  private async record(message: RebalanceResponse): Promise<void> {
     const final = isFinal(message);
     if (final) this.run.finishedAt = message.time;
     await this.store.appendEvent(message);
-    await this.store.save(this.run);
+    if (!isOrderEvent(message)) await this.store.save(this.run, message.sequence);
     this.history.push(message);
     if (final) this.onFinished();
     for (const wake of this.listeners) wake();

@@ -10,8 +10,11 @@ export interface RunStore {
    * that one is returned with `created: false` and nothing is written.
    */
   begin(run: Run): Promise<{ run: Run; created: boolean }>;
-  /** Replaces the stored record of a run. */
-  save(run: Run): Promise<void>;
+  /**
+   * Replaces the stored record of a run, as it stands after event `throughSequence` (default:
+   * after every event appended so far). Reads fold the order events appended since into it.
+   */
+  save(run: Run, throughSequence?: number): Promise<void>;
   /** Appends one progress event of a run. */
   appendEvent(event: RebalanceResponse): Promise<void>;
   /** The events of a run, in sequence order. */

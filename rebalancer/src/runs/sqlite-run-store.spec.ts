@@ -5,6 +5,8 @@ import { create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { expect } from "chai";
 import {
+  OrderSchema,
+  OrderStatus,
   RebalanceResponseSchema,
   RunSchema,
   RunStatus,
@@ -52,6 +54,30 @@ describe("the SQLite run store", () => {
     expect((await second.events("r1")).map((e) => e.sequence)).to.deep.equal([1, 2]);
     expect(await second.running()).to.deep.equal([]);
     expect(second.health().ok).to.equal(true);
+    await second.close();
+  });
+
+  it("reads a running run as its saved record plus the order events appended since", async () => {
+    const path = file();
+    const first = createSqliteRunStore(path);
+    const r = run("r1", "k");
+    await first.begin(r);
+    await first.appendEvent(create(RebalanceResponseSchema, { runId: "r1", sequence: 1 }));
+    await first.save(r, 1);
+    const order = create(OrderSchema, { orderId: "7", status: OrderStatus.SUBMITTED });
+    await first.appendEvent(
+      create(RebalanceResponseSchema, {
+        runId: "r1",
+        sequence: 2,
+        event: { case: "orderSubmitted", value: { order } },
+      }),
+    );
+    await first.close();
+
+    // As after a crash between phases: the order reached only the events, yet the run shows it.
+    const second = createSqliteRunStore(path);
+    expect((await second.get("r1"))?.orders.map((o) => o.orderId)).to.deep.equal(["7"]);
+    expect((await second.running()).map((x) => x.orders.length)).to.deep.equal([1]);
     await second.close();
   });
 

@@ -9,6 +9,7 @@ import {
   type RebalanceResponse,
   type Run,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
+import { foldOrderEvents } from "./fold-order-events.js";
 import type { RunStore } from "./run-store.js";
 
 /** The embedded run store: one SQLite file (WAL), records kept as the contract's binary form. */
@@ -29,6 +30,7 @@ export function createSqliteRunStore(file: string): RunStore {
       status INTEGER NOT NULL,
       created_at INTEGER NOT NULL,
       record BLOB NOT NULL,
+      through_sequence INTEGER NOT NULL DEFAULT 0,
       UNIQUE (account_id, idempotency_key)
     );
     CREATE INDEX IF NOT EXISTS runs_by_account ON runs (account_id, created_at DESC);
@@ -39,22 +41,46 @@ export function createSqliteRunStore(file: string): RunStore {
       PRIMARY KEY (run_id, sequence)
     );
   `);
+  // Files made before the record was saved at phase boundaries only: their records hold every
+  // event, which the fold leaves unchanged.
+  const columns = db.prepare(`PRAGMA table_info(runs)`).all() as { name: string }[];
+  if (!columns.some((c) => c.name === "through_sequence")) {
+    db.exec(`ALTER TABLE runs ADD COLUMN through_sequence INTEGER NOT NULL DEFAULT 0`);
+  }
   const insert = db.prepare(
     `INSERT INTO runs (run_id, account_id, idempotency_key, status, created_at, record)
      VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, idempotency_key) DO NOTHING`,
   );
-  const byKey = db.prepare(`SELECT record FROM runs WHERE account_id = ? AND idempotency_key = ?`);
-  const update = db.prepare(`UPDATE runs SET status = ?, record = ? WHERE run_id = ?`);
-  const byId = db.prepare(`SELECT record FROM runs WHERE run_id = ?`);
-  const byAccount = db.prepare(
-    `SELECT record FROM runs WHERE account_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+  const columnsRead = `run_id, record, through_sequence`;
+  const byKey = db.prepare(
+    `SELECT ${columnsRead} FROM runs WHERE account_id = ? AND idempotency_key = ?`,
   );
-  const byStatus = db.prepare(`SELECT record FROM runs WHERE status = ?`);
+  const update = db.prepare(
+    `UPDATE runs SET status = ?, record = ?, through_sequence = ? WHERE run_id = ?`,
+  );
+  const lastSequence = db.prepare(
+    `SELECT coalesce(max(sequence), 0) AS n FROM run_events WHERE run_id = ?`,
+  );
+  const byId = db.prepare(`SELECT ${columnsRead} FROM runs WHERE run_id = ?`);
+  const byAccount = db.prepare(
+    `SELECT ${columnsRead} FROM runs WHERE account_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+  );
+  const byStatus = db.prepare(`SELECT ${columnsRead} FROM runs WHERE status = ?`);
+  const eventsAfter = db.prepare(
+    `SELECT event FROM run_events WHERE run_id = ? AND sequence > ? ORDER BY sequence`,
+  );
   const addEvent = db.prepare(`INSERT INTO run_events (run_id, sequence, event) VALUES (?, ?, ?)`);
   const eventsOf = db.prepare(`SELECT event FROM run_events WHERE run_id = ? ORDER BY sequence`);
   const probe = db.prepare(`SELECT count(*) AS n FROM runs`);
 
-  const decode = (row: unknown) => fromBinary(RunSchema, (row as { record: Buffer }).record);
+  const decodeEvent = (row: unknown) =>
+    fromBinary(RebalanceResponseSchema, (row as { event: Buffer }).event);
+  // The record as saved, then the order events appended after it.
+  const decode = (row: unknown) => {
+    const r = row as { run_id: string; record: Buffer; through_sequence: number };
+    const run = fromBinary(RunSchema, r.record);
+    return foldOrderEvents(run, eventsAfter.all(r.run_id, r.through_sequence).map(decodeEvent));
+  };
   const encode = (run: Run) => toBinary(RunSchema, run);
   const millis = (run: Run) => Number(run.createdAt?.seconds ?? 0n) * 1000;
 
@@ -86,20 +112,16 @@ export function createSqliteRunStore(file: string): RunStore {
 
   return {
     begin: (run) => guarded(() => begin(run)),
-    save: (run) =>
+    save: (run, throughSequence) =>
       guarded(() => {
-        update.run(run.status, encode(run), run.runId);
+        const through = throughSequence ?? (lastSequence.get(run.runId) as { n: number }).n;
+        update.run(run.status, encode(run), through, run.runId);
       }),
     appendEvent: (event: RebalanceResponse) =>
       guarded(() => {
         addEvent.run(event.runId, event.sequence, toBinary(RebalanceResponseSchema, event));
       }),
-    events: (runId) =>
-      guarded(() =>
-        eventsOf
-          .all(runId)
-          .map((row) => fromBinary(RebalanceResponseSchema, (row as { event: Buffer }).event)),
-      ),
+    events: (runId) => guarded(() => eventsOf.all(runId).map(decodeEvent)),
     get: (runId) =>
       guarded(() => {
         const row = byId.get(runId);

@@ -14,7 +14,7 @@ import * as reflectionV1 from "@mesh/proto/grpc/reflection/v1/reflection";
 import * as reflectionV1alpha from "@mesh/proto/grpc/reflection/v1alpha/reflection";
 import { RebalancerService } from "@mesh/proto/rebalancer/v1/rebalancer";
 import type { SecureContextOptions } from "node:tls";
-import type { Logger } from "pino";
+import type { Logger } from "@mesh/platform/logger";
 import { callerContextValues, withRestCaller } from "./caller-identity.js";
 import { createAuthGate } from "./auth-gate.js";
 import { createConnectRequestHandler } from "./connect-request-handler.js";

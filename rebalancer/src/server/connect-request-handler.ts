@@ -8,7 +8,7 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
-import type { Logger } from "pino";
+import type { Logger } from "@mesh/platform/logger";
 import {
   binaryFraming,
   binaryProblem,

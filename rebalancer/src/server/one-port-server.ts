@@ -6,7 +6,7 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import * as tls from "node:tls";
-import type { Logger } from "pino";
+import type { Logger } from "@mesh/platform/logger";
 import type { NodeRequestHandler } from "./node-request-handler.js";
 
 const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");

@@ -9,6 +9,7 @@ import type {
   RebalanceRequest,
   RebalanceResponse,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
+import { roundMoney } from "../planning/money.js";
 
 /** One order in the seed's shape. */
 export interface RebalanceResultOrder {
@@ -114,7 +115,7 @@ function placedOrder(order: Order, planned: readonly PlannedOrder[]): RebalanceR
   const plan = planned.find((p) => p.symbol === order.symbol && p.side === order.side);
   const value =
     order.filledQuantity > 0
-      ? roundToCents(order.filledQuantity * order.averageFillPrice)
+      ? roundMoney(order.filledQuantity * order.averageFillPrice)
       : (plan?.marketValue ?? 0);
   return {
     symbol: order.symbol,
@@ -137,11 +138,4 @@ function action(side: OrderSide, symbol: string): "BUY" | "SELL" {
 
 function runStatusName(status: RunStatus): string {
   return (RunStatus[status] ?? "UNSPECIFIED").toLowerCase();
-}
-
-/** Money is rounded to cents, half away from zero, as the contract says. */
-function roundToCents(value: number): number {
-  // toPrecision first: 1.005 * 100 is 100.49999999999999 in binary floating point.
-  const cents = Math.round(Number((Math.abs(value) * 100).toPrecision(15)));
-  return (Math.sign(value) * cents) / 100;
 }

@@ -13,7 +13,7 @@ import type {
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Transport } from "@connectrpc/connect";
-import type { Logger } from "pino";
+import type { Logger } from "@mesh/platform/logger";
 import { limitBody } from "./body-limit.js";
 import type { NodeRequest, NodeRequestHandler, NodeResponse } from "./node-request-handler.js";
 import { restError } from "./rest-error.js";

@@ -1,7 +1,7 @@
 // An IbkrBroker connected to a fresh test TWS server, with test-sized timeouts, its log captured
 // and its order events recorded. For specs and benchmarks.
 
-import { pino } from "pino";
+import { createLogger } from "@mesh/platform/logger";
 import {
   createIbkrBroker,
   type IbkrBroker,
@@ -38,7 +38,11 @@ export function testBrokerOptions(port: number, logs: LogRecord[]): IbkrBrokerOp
     reconnectMaxDelayMs: 200,
     requestTimeoutMs: 2_000,
     snapshotTimeoutMs: 500,
-    logger: pino({ level: "debug" }, { write: (line: string) => void logs.push(JSON.parse(line)) }),
+    logger: createLogger({
+      name: "test",
+      level: "debug",
+      destination: { write: (line: string) => void logs.push(JSON.parse(line)) },
+    }),
   };
 }
 

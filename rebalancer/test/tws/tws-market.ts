@@ -90,6 +90,13 @@ export type OrderInput = Omit<
   conId: number;
 };
 
+/** An error TWS sends on an order that goes on working. */
+export interface OrderErrorFault {
+  code: number;
+  message: string;
+  when: "beforeAck" | "afterAck";
+}
+
 export interface MarketOptions {
   accounts?: AccountSpec[];
   instruments?: InstrumentSpec[];
@@ -155,6 +162,7 @@ export class TwsMarket {
   private nextPermId = 900_000_001;
   private nextExecId = 1;
   private pendingRejection?: string;
+  private pendingOrderErrors: OrderErrorFault[] = [];
 
   constructor(options: MarketOptions = {}) {
     this.fillParts = options.fillParts ?? 2;
@@ -226,6 +234,15 @@ export class TwsMarket {
     this.pendingRejection = reason;
   }
 
+  /**
+   * The next order placed gets this error on its id while it keeps working, as TWS sends 10349
+   * "Order TIF was set to DAY based on order preset": before its first status ("beforeAck") or
+   * right after it ("afterAck", also a late 201 on a working order).
+   */
+  injectOrderError(fault: OrderErrorFault): void {
+    this.pendingOrderErrors.push(fault);
+  }
+
   /** Orders not yet filled, cancelled or rejected. */
   workingOrders(): TwsOrder[] {
     return this.orders.filter((o) => !TERMINAL.has(o.status));
@@ -272,9 +289,18 @@ export class TwsMarket {
       reject(201, `Order rejected - reason:${reason}`);
       return this.setStatus(order, "Cancelled");
     }
+    const faults = this.pendingOrderErrors.splice(0);
+    const injectErrors = (when: OrderErrorFault["when"]) => {
+      for (const fault of faults.filter((f) => f.when === when)) reject(fault.code, fault.message);
+    };
+    injectErrors("beforeAck");
     if (!order.transmit) return this.setStatus(order, "PendingSubmit");
-    if (order.orderType === "MOC") return this.setStatus(order, "PreSubmitted");
+    if (order.orderType === "MOC") {
+      this.setStatus(order, "PreSubmitted");
+      return injectErrors("afterAck");
+    }
     this.setStatus(order, "Submitted");
+    injectErrors("afterAck");
     const marketable =
       order.orderType === "MKT" ||
       (order.orderType === "LMT" &&

@@ -9,3 +9,18 @@ export function idempotencyKey(entry: Pick<InboxEntry, "eventKey" | "accountId" 
   const base = `${entry.eventKey}/${entry.accountId}`;
   return entry.generation > 0 ? `${base}/${entry.generation}` : base;
 }
+
+/** The rebalancer refuses idempotency keys longer than this. */
+export const maxIdempotencyKeyLength = 200;
+
+/** Room kept for a later generation's `/<n>` suffix (up to 7 digits). */
+const generationRoom = 8;
+
+/**
+ * Whether every generation of the event's key for the account fits the rebalancer's limit: an
+ * event that cannot is refused at the ingress, instead of being accepted and dead-lettered.
+ */
+export function keyFits(eventKey: string, accountId: string): boolean {
+  const base = idempotencyKey({ eventKey, accountId, generation: 0 });
+  return base.length + generationRoom <= maxIdempotencyKeyLength;
+}

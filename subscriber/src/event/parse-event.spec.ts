@@ -54,4 +54,20 @@ describe("parseEvent", () => {
     expect(parseEvent({ execution: true })).to.include({ ok: false });
     expect(parseEvent({ exec: "rebalance", eventId: "" })).to.include({ ok: false });
   });
+
+  it("is strict: unknown fields, both forms at once and inherited names are refused by name", () => {
+    expect(parseEvent({ exec: "rebalance", eventId: "a", idempotency_Key: "k" })).to.deep.equal({
+      ok: false,
+      reason: 'unknown field "idempotency_Key"',
+      eventId: "a",
+    });
+    expect(parseEvent({ execution: "rebalance", mode: "live" })).to.include({
+      reason: 'unknown field "mode"',
+    });
+    expect(parseEvent({ exec: "rebalance", execution: "rebalance" })).to.include({ ok: false });
+    expect(parseEvent({ exec: "constructor" })).to.include({ ok: false });
+    expect(parseEvent({ exec: "__proto__" })).to.include({ ok: false });
+    const long = parseEvent({ exec: "x".repeat(10_000) });
+    expect(long.ok === false && long.reason.length).to.be.below(200);
+  });
 });

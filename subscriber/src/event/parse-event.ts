@@ -27,10 +27,20 @@ const execCommands: Record<string, EventCommand> = {
   "cancel-orders": "cancel-orders",
 };
 
+/** Fields each form may carry; anything else is refused with its name. */
+const laterFields = new Set(["exec", "eventId"]);
+const earlyFields = new Set(["execution", "eventId"]);
+
+/** Names and values echoed in reasons are cut: a reason is stored and shown, junk is not. */
+export function quoted(text: string, max = 64): string {
+  return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
+}
+
 /**
  * Reads a channel message's data in either form of domain.md: `{"execution": ...}` (early) or
- * `{"exec": ..., "eventId": ...}` (later). Data may arrive decoded or as JSON text. Only an exact
- * `rebalance` ever becomes a live run; anything unclear is rejected rather than guessed.
+ * `{"exec": ..., "eventId": ...}` (later). Data may arrive decoded or as JSON text. Decoding is
+ * strict: an unknown or ill-typed field is refused with its name, so a misspelt field never
+ * changes what runs. Only an exact `rebalance` ever becomes a live run.
  */
 export function parseEvent(data: unknown): ParsedEvent | RejectedEvent {
   let value = data;
@@ -54,14 +64,26 @@ export function parseEvent(data: unknown): ParsedEvent | RejectedEvent {
     return { ok: false, reason: "eventId is longer than 200 characters" };
   }
   const withId = eventId === undefined ? {} : { eventId };
+  if ("exec" in payload && "execution" in payload) {
+    return { ok: false, reason: "payload has both exec and execution; send one", ...withId };
+  }
+  const allowed = "exec" in payload ? laterFields : earlyFields;
+  const unknown = Object.keys(payload).find((name) => !allowed.has(name));
+  if (unknown !== undefined && ("exec" in payload || "execution" in payload)) {
+    return { ok: false, reason: `unknown field ${quoted(unknown)}`, ...withId };
+  }
 
   if ("exec" in payload) {
     const exec = payload.exec;
     if (typeof exec !== "string") return { ok: false, reason: "exec must be a string", ...withId };
-    const command = execCommands[exec];
+    const command = Object.hasOwn(execCommands, exec) ? execCommands[exec] : undefined;
     if (!command) {
       const known = Object.keys(execCommands).join(", ");
-      return { ok: false, reason: `unknown exec "${exec}"; expected one of ${known}`, ...withId };
+      return {
+        ok: false,
+        reason: `unknown exec ${quoted(exec)}; expected one of ${known}`,
+        ...withId,
+      };
     }
     return { ok: true, command, ...withId };
   }
@@ -72,6 +94,13 @@ export function parseEvent(data: unknown): ParsedEvent | RejectedEvent {
     }
     // The early form ran a dry run for anything but "rebalance"; keep that, it never trades.
     return { ok: true, command: execution === "rebalance" ? "rebalance" : "dry-run", ...withId };
+  }
+  if (unknown !== undefined) {
+    return {
+      ok: false,
+      reason: `payload has neither exec nor execution (unknown field ${quoted(unknown)})`,
+      ...withId,
+    };
   }
   return { ok: false, reason: "payload has neither exec nor execution", ...withId };
 }

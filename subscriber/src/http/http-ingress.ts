@@ -1,3 +1,4 @@
+import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { SecureContextOptions } from "node:tls";
@@ -7,9 +8,12 @@ import { context, propagation } from "@opentelemetry/api";
 import type { Intake } from "../intake/intake.js";
 import { readAblyWebhook, verifyAblySignature } from "../webhook/ably-webhook.js";
 
-/** What GET /health answers: serving or not, and why not. */
+/** What GET /health answers: serving or not, each component up or down, and why not. */
 export interface HealthReport {
   ok: boolean;
+  /** e.g. `{inbox: "up", realtime: "down"}`; "disabled" for a component not configured. */
+  components: Record<string, "up" | "down" | "disabled">;
+  /** Reasons, for callers allowed to see details only. */
   problems: string[];
   /** What works but needs attention, e.g. a failed certificate reload (previous one in use). */
   warnings?: string[];
@@ -23,8 +27,13 @@ export interface HttpIngressOptions {
   intake: Intake;
   /** Secret checking X-Ably-Signature; unset accepts unsigned requests. */
   webhookKey?: string;
-  /** The body of GET /status. */
-  status(): Promise<unknown>;
+  /** The body of GET /status; `detailed` adds reasons, errors and addresses. */
+  status(detailed: boolean): Promise<unknown>;
+  /**
+   * Key whose `Authorization: Bearer <key>` shows details (health problems, last errors,
+   * addresses) in /health and /status. Unset: callers on loopback see them, no one else.
+   */
+  detailsKey?: string;
   health(): Promise<HealthReport>;
   logger: Logger;
   /** Serve HTTPS with this certificate and key; default cleartext. */
@@ -41,6 +50,8 @@ export interface HttpIngress {
 }
 
 const maxBody = 1024 * 1024;
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 class HttpProblem extends Error {
   constructor(
@@ -60,13 +71,23 @@ export async function startHttpIngress(options: HttpIngressOptions): Promise<Htt
   const { intake, logger, webhookKey } = options;
 
   const route = async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const path = url.pathname;
-    if (req.method === "GET" && path === "/health") {
-      const report = await options.health();
-      return json(res, report.ok ? 200 : 503, { status: report.ok ? "ok" : "failing", ...report });
+    let path: string;
+    try {
+      path = new URL(req.url ?? "/", "http://localhost").pathname;
+    } catch {
+      throw new HttpProblem(400, "the request target is not a valid URL");
     }
-    if (req.method === "GET" && path === "/status") return json(res, 200, await options.status());
+    if (req.method === "GET" && path === "/health") {
+      const { problems, ...report } = await options.health();
+      return json(res, report.ok ? 200 : 503, {
+        status: report.ok ? "ok" : "failing",
+        ...report,
+        ...(detailed(req) ? { problems } : {}),
+      });
+    }
+    if (req.method === "GET" && path === "/status") {
+      return json(res, 200, await options.status(detailed(req)));
+    }
     if (req.method === "POST" && path === "/webhooks/ably") {
       const body = await readBody(req);
       authorize(req, body, false);
@@ -74,23 +95,44 @@ export async function startHttpIngress(options: HttpIngressOptions): Promise<Htt
       if (!read.ok) throw new HttpProblem(read.status, read.reason);
       const results = [];
       for (const message of read.messages) results.push(await intake.receive(message));
-      return json(res, 200, { received: results.length, results });
+      if (read.junk.length > 0) logger.warn({ junk: read.junk.slice(0, 10) }, "webhook junk");
+      // 200 even with junk: the valid messages are recorded, and a resend would not help.
+      return json(res, 200, { received: results.length, results, junk: read.junk });
     }
     const event = /^\/events\/([^/]+)$/.exec(path);
     if (req.method === "POST" && event) {
+      let channel: string;
+      try {
+        channel = decodeURIComponent(event[1]!);
+      } catch {
+        throw new HttpProblem(400, "the channel in the path is not valid %-encoding");
+      }
       const body = await readBody(req);
       authorize(req, body, isLoopback(req));
+      let data: string;
+      try {
+        data = utf8.decode(body);
+      } catch {
+        throw new HttpProblem(400, "the body is not valid UTF-8");
+      }
       const id = header(req, "idempotency-key") ?? header(req, "x-event-id");
       const result = await intake.receive({
-        channel: decodeURIComponent(event[1]!),
+        channel,
         ...(id ? { messageId: id } : {}),
-        data: body.toString("utf8"),
+        data,
         source: "http",
       });
-      // Recorded either way; 422 tells a human caller the payload will not run.
-      return json(res, result.rejected ? 422 : 202, result);
+      // Recorded either way; 409 and 422 tell a human caller the payload will not run.
+      return json(res, result.conflict ? 409 : result.rejected ? 422 : 202, result);
     }
-    throw new HttpProblem(404, `no route for ${req.method} ${path}`);
+    throw new HttpProblem(404, `no route for ${req.method} ${path.slice(0, 200)}`);
+  };
+
+  const detailed = (req: IncomingMessage) => {
+    if (!options.detailsKey) return isLoopback(req);
+    const given = Buffer.from(header(req, "authorization") ?? "");
+    const expected = Buffer.from(`Bearer ${options.detailsKey}`);
+    return given.length === expected.length && timingSafeEqual(given, expected);
   };
 
   /** With a key configured, callers prove they hold it, except local callers of /events. */
@@ -108,7 +150,7 @@ export async function startHttpIngress(options: HttpIngressOptions): Promise<Htt
       .with(caller, () => route(req, res))
       .catch((err: unknown) => {
         if (err instanceof HttpProblem) return json(res, err.status, { error: err.message });
-        logger.error({ err, path: req.url }, "request failed");
+        logger.error({ err, path: req.url?.slice(0, 200) }, "request failed");
         // Nothing recorded: a 5xx makes Ably (or the caller) send the message again.
         json(res, 500, { error: "internal error; the message was not recorded" });
       });

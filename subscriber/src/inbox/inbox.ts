@@ -91,7 +91,8 @@ export interface ListFilter {
 export interface Inbox {
   /**
    * Records entries in one transaction; an entry whose (accountId, eventKey) was already
-   * recorded is skipped. Returns the entries that were new.
+   * recorded is skipped. Returns the entries that were new. Rejected entries beyond the
+   * retention limits (count, age) are deleted, oldest first, so junk cannot grow the inbox.
    */
   record(entries: NewEntry[]): Promise<InboxEntry[]>;
   /**
@@ -121,6 +122,8 @@ export interface Inbox {
   /** Adds one attempt to an entry's count. */
   countAttempt(id: number): Promise<void>;
   get(id: number): Promise<InboxEntry | undefined>;
+  /** The entry recorded for an account and event key, if any. */
+  find(accountId: string, eventKey: string): Promise<InboxEntry | undefined>;
   list(filter?: ListFilter): Promise<InboxEntry[]>;
   counts(): Promise<Record<EntryState, number>>;
   /** Earliest nextAttemptAt of a pending entry, for the dispatcher's timer. */

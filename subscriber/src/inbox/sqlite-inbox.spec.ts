@@ -93,12 +93,41 @@ describe("SQLite inbox", () => {
 
   it("records rejected payloads with their reason and remembers the channel's last realtime message", async () => {
     await inbox.record([
-      entry({ accountId: "", state: "rejected", reason: "payload is not JSON", publishedAt: 7 }),
+      entry({
+        accountId: "",
+        state: "rejected",
+        reason: "payload is not JSON",
+        publishedAt: 7,
+        receivedAt: Date.now(),
+      }),
     ]);
     expect((await inbox.list({ state: "rejected" }))[0]?.reason).to.equal("payload is not JSON");
     expect(await inbox.lastPublishedAt("s1")).to.equal(7);
     expect(await inbox.lastPublishedAt("nothing")).to.equal(undefined);
     await inbox.record([entry({ eventKey: "e-9", source: "http", publishedAt: 99 })]);
     expect(await inbox.lastPublishedAt("s1")).to.equal(7);
+  });
+
+  it("keeps rejected entries within the retention limits, deleting the oldest", async () => {
+    await inbox.close();
+    inbox = openSqliteInbox(join(dir, "inbox.sqlite"), {
+      rejectedKeep: 3,
+      rejectedMaxAgeMs: 60_000,
+    });
+    const rejected = (i: number, receivedAt = Date.now()) =>
+      entry({ accountId: "", eventKey: `junk-${i}`, state: "rejected", reason: "x", receivedAt });
+    await inbox.record([rejected(0, Date.now() - 120_000)]);
+    await inbox.record([entry({ eventKey: "good", receivedAt: Date.now() - 120_000 })]);
+    for (let i = 1; i <= 5; i++) await inbox.record([rejected(i)]);
+    const kept = await inbox.list({ state: "rejected" });
+    expect(kept.map((e) => e.eventKey)).to.deep.equal(["junk-5", "junk-4", "junk-3"]);
+    // Retention is for junk only: an old pending entry stays.
+    expect((await inbox.counts()).pending).to.equal(1);
+  });
+
+  it("finds the entry recorded for an account and event key", async () => {
+    await inbox.record([entry({ command: "dry-run" })]);
+    expect(await inbox.find("DU1", "e-1")).to.include({ command: "dry-run", state: "pending" });
+    expect(await inbox.find("DU2", "e-1")).to.equal(undefined);
   });
 });

@@ -89,12 +89,22 @@ function toEntry(row: Row): InboxEntry {
   };
 }
 
+/** Options of openSqliteInbox. */
+export interface SqliteInboxOptions {
+  /** Rejected entries kept at most, newest first; default 1000. */
+  rejectedKeep?: number;
+  /** Rejected entries older than this are deleted, ms; default 7 days. */
+  rejectedMaxAgeMs?: number;
+}
+
 /**
  * Opens (creating if needed) the SQLite inbox at `file`. WAL mode lets the dead-letter CLI work
  * on the same file while the service runs; every write is synchronous and durable before the
  * promise resolves, which is what "recorded before acknowledged" relies on.
  */
-export function openSqliteInbox(file: string): Inbox {
+export function openSqliteInbox(file: string, options: SqliteInboxOptions = {}): Inbox {
+  const rejectedKeep = options.rejectedKeep ?? 1000;
+  const rejectedMaxAgeMs = options.rejectedMaxAgeMs ?? 7 * 86_400_000;
   mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
@@ -120,6 +130,12 @@ export function openSqliteInbox(file: string): Inbox {
     ON CONFLICT (account_id, event_key) DO NOTHING
     RETURNING *`);
   const byId = db.prepare<[number], Row>("SELECT * FROM inbox WHERE id = ?");
+  const byKey = db.prepare<[string, string], Row>(
+    "SELECT * FROM inbox WHERE account_id = ? AND event_key = ?",
+  );
+  const pruneRejected = db.prepare(`
+    DELETE FROM inbox WHERE state = 'rejected' AND (received_at < @before OR id <= (
+      SELECT id FROM inbox WHERE state = 'rejected' ORDER BY id DESC LIMIT 1 OFFSET @keep))`);
   const now = () => Date.now();
 
   const record = db.transaction((entries: Parameters<Inbox["record"]>[0]) => {
@@ -131,6 +147,9 @@ export function openSqliteInbox(file: string): Inbox {
         tracestate: entry.tracestate ?? "",
       }) as Row | undefined;
       if (row) added.push(toEntry(row));
+    }
+    if (added.some((e) => e.state === "rejected")) {
+      pruneRejected.run({ before: now() - rejectedMaxAgeMs, keep: rejectedKeep });
     }
     return added;
   });
@@ -197,6 +216,10 @@ export function openSqliteInbox(file: string): Inbox {
         .run(now()).changes,
     countAttempt: async (id) => {
       db.prepare("UPDATE inbox SET attempts = attempts + 1 WHERE id = ?").run(id);
+    },
+    find: async (accountId, eventKey) => {
+      const row = byKey.get(accountId, eventKey);
+      return row ? toEntry(row) : undefined;
     },
     get: async (id) => {
       const row = byId.get(id);

@@ -10,7 +10,8 @@ import {
   type Span,
   type Tracer,
 } from "@opentelemetry/api";
-import { parseEvent } from "../event/parse-event.js";
+import { keyFits, maxIdempotencyKeyLength } from "../delivery/idempotency-key.js";
+import { parseEvent, quoted } from "../event/parse-event.js";
 import type { EntrySource, Inbox, NewEntry } from "../inbox/inbox.js";
 import type { SubscriberStatus } from "../status.js";
 import { storeTraceContext } from "../telemetry/stored-trace-context.js";
@@ -36,6 +37,11 @@ export interface IntakeResult {
   duplicates: number;
   /** Why the message was rejected, when it was. */
   rejected?: string;
+  /**
+   * Set when the message's event id was recorded before with another command: nothing of it
+   * runs (the first command stands) and the conflict is recorded as a rejected entry.
+   */
+  conflict?: string;
   /** The de-duplication key used. */
   eventKey: string;
 }
@@ -97,13 +103,16 @@ export function createIntake(options: IntakeOptions): Intake {
     const parsed = parseEvent(message.data);
     const eventKey = parsed.eventId ?? messageId;
     const accounts = byChannel.get(message.channel) ?? [];
+    const known = accounts.length > 0;
     const base = {
-      channel: message.channel,
+      // Junk is kept for diagnosis, but only its start: an attacker cannot grow the inbox.
+      channel: known ? message.channel : truncate(message.channel, 200),
       eventKey,
       messageId,
       eventId: parsed.eventId ?? "",
       source: message.source,
       payload: payloadText(message.data),
+      // Unknown channels get no status entry: /status must not list every name ever posted.
       publishedAt: message.publishedAt ?? receivedAt,
       receivedAt,
       // Deliveries happen later, maybe after a restart: they continue this span's trace.
@@ -115,15 +124,19 @@ export function createIntake(options: IntakeOptions): Intake {
       "event.key": eventKey,
       "account.ids": accounts.map((a) => a.accountId),
     });
-    status.lastEventAt[message.channel] = new Date(receivedAt).toISOString();
+    if (known) status.lastEventAt[message.channel] = new Date(receivedAt).toISOString();
     let rejected: string | undefined;
     let entries: NewEntry[];
     if (!parsed.ok) rejected = parsed.reason;
-    else if (accounts.length === 0) {
-      rejected = `no enabled ${status.tradingMode} account has strategy "${message.channel}"`;
+    else if (!known) {
+      rejected = `no enabled ${status.tradingMode} account has strategy ${quoted(message.channel)}`;
+    } else if (!accounts.every((a) => keyFits(eventKey, a.accountId))) {
+      rejected =
+        `event key is ${eventKey.length} characters: with the account id its idempotency key ` +
+        `would exceed ${maxIdempotencyKeyLength}; use a shorter eventId`;
     }
     if (rejected !== undefined || !parsed.ok) {
-      entries = [{ ...base, accountId: "", command: "", state: "rejected", reason: rejected! }];
+      entries = [rejectedEntry(base, rejected!)];
     } else {
       const command = parsed.command;
       entries = accounts.map((a) => ({
@@ -134,12 +147,43 @@ export function createIntake(options: IntakeOptions): Intake {
         reason: "",
       }));
     }
-    const added = await inbox.record(entries);
+    const firstAdded = await inbox.record(entries);
+    let added = firstAdded;
+    let conflict: string | undefined;
+    if (rejected === undefined && parsed.ok && added.length < entries.length) {
+      // The first command recorded for an event id stands; another one under the same id is a
+      // publisher's mistake to surface, not a duplicate to swallow (it may be the live one).
+      const command = parsed.command;
+      const firsts = await Promise.all(
+        entries
+          .filter((e) => !firstAdded.some((a) => a.accountId === e.accountId))
+          .map((e) => inbox.find(e.accountId, eventKey)),
+      );
+      const other = firsts.find((e) => e !== undefined && e.command !== command);
+      if (other) {
+        conflict =
+          `eventId ${quoted(eventKey)} was recorded with command ${other.command} ` +
+          `(entry ${other.id}); this message asks for ${command}: refused, nothing of it runs`;
+        rejected = conflict;
+        const recorded = await inbox.record([
+          rejectedEntry({ ...base, eventKey: `conflict:${truncate(messageId, 180)}` }, conflict),
+        ]);
+        if (recorded.length > 0) {
+          status.eventConflicts += 1;
+          logger.warn(
+            { channel: message.channel, messageId, eventKey, first: other.id, command },
+            "event id conflict recorded",
+          );
+        }
+        added = [...added, ...recorded];
+      }
+    }
     const result: IntakeResult = {
       recorded: added.length,
-      duplicates: entries.length - added.length,
+      duplicates: entries.length - firstAdded.length,
       eventKey,
       ...(rejected === undefined ? {} : { rejected }),
+      ...(conflict === undefined ? {} : { conflict }),
     };
     span.setAttributes({
       "event.recorded": result.recorded,
@@ -162,6 +206,34 @@ export function createIntake(options: IntakeOptions): Intake {
     }
     return result;
   }
+}
+
+/** Payload kept of a rejected message, bytes; the rest is cut. */
+const rejectedPayloadBytes = 4096;
+
+/** A rejected entry: no account, no command, its payload cut to its first 4 kB. */
+function rejectedEntry(
+  base: Omit<NewEntry, "accountId" | "command" | "state" | "reason">,
+  reason: string,
+): NewEntry {
+  const payload = Buffer.from(base.payload, "utf8");
+  return {
+    ...base,
+    eventKey: truncate(base.eventKey, 200),
+    messageId: truncate(base.messageId, 200),
+    payload:
+      payload.length > rejectedPayloadBytes
+        ? `${payload.subarray(0, rejectedPayloadBytes).toString("utf8")}… (${payload.length} bytes)`
+        : base.payload,
+    accountId: "",
+    command: "",
+    state: "rejected",
+    reason,
+  };
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 /** Keeps the payload as JSON text; text that is not JSON is kept as a JSON string. */

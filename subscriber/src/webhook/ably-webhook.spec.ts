@@ -53,13 +53,37 @@ describe("Ably webhooks", () => {
         { channel: "s1", messageId: "a:1", data: { execution: "rebalance" }, source: "webhook" },
         { channel: "s1", messageId: "a:2", data: "plain text", source: "webhook" },
       ],
+      junk: [],
     });
   });
 
   it("refuses bodies that are not enveloped batches", () => {
     expect(readAblyWebhook(Buffer.from("nope"))).to.include({ ok: false, status: 400 });
     expect(readAblyWebhook(Buffer.from("{}"))).to.include({ ok: false, status: 400 });
-    const noChannel = { items: [{ source: "channel.message", data: {} }] };
-    expect(readAblyWebhook(Buffer.from(JSON.stringify(noChannel)))).to.include({ ok: false });
+    expect(readAblyWebhook(Buffer.from([0x7b, 0xff, 0x7d]))).to.include({ ok: false, status: 400 });
+  });
+
+  it("keeps the valid messages of a batch and reports each junk entry by position", () => {
+    const good = { id: "g:0", data: '{"exec":"rebalance","eventId":"g"}', encoding: "json" };
+    const body = {
+      items: [
+        null,
+        { source: "channel.message", data: {} },
+        {
+          source: "channel.message",
+          data: { channelId: "s1", messages: [null, 7, good, { id: 5 }, { encoding: 1 }] },
+        },
+      ],
+    };
+    const read = readAblyWebhook(Buffer.from(JSON.stringify(body)));
+    expect(read.ok && read.messages.map((m) => m.messageId)).to.deep.equal(["g:0"]);
+    expect(read.ok && read.junk.map((j) => j.at)).to.deep.equal([
+      "items[0]",
+      "items[1]",
+      "items[2].data.messages[0]",
+      "items[2].data.messages[1]",
+      "items[2].data.messages[3]",
+      "items[2].data.messages[4]",
+    ]);
   });
 });

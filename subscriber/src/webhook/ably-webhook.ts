@@ -3,7 +3,15 @@ import type { ChannelMessage } from "../intake/intake.js";
 
 /** A webhook body read: its channel messages, or why it was refused (with the HTTP status). */
 export type WebhookRead =
-  { ok: true; messages: ChannelMessage[] } | { ok: false; status: number; reason: string };
+  | { ok: true; messages: ChannelMessage[]; junk: WebhookJunk[] }
+  | { ok: false; status: number; reason: string };
+
+/** An entry of a batch that is not a channel message: reported, never recorded. */
+export interface WebhookJunk {
+  /** Position in the batch: `items[2]` or `items[0].data.messages[1]`. */
+  at: string;
+  reason: string;
+}
 
 /**
  * Checks `X-Ably-Signature`: base64 HMAC-SHA256 of the raw body under the key's secret (the part
@@ -25,33 +33,55 @@ export function verifyAblySignature(body: Buffer, signature: string | undefined,
 export function readAblyWebhook(body: Buffer): WebhookRead {
   let doc: unknown;
   try {
-    doc = JSON.parse(body.toString("utf8"));
+    doc = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
   } catch {
-    return { ok: false, status: 400, reason: "body is not JSON" };
+    return { ok: false, status: 400, reason: "body is not JSON in UTF-8" };
   }
-  const items = (doc as { items?: unknown })?.items;
+  const items = isObject(doc) ? doc.items : undefined;
   if (!Array.isArray(items)) {
     return { ok: false, status: 400, reason: "expected an enveloped batch with items[]" };
   }
+  // One bad entry must not cost the batch: a 4xx or 5xx makes Ably resend it all, and the good
+  // messages in it would never be recorded. Junk is reported in the answer instead.
   const messages: ChannelMessage[] = [];
-  for (const item of items as Record<string, unknown>[]) {
-    if (item?.source !== "channel.message") continue;
-    const data = item.data as { channelId?: unknown; messages?: unknown } | undefined;
-    if (typeof data?.channelId !== "string" || !Array.isArray(data.messages)) {
-      return { ok: false, status: 400, reason: "channel.message item without channelId/messages" };
+  const junk: WebhookJunk[] = [];
+  items.forEach((item: unknown, i) => {
+    const at = `items[${i}]`;
+    if (!isObject(item)) return junk.push({ at, reason: "not an object" });
+    if (item.source !== "channel.message") return;
+    const data = item.data;
+    if (!isObject(data) || typeof data.channelId !== "string" || !Array.isArray(data.messages)) {
+      return junk.push({ at, reason: "channel.message item without channelId/messages" });
     }
-    for (const raw of data.messages as Record<string, unknown>[]) {
+    const channelId = data.channelId;
+    data.messages.forEach((raw: unknown, m) => {
+      const where = `${at}.data.messages[${m}]`;
+      if (!isObject(raw)) return junk.push({ at: where, reason: "not an object" });
+      if (raw.id !== undefined && (typeof raw.id !== "string" || raw.id === "")) {
+        return junk.push({ at: where, reason: "id must be a non-empty string" });
+      }
+      if (raw.encoding !== undefined && raw.encoding !== null && typeof raw.encoding !== "string") {
+        return junk.push({ at: where, reason: "encoding must be a string" });
+      }
       messages.push({
-        channel: data.channelId,
+        channel: channelId,
         ...(typeof raw.id === "string" ? { messageId: raw.id } : {}),
         data: decode(raw.data, typeof raw.encoding === "string" ? raw.encoding : ""),
-        ...(typeof raw.timestamp === "number" ? { publishedAt: raw.timestamp } : {}),
+        ...(typeof raw.timestamp === "number" && Number.isFinite(raw.timestamp)
+          ? { publishedAt: raw.timestamp }
+          : {}),
         source: "webhook",
       });
-    }
-  }
-  return { ok: true, messages };
+    });
+  });
+  return { ok: true, messages, junk };
 }
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Undoes Ably's encoding chain, last step first; an unknown step leaves the data as it is. */
 function decode(data: unknown, encoding: string): unknown {
@@ -59,13 +89,23 @@ function decode(data: unknown, encoding: string): unknown {
   for (const step of encoding.split("/").filter(Boolean).reverse()) {
     try {
       if (step === "base64" && typeof value === "string") value = Buffer.from(value, "base64");
-      else if (step === "utf-8" && Buffer.isBuffer(value)) value = value.toString("utf8");
+      else if (step === "utf-8" && Buffer.isBuffer(value)) value = utf8.decode(value);
       else if (step === "json" && typeof value === "string") value = JSON.parse(value);
-      else return value;
+      else return asText(value);
     } catch {
       // Leave it undecoded: the payload parser rejects it with a reason.
-      return value;
+      return asText(value);
     }
   }
-  return Buffer.isBuffer(value) ? value.toString("utf8") : value;
+  return asText(value);
+}
+
+/** Bytes left over become text; bytes that are not UTF-8 become base64, which is not JSON. */
+function asText(value: unknown): unknown {
+  if (!Buffer.isBuffer(value)) return value;
+  try {
+    return utf8.decode(value);
+  } catch {
+    return value.toString("base64");
+  }
 }

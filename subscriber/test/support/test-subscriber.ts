@@ -41,6 +41,8 @@ export function testConfig(
     dataDir?: string;
     webhookKey?: string;
     protocol?: SubscriberConfig["rebalancer"]["protocol"];
+    /** REBALANCER_API_KEY: sent to the rebalancer, and the key to /status details. */
+    apiKey?: string;
   } = {},
 ): SubscriberConfig {
   const dataDir = overrides.dataDir ?? join(dir, "data");
@@ -52,7 +54,12 @@ export function testConfig(
     logLevel: "silent",
     host: "127.0.0.1",
     port: 0,
-    rebalancer: { url: rebalancerUrl, protocol: overrides.protocol ?? "grpc" },
+    metricsHost: "127.0.0.1",
+    rebalancer: {
+      url: rebalancerUrl,
+      protocol: overrides.protocol ?? "grpc",
+      ...(overrides.apiKey ? { apiKey: overrides.apiKey } : {}),
+    },
     ...(overrides.realtime
       ? {
           realtime: {

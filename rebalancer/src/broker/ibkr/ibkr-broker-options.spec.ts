@@ -16,6 +16,7 @@ describe("IBKR broker options", () => {
         maxRequestsPerSecond: 40,
         snapshotTimeoutMs: 11_000,
         requestTimeoutMs: 10_000,
+        informationalCodes: [],
       },
     );
   });

@@ -1,4 +1,4 @@
-import type { Logger } from "pino";
+import type { Logger } from "@mesh/platform/logger";
 
 /** Options of createIbkrBroker. The composition root fills them (e.g. from IBKR_* variables). */
 export interface IbkrBrokerOptions {
@@ -33,6 +33,11 @@ export interface IbkrBrokerOptions {
   snapshotTimeoutMs?: number;
   /** Longest wait for any other answer (contract details, positions, order acknowledgement). Default 10_000 ms. */
   requestTimeoutMs?: number;
+  /**
+   * More IB codes to treat as informational on an order (never a rejection), on top of the built-in
+   * rule; lets an operator absorb a code TWS newly sends without a release. Default none.
+   */
+  informationalCodes?: number[];
   /** Where to log; default: nowhere. */
   logger?: Logger;
 }
@@ -52,6 +57,7 @@ export function resolveIbkrBrokerOptions(options: IbkrBrokerOptions): ResolvedIb
     maxRequestsPerSecond: 40,
     snapshotTimeoutMs: 11_000,
     requestTimeoutMs: 10_000,
+    informationalCodes: [],
     ...withoutUndefined(options),
   };
   const problems: string[] = [];
@@ -77,6 +83,11 @@ export function resolveIbkrBrokerOptions(options: IbkrBrokerOptions): ResolvedIb
   if (resolved.onClientIdInUse !== "retry" && resolved.onClientIdInUse !== "next") {
     problems.push(
       `onClientIdInUse must be "retry" or "next", got ${String(resolved.onClientIdInUse)}`,
+    );
+  }
+  if (!resolved.informationalCodes.every((code) => isInteger(code, 0, 2 ** 31 - 1))) {
+    problems.push(
+      `informationalCodes must be whole numbers, got ${resolved.informationalCodes.join(",")}`,
     );
   }
   if (resolved.accountIds?.length === 0)

@@ -11,7 +11,7 @@ import {
   MarketDataType,
   type Logger as LibraryLogger,
 } from "@stoqey/ib";
-import type { Logger } from "pino";
+import type { Logger } from "@mesh/platform/logger";
 import {
   defer,
   firstValueFrom,

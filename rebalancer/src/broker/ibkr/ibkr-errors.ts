@@ -20,6 +20,20 @@ const CODES: Record<number, BrokerErrorCode> = {
   2110: "unavailable", // Connectivity between TWS and server is broken
 };
 
+/**
+ * Codes that reject a new order, but only when they answer its placeOrder (before TWS confirmed
+ * it). Anything else on an order id is a warning: the order's state comes from its status.
+ * 321, 434 and 10349 are left out on purpose (IB sends them on orders that keep working).
+ */
+export const ORDER_REJECT_CODES: ReadonlySet<number> = new Set([
+  103, 110, 200, 201, 203, 382, 383, 460, 10149, 10268, 10289, 10293,
+]);
+
+/** A cancel or modify that could not be done: the order is unchanged; ask TWS for its status. */
+export const REQUEST_REFUSED_CODES: ReadonlySet<number> = new Set([
+  104, 105, 135, 161, 2102, 10147, 10148,
+]);
+
 /** Informational codes: a warning attached to a request that still goes on. */
 export function isIbWarning(code: number, message = ""): boolean {
   return (

@@ -16,7 +16,13 @@ import type { BrokerOrder, OrderEvent, OrderRequest } from "../broker.js";
 import type { IbkrAccounts } from "./ibkr-accounts.js";
 import { guarded, type IbkrConnection, type IbkrLog } from "./ibkr-connection.js";
 import type { IbkrContracts } from "./ibkr-contracts.js";
-import { brokerErrorFromIb, isIbWarning, rejectionReason } from "./ibkr-errors.js";
+import {
+  brokerErrorFromIb,
+  isIbWarning,
+  ORDER_REJECT_CODES,
+  rejectionReason,
+  REQUEST_REFUSED_CODES,
+} from "./ibkr-errors.js";
 import {
   brokerOrderFromOpenOrder,
   fillFromExecution,
@@ -37,6 +43,8 @@ interface TrackedOrder {
   executions: Map<string, { shares: number; price: number }>;
   rejected: boolean;
   message: string;
+  /** Codes IB sent on the order that did not end it, as "IB <code>: <text>". */
+  warnings: string[];
   /** The status event last sent, to send each change once. */
   lastEmitted?: string;
   /** placeOrder waiting for TWS to confirm. */
@@ -53,8 +61,6 @@ type Emitter = Record<
 >;
 
 const IB_FINAL = new Set(["Filled", "Cancelled", "ApiCancelled", "Inactive"]);
-/** Errors about a cancel request that could not be done: the order itself is unchanged. */
-const CANCEL_REFUSED = new Set([161, 10147, 10148]);
 
 export class IbkrOrders {
   private readonly tracked = new Map<number, TrackedOrder>();
@@ -66,7 +72,12 @@ export class IbkrOrders {
     private readonly connection: IbkrConnection,
     private readonly contracts: IbkrContracts,
     private readonly accounts: IbkrAccounts,
-    private readonly options: { orderIdBase: number; requestTimeoutMs: number },
+    private readonly options: {
+      orderIdBase: number;
+      requestTimeoutMs: number;
+      /** Extra codes that are only ever warnings on an order. */
+      informationalCodes: number[];
+    },
     private readonly log: IbkrLog,
   ) {
     // IBApi's typed overloads do not admit a generic listener; it is an event emitter underneath.
@@ -245,30 +256,41 @@ export class IbkrOrders {
     this.changed(tracked);
   }
 
+  // The order's state comes from IB's status; an error code ends an order only when it is on the
+  // reject list and answers the placeOrder (TWS has not confirmed the order yet). See
+  // shared/facts/ib-order-messages.md: unknown codes (10349 and whatever TWS adds next) are warnings.
   private onError(reqId: number, code: number, message: string): void {
     const tracked = this.tracked.get(reqId);
     if (!tracked) return;
-    if (isIbWarning(code, message)) {
-      this.log.info({ orderId: reqId, code }, `${tracked.what}: ${message}`);
-    } else if (CANCEL_REFUSED.has(code)) {
-      this.log.warn({ orderId: reqId, code }, `${tracked.what}: ${message}`);
-    } else if (code === 202) {
+    const informational =
+      this.options.informationalCodes.includes(code) || isIbWarning(code, message);
+    if (!informational && code === 202) {
       // "Order Canceled - reason:" usually with no reason after it.
       tracked.message ||= /reason:\s*(.+)$/s.exec(message)?.[1].trim() ?? "";
       this.setIbStatus(tracked, "Cancelled");
       this.changed(tracked);
-    } else {
-      // Anything else TWS says about one of our orders means it will not work.
+    } else if (!informational && ORDER_REJECT_CODES.has(code) && tracked.ack) {
       tracked.rejected = true;
       tracked.message = rejectionReason(message);
       this.log.warn({ orderId: reqId, code }, `${tracked.what} rejected: ${tracked.message}`);
-      if (tracked.ack) {
-        clearTimeout(tracked.ack.timer);
-        tracked.ack.reject(brokerErrorFromIb(code, message, tracked.what));
-        tracked.ack = undefined;
-      }
+      clearTimeout(tracked.ack.timer);
+      tracked.ack.reject(brokerErrorFromIb(code, message, tracked.what));
+      tracked.ack = undefined;
       this.changed(tracked);
+    } else {
+      // The order goes on: record what IB said, stream it, and ask IB where the order stands.
+      this.log.warn({ orderId: reqId, code }, `${tracked.what}: ${message} (IB ${code})`);
+      tracked.warnings.push(`IB ${code}: ${message}`);
+      this.refresh(tracked);
+      this.emit({ kind: "status", order: { ...tracked.view } });
+      if (!informational || REQUEST_REFUSED_CODES.has(code)) this.requeryStatus();
     }
+  }
+
+  /** Asks TWS to resend the status of this client's open orders (answers arrive as events). */
+  private requeryStatus(): void {
+    if (!this.connection.health().connected) return;
+    guarded(this.log, "order status re-query", () => this.connection.api.reqOpenOrders());
   }
 
   /** After a reconnect: fetch what happened to working orders while we were away. */
@@ -321,6 +343,7 @@ export class IbkrOrders {
       executions: new Map(),
       rejected: false,
       message: "",
+      warnings: [],
     };
     this.tracked.set(ibOrderId, tracked);
     return tracked;
@@ -347,6 +370,7 @@ export class IbkrOrders {
       filledQuantity: filled,
       averageFillPrice: useStatus ? tracked.statusAveragePrice : shares > 0 ? value / shares : 0,
       message: tracked.message,
+      ...(tracked.warnings.length > 0 ? { warnings: [...tracked.warnings] } : {}),
     };
     return tracked.view;
   }

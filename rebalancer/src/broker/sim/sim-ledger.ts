@@ -1,9 +1,10 @@
+import { roundMoney } from "../../planning/money.js";
 import { BrokerError } from "../broker-error.js";
 import type { Holding, Side } from "../broker.js";
 import type { SimAccount, SimState } from "./sim-state.js";
 
-/** Cash is kept in whole cents, as a broker's statement does. */
-const cents = (value: number) => Math.round(value * 100) / 100;
+/** Cash is kept in whole cents, as a broker's statement does (the planner's rounding). */
+const cents = roundMoney;
 
 /**
  * The simulation's books: cash, holdings and prices. Every fill moves cash and shares together,

@@ -1,6 +1,6 @@
 import { applyReplacements } from "../apply-replacements.js";
 import { roundMoney, sumCents, toCents } from "../money.js";
-import type { Plan } from "../plan.js";
+import type { Plan } from "../plan-result.js";
 import type { PlanInput } from "../plan-input.js";
 import type { PlannedOrder } from "../planned-order.js";
 import type { ProjectedWeight } from "../projected-weight.js";

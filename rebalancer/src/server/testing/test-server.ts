@@ -1,6 +1,6 @@
 // Starts the API server on 127.0.0.1 with the fixed service and switchable component probes.
 import { Writable } from "node:stream";
-import { pino } from "pino";
+import { createLogger } from "@mesh/platform/logger";
 import { createApiServer } from "../api-server.js";
 import type { ApiServer, ApiServerOptions } from "../api-server.js";
 import type { ComponentCheck } from "../health-report.js";
@@ -48,7 +48,7 @@ export async function startTestServer(
     })),
     apiKeys: [currentKey, previousKey],
     healthPollMs: 50,
-    logger: pino({ level: "debug" }, sink),
+    logger: createLogger({ name: "test", level: "debug", destination: sink }),
     ...overrides,
   });
   const { url, port } = await server.listen(0, "127.0.0.1");

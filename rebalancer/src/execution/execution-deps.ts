@@ -1,0 +1,20 @@
+import type { Account } from "@mesh/platform/accounts";
+import type { Allocations } from "../allocations/allocations.js";
+import type { Broker } from "../broker/broker.js";
+import type { RunMetrics } from "../run-metrics.js";
+
+/** What a run needs besides the account. */
+export interface ExecutionDeps {
+  /** The broker orders go to; no default. */
+  broker: Broker;
+  /** Where an account's target weights come from; no default. */
+  allocations: { targets(account: Account): Promise<Allocations> };
+  /** The clock; no default. */
+  now: () => Date;
+  /** How long to wait for the account's open orders to be cancelled; default 60 s. */
+  cancelTimeoutMs?: number;
+  /** How long to wait for a phase's orders to fill; default 5 minutes. */
+  fillTimeoutMs?: number;
+  /** Counts orders by side and outcome; default counts nothing. */
+  metrics?: RunMetrics;
+}
