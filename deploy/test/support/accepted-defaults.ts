@@ -10,6 +10,7 @@ export const acceptedDefaults: Record<NodeService, Record<string, string>> = {
   rebalancer: {
     API_HOST: "0.0.0.0 with API keys, the container's loopback without: fails closed",
     CORS_ORIGINS: "no browser origins unless the operator names some",
+    IBKR_INFO_CODES: "only the built-in informational IB codes until an operator adds some",
   },
   subscriber: {
     SUBSCRIBER_HOST: "loopback, or 0.0.0.0 with a realtime key (signed webhooks only)",
