@@ -5,6 +5,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
+import { until } from "@mesh/platform/testing/until";
 import { freePort } from "./support/replay-image.js";
 
 /** Whether something accepts TCP connections on the loopback port. */
@@ -17,15 +18,6 @@ function listening(port: number): Promise<boolean> {
     });
     socket.once("error", () => resolve(false));
   });
-}
-
-/** Polls until the condition holds, or throws after the timeout. */
-async function until(condition: () => Promise<boolean>, what: string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 /** The pids of every process below the given one. */
@@ -105,16 +97,16 @@ describe("npm start", function () {
       if (started.exitCode !== null) throw new Error(`npm start exited:\n${output}`);
       return listening(port);
     };
-    await until(up(apiPort), "the rebalancer", 90_000);
-    await until(up(subscriberPort), "the subscriber", 30_000);
+    await until(up(apiPort), 90_000, "the rebalancer up");
+    await until(up(subscriberPort), 30_000, "the subscriber up");
 
     const descendants = await descendantsOf(npm.pid!);
     spawned = descendants;
     expect(descendants.length).to.be.at.least(3);
     npm.kill("SIGTERM");
-    await until(async () => !(await listening(apiPort)), "the rebalancer to stop", 20_000);
-    await until(async () => !(await listening(subscriberPort)), "the subscriber to stop", 20_000);
+    await until(async () => !(await listening(apiPort)), 20_000, "the rebalancer stopped");
+    await until(async () => !(await listening(subscriberPort)), 20_000, "the subscriber stopped");
     // Every process started under npm (shell, launcher, both services) is gone, not reparented.
-    await until(async () => descendants.every((pid) => !alive(pid)), "no orphan", 20_000);
+    await until(async () => descendants.every((pid) => !alive(pid)), 20_000, "no orphan");
   });
 });

@@ -11,14 +11,17 @@ import {
   RunStatus,
   type RebalanceResponse,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
+import { until } from "@mesh/platform/testing/until";
 import { expect } from "chai";
 import { startRebalancer, type RunningRebalancer } from "../src/app.js";
 import { createSimBroker } from "../src/broker/sim/sim-broker.js";
 
 const accountsFile = fileURLToPath(new URL("../../accounts.yaml", import.meta.url));
 
-async function collect(stream: AsyncIterable<RebalanceResponse>): Promise<RebalanceResponse[]> {
-  const events: RebalanceResponse[] = [];
+async function collect(
+  stream: AsyncIterable<RebalanceResponse>,
+  events: RebalanceResponse[] = [],
+): Promise<RebalanceResponse[]> {
   for await (const event of stream) events.push(event);
   return events;
 }
@@ -123,8 +126,13 @@ describe("the rebalancer on its embedded defaults", () => {
       broker: createSimBroker({ fillDelayMs: 150 }),
     });
     grpc = createClient(RebalancerService, createGrpcTransport({ baseUrl: app.url }));
-    const running = collect(grpc.rebalance({ accountId: "DU1000001", mode: ExecutionMode.LIVE }));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const seen: RebalanceResponse[] = [];
+    const running = collect(
+      grpc.rebalance({ accountId: "DU1000001", mode: ExecutionMode.LIVE }),
+      seen,
+    );
+    // Stop while an order waits for its fill (150 ms): the run is under way.
+    await until(() => seen.some((e) => e.event.case === "orderSubmitted"), 5000, "an order placed");
     await app.close(10_000);
     const events = await running;
     expect(events.at(-1)!.event.case).to.equal("completed");

@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { until } from "@mesh/platform/testing/until";
 import { expect } from "chai";
 import { freePort } from "./support/free-port.js";
 
@@ -55,15 +56,18 @@ describe("the rebalancer process", () => {
       API_PORT: String(port),
       DATA_DIR: mkdtempSync(join(tmpdir(), "main-")),
     });
-    const deadline = Date.now() + 20_000;
     let status = 0;
-    while (Date.now() < deadline && status !== 200) {
-      status = await fetch(`http://127.0.0.1:${port}/health`).then(
-        (res) => res.status,
-        () => 0,
-      );
-      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await until(
+      async () => {
+        status = await fetch(`http://127.0.0.1:${port}/health`).then(
+          (res) => res.status,
+          () => 0,
+        );
+        return status === 200;
+      },
+      20_000,
+      "/health answering 200",
+    ).catch(() => undefined); // the expectation below names the last status instead
     expect(status).to.equal(200);
     child.kill("SIGTERM");
     expect((await exited).code).to.equal(0);

@@ -7,6 +7,7 @@ import { createServer as createHttpServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { until } from "@mesh/platform/testing/until";
 import { expect } from "chai";
 import { freePort } from "./support/free-port.js";
 
@@ -51,11 +52,11 @@ describe("the rebalancer's telemetry, as a process", () => {
     const exited = once(child, "exit");
     try {
       const base = `http://127.0.0.1:${apiPort}`;
-      const deadline = Date.now() + 20_000;
-      while ((await fetch(`${base}/health`).catch(() => undefined))?.status !== 200) {
-        expect(Date.now()).to.be.below(deadline);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await until(
+        async () => (await fetch(`${base}/health`).catch(() => undefined))?.status === 200,
+        20_000,
+        "/health answering 200",
+      );
       const refused = await fetch(`${base}/rebalance/DU1000001/dry-run`, {
         method: "POST",
         headers: { authorization: "Bearer wrong-k3y" },

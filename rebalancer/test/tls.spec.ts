@@ -30,6 +30,7 @@ import {
 } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { expect } from "chai";
 import { freePort } from "./support/free-port.js";
+import { until } from "@mesh/platform/testing/until";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const bufLauncher = createRequire(import.meta.url).resolve("@bufbuild/buf/bin/buf");
@@ -44,14 +45,6 @@ interface RebalancerProcess {
   port: number;
   output(): string;
   stop(): Promise<void>;
-}
-
-async function until(check: () => boolean | Promise<boolean>, ms: number, what: string) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** GET over https with node:https; resolves with the status and body. */

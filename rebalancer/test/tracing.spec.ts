@@ -6,6 +6,7 @@ import { createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { startTelemetry, type Telemetry } from "@mesh/platform/telemetry";
 import { createTracingInterceptor } from "@mesh/platform/tracing-interceptor";
+import { until } from "@mesh/platform/testing/until";
 import { ExecutionMode, RebalancerService } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { SpanKind } from "@opentelemetry/api";
 import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace";
@@ -65,7 +66,17 @@ describe("tracing through the rebalancer", () => {
       })) {
         // drain
       }
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      // The server and run spans end as the response goes out, maybe after the client read it.
+      await until(
+        () =>
+          ["rebalance.run", undefined].every((name) =>
+            exporter
+              .getFinishedSpans()
+              .some((s) => (name ? s.name === name : s.kind === SpanKind.SERVER)),
+          ),
+        5000,
+        "the run and server spans ended",
+      );
       const spans = exporter.getFinishedSpans();
       const named = (n: string) => spans.filter((s) => s.name === n);
       const [clientSpan] = spans.filter(

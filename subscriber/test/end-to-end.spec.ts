@@ -6,13 +6,14 @@ import * as Ably from "ably";
 import { expect } from "chai";
 import { createLogger } from "@mesh/platform/logger";
 import { startRebalancer } from "@mesh/rebalancer/app";
+import { stays, until } from "@mesh/platform/testing/until";
 import { startSubscriber, type Subscriber } from "../src/app.js";
 import {
   createRebalancerClient,
   type RebalancerClient,
 } from "../src/delivery/rebalancer-client.js";
 import { startAblyEmulator, type AblyEmulator } from "./ably-emulator/ably-emulator.js";
-import { postEvent, scratchDir, settle, testConfig, until } from "./support/test-subscriber.js";
+import { postEvent, scratchDir, testConfig } from "./support/test-subscriber.js";
 
 const allocations = fileURLToPath(new URL("../../rebalancer/allocations/", import.meta.url));
 
@@ -114,7 +115,8 @@ describe("end to end: Ably emulator -> subscriber -> rebalancer on the simulated
     await publish("etf-blend-200-35", payload);
     await postEvent(subscriber.url, "etf-blend-200-35", payload);
     await until(async () => (await doneCount()) === 1, 15_000, "run done");
-    await settle(300);
+    // Nothing signals a run that does not happen: watch for 6 inbox poll intervals (50 ms each).
+    await stays(async () => (await runsOf("DU1000002")).length === 1, 300, "one run");
     expect(await runsOf("DU1000002")).to.have.length(1);
   });
 
@@ -169,7 +171,8 @@ describe("end to end: Ably emulator -> subscriber -> rebalancer on the simulated
     await publish("etf-blend-200-35", { exec: "print-rebalance", eventId: "gap-2" });
     emulator.refuseConnections(false);
     await until(async () => (await doneCount()) === 2, 15_000, "runs done");
-    await settle(300);
+    // Nothing signals a run that does not happen: watch for 6 inbox poll intervals (50 ms each).
+    await stays(async () => (await doneCount()) === 2, 300, "no message delivered twice");
     expect(await runsOf("DU1000001")).to.have.length(1);
     expect(await runsOf("DU1000002")).to.have.length(1);
   });
@@ -179,7 +182,8 @@ describe("end to end: Ably emulator -> subscriber -> rebalancer on the simulated
     await publish("etf-blend-301-20", { exec: "buy-everything", eventId: "bad" });
     await publish("etf-blend-301-20", { note: "no command" });
     await until(async () => (await subscriber.inbox.counts()).rejected === 3, 5000, "rejected");
-    await settle(300);
+    // Nothing signals a run that does not happen: watch for 6 inbox poll intervals (50 ms each).
+    await stays(async () => (await runsOf("DU1000001")).length === 0, 300, "no run");
     expect(await runsOf("DU1000001")).to.have.length(0);
     const reasons = (await subscriber.inbox.list({ state: "rejected" })).map((e) => e.reason);
     expect(reasons).to.have.members([

@@ -5,10 +5,11 @@ import { fileURLToPath } from "node:url";
 import { writeFileSync } from "node:fs";
 import { expect } from "chai";
 import { startRebalancer } from "@mesh/rebalancer/app";
+import { until } from "@mesh/platform/testing/until";
 import { createRebalancerClient } from "../src/delivery/rebalancer-client.js";
 import { openSqliteInbox } from "../src/inbox/sqlite-inbox.js";
 import { startFakeRebalancer, type FakeRebalancer } from "./support/fake-rebalancer.js";
-import { getJson, postEvent, scratchDir, until } from "./support/test-subscriber.js";
+import { getJson, postEvent, scratchDir } from "./support/test-subscriber.js";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 

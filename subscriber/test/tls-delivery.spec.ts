@@ -11,9 +11,10 @@ import {
 import { readTlsFiles } from "@mesh/platform/tls-files";
 import { startRebalancer } from "@mesh/rebalancer/app";
 import { expect } from "chai";
+import { until } from "@mesh/platform/testing/until";
 import { startSubscriber, type Subscriber } from "../src/app.js";
 import { createRebalancerClient } from "../src/delivery/rebalancer-client.js";
-import { scratchDir, testConfig, until } from "./support/test-subscriber.js";
+import { scratchDir, testConfig } from "./support/test-subscriber.js";
 
 const allocations = fileURLToPath(new URL("../../rebalancer/allocations/", import.meta.url));
 const accountsYaml = `

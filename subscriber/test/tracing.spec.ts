@@ -10,9 +10,10 @@ import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace";
 import { expect } from "chai";
 import { createLogger } from "@mesh/platform/logger";
+import { until } from "@mesh/platform/testing/until";
 import { startSubscriber, type Subscriber } from "../src/app.js";
 import type { RebalancerProtocol } from "../src/delivery/rebalancer-client.js";
-import { postEvent, scratchDir, testConfig, until } from "./support/test-subscriber.js";
+import { postEvent, scratchDir, testConfig } from "./support/test-subscriber.js";
 
 const allocations = fileURLToPath(new URL("../../rebalancer/allocations/", import.meta.url));
 

@@ -227,6 +227,7 @@ describe("createHttpAllocations", () => {
     await failure(allocations.targets(account(server.url)));
     await failure(allocations.targets(account(server.url)));
     expect(allocations.health().ok).to.equal(false);
+    // Half-open comes from the breaker's clock (halfOpenAfterMs: 150), not an event: wait it out.
     await new Promise((resolve) => setTimeout(resolve, 170));
     const result = await allocations.targets(account(server.url));
     expect(result.targets).to.have.length(6);

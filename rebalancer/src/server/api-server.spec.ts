@@ -8,6 +8,7 @@ import {
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
+import { stays, until } from "@mesh/platform/testing/until";
 import {
   ExecutionMode,
   GetPositionsRequestSchema,
@@ -112,8 +113,10 @@ const transportCases: TransportCase[] = [
 ];
 
 /** Every event of a Rebalance call. */
-async function collect(stream: AsyncIterable<RebalanceResponse>): Promise<RebalanceResponse[]> {
-  const events: RebalanceResponse[] = [];
+async function collect(
+  stream: AsyncIterable<RebalanceResponse>,
+  events: RebalanceResponse[] = [],
+): Promise<RebalanceResponse[]> {
   for await (const event of stream) {
     events.push(event);
   }
@@ -436,7 +439,8 @@ describe("ApiServer.close", () => {
 
     let closed = false;
     const closing = t.server.close(10_000).then(() => (closed = true));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The run is held: close must keep waiting; nothing signals that it did not resolve.
+    await stays(() => !closed, 200, "close waiting for the streaming run");
     expect(closed, "close resolved while the run was still streaming").to.equal(false);
     const refused = await fetch(`${t.url}/health`).then(
       () => false,
@@ -461,10 +465,13 @@ describe("ApiServer.close", () => {
       RebalancerService,
       createConnectTransport({ baseUrl: t.url, httpVersion: "1.1" }),
     );
+    const seen: RebalanceResponse[] = [];
     const events = collect(
       client.rebalance({ accountId: paperAccount }, { headers: bearer(currentKey) }),
+      seen,
     );
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The run holds after its plan: from then on the stream is open and waiting.
+    await until(() => seen.some((e) => e.event.case === "plan"), 5000, "the plan streamed");
     const started = Date.now();
     await t.server.close(300);
     expect(Date.now() - started).to.be.within(250, 2000);

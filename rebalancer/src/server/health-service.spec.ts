@@ -7,6 +7,7 @@ import {
   HealthStatus,
   RebalancerService,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
+import { until } from "@mesh/platform/testing/until";
 import { expect } from "chai";
 import { bearer, currentKey, startTestServer } from "./testing/test-server.js";
 import type { TestServer } from "./testing/test-server.js";
@@ -90,9 +91,7 @@ describe("health", () => {
           statuses.push(response.status);
         }
       })();
-      while (statuses.length === 0) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await until(() => statuses.length > 0, 5000, "the first Watch answer");
       const started = Date.now();
       await t.server.close(5000);
       await watching;

@@ -1,6 +1,7 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import { stays, until } from "@mesh/platform/testing/until";
 import { expect } from "chai";
 import { createOnePortServer } from "./one-port-server.js";
 import type { OnePortServer } from "./one-port-server.js";
@@ -24,13 +25,17 @@ describe("createOnePortServer", () => {
   let port: number;
   // Requests to /slow wait for this before they are answered.
   let releaseSlow: () => void = () => undefined;
+  // Requests to /slow the server has received.
+  let slowArrived = 0;
 
   beforeEach(async () => {
+    slowArrived = 0;
     const slow = new Promise<void>((resolve) => (releaseSlow = resolve));
     server = createOnePortServer(
       (req, res) => {
         const answer = () => res.end(`HTTP/${req.httpVersion} ${req.url}`);
         if (req.url === "/slow") {
+          slowArrived += 1;
           void slow.then(answer);
         } else {
           answer();
@@ -123,10 +128,11 @@ describe("createOnePortServer", () => {
         res.on("end", () => resolve({ body, connection: res.headers.connection }));
       }),
     );
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => slowArrived === 1, 5000, "the request in flight");
     let closed = false;
     const closing = server.close(5000).then(() => (closed = true));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The request is held: close must keep waiting; nothing signals that it did not resolve.
+    await stays(() => !closed, 100, "close waiting for the request in flight");
     expect(closed).to.equal(false);
     releaseSlow();
     expect(await response).to.deep.equal({ body: "HTTP/1.1 /slow", connection: "close" });

@@ -1,5 +1,6 @@
 // The IBKR adapter's connection: readiness, reconnects, 326, 1100/1102, pacing, and stray errors.
 
+import { stays } from "@mesh/platform/testing/until";
 import { expect } from "chai";
 import net from "node:net";
 import { BrokerError } from "../../src/broker/broker-error.js";
@@ -223,7 +224,8 @@ describe("IBKR broker: connection", () => {
         code: "unavailable",
         retryable: false,
       });
-      await new Promise((resolve) => setTimeout(resolve, 100)); // longer than a reconnect delay
+      // Longer than a reconnect delay: a closed broker must not connect again.
+      await stays(() => server.clientIds().length === 0, 100, "no reconnect after close");
       expect(server.clientIds()).to.deep.equal([]);
     } finally {
       await server.close();

@@ -2,6 +2,7 @@
 // and its order events recorded. For specs and benchmarks.
 
 import { createLogger } from "@mesh/platform/logger";
+import { until } from "@mesh/platform/testing/until";
 import {
   createIbkrBroker,
   type IbkrBroker,
@@ -81,17 +82,10 @@ export function decodingErrors(logs: LogRecord[]): string[] {
     .map((r) => String(r.ibMessage));
 }
 
-/** Polls `probe` until it returns something truthy; rejects after `timeoutMs`. */
-export async function eventually<T>(
+/** The shared `until` with the broker suites' default (3 s), naming the probe when it fails. */
+export function eventually<T>(
   probe: () => T | undefined | null | false,
   timeoutMs = 3_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline)
-      throw new Error(`condition not met within ${timeoutMs} ms: ${probe}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  return until(probe, timeoutMs, `${probe}`) as Promise<T>;
 }

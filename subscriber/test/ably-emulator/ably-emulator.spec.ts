@@ -1,5 +1,6 @@
 import * as Ably from "ably";
 import { expect } from "chai";
+import { until } from "@mesh/platform/testing/until";
 import { startAblyEmulator, type AblyEmulator } from "./ably-emulator.js";
 
 /** Short SDK timings so reconnects happen within a test. */
@@ -17,14 +18,6 @@ function collect(channel: Ably.RealtimeChannel): Ably.InboundMessage[] {
   const received: Ably.InboundMessage[] = [];
   void channel.subscribe((message) => received.push(message));
   return received;
-}
-
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe("Ably emulator, driven by the real SDK", () => {

@@ -1,17 +1,11 @@
 import { Code } from "@connectrpc/connect";
 import { ExecutionMode } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { expect } from "chai";
+import { stays, until } from "@mesh/platform/testing/until";
 import { startSubscriber, type Subscriber } from "../../src/app.js";
 import type { SubscriberConfig } from "../../src/config.js";
 import { startFakeRebalancer, type FakeRebalancer } from "../support/fake-rebalancer.js";
-import {
-  postEvent,
-  scratchDir,
-  settle,
-  testConfig,
-  testLogger,
-  until,
-} from "../support/test-subscriber.js";
+import { postEvent, scratchDir, testConfig, testLogger } from "../support/test-subscriber.js";
 
 describe("delivery to the rebalancer", () => {
   let scratch: ReturnType<typeof scratchDir>;
@@ -75,7 +69,8 @@ describe("delivery to the rebalancer", () => {
     expect(first.body).to.include({ recorded: 1, duplicates: 0 });
     expect(second.body).to.include({ recorded: 0, duplicates: 1 });
     await until(() => settledCounts(subscriber));
-    await settle(200);
+    // Nothing signals a delivery that does not happen: watch for 4 poll intervals (50 ms each).
+    await stays(() => rebalancer.requests.length === 1, 200, "one request for the repeated event");
     expect(rebalancer.requests).to.have.length(1);
   });
 
@@ -149,7 +144,8 @@ describe("delivery to the rebalancer", () => {
     const [waiting] = await subscriber.inbox.list();
     expect(waiting!.state).to.equal("pending");
     expect(waiting!.nextAttemptAt).to.be.greaterThan(Date.now() + 100);
-    await settle(100);
+    // Due in 400 ms: for the next 100 ms nothing may be sent early.
+    await stays(() => rebalancer.requests.length === 1, 100, "no attempt before the due time");
     expect(rebalancer.requests).to.have.length(1);
     await until(async () => (await subscriber.inbox.counts()).done === 1, 3000);
     expect(rebalancer.requests.map((r) => r.idempotencyKey)).to.deep.equal([
@@ -180,8 +176,8 @@ describe("delivery to the rebalancer", () => {
     await postEvent(subscriber.url, "s1", { exec: "rebalance", eventId: "cb" });
     await until(() => subscriber.status.circuit === "open", 3000, "circuit open");
     const tried = rebalancer.requests.length;
-    await settle(100);
-    // While open, nothing reaches the rebalancer.
+    // While open (500 ms), nothing reaches the rebalancer: watch the first 100 ms of it.
+    await stays(() => rebalancer.requests.length === tried, 100, "no request while open");
     expect(rebalancer.requests.length).to.equal(tried);
     failing = false;
     await until(async () => (await subscriber.inbox.counts()).done === 2, 5000, "delivered");
@@ -239,7 +235,8 @@ describe("delivery to the rebalancer", () => {
     const rejected = await subscriber.inbox.list({ state: "rejected" });
     expect(rejected).to.have.length(5);
     expect(rejected.every((e) => e.reason !== "" && e.payload !== "")).to.equal(true);
-    await settle(200);
+    // Nothing signals a delivery that does not happen: watch for 4 poll intervals (50 ms each).
+    await stays(() => rebalancer.requests.length === 0, 200, "no request for rejected payloads");
     expect(rebalancer.requests).to.have.length(0);
   });
 

@@ -1,15 +1,14 @@
 import { expect } from "chai";
 import { ExecutionMode } from "@mesh/proto/rebalancer/v1/rebalancer";
+import { stays, until } from "@mesh/platform/testing/until";
 import { startSubscriber, type Subscriber } from "../../src/app.js";
 import { startFakeRebalancer, type FakeRebalancer } from "../support/fake-rebalancer.js";
 import {
   getJson,
   postEvent,
   scratchDir,
-  settle,
   testConfig,
   testLogger,
-  until,
 } from "../support/test-subscriber.js";
 
 async function post(url: string, body: string | Buffer, headers: Record<string, string> = {}) {
@@ -73,7 +72,8 @@ describe("HTTP ingress: bad input gets a 4xx and never runs", () => {
     expect(unknown.body.rejected).to.equal('unknown field "idempotency_Key"');
     const proto = await postEvent(subscriber.url, "s1", { exec: "constructor", eventId: "p" });
     expect(proto.status).to.equal(422);
-    await settle(200);
+    // Nothing signals a delivery that does not happen: watch for 4 poll intervals (50 ms each).
+    await stays(() => rebalancer.requests.length === 0, 200, "no request for refused payloads");
     expect(rebalancer.requests).to.have.length(0);
     expect((await subscriber.inbox.counts()).pending).to.equal(0);
   });
@@ -117,7 +117,8 @@ describe("HTTP ingress: bad input gets a 4xx and never runs", () => {
     expect(again).to.deep.include({ status: 202 });
     expect(again.body.duplicates).to.equal(1);
     await until(async () => (await subscriber.inbox.counts()).done === 1);
-    await settle(200);
+    // Nothing signals a delivery that does not happen: watch for 4 poll intervals (50 ms each).
+    await stays(() => rebalancer.requests.length === 1, 200, "only the first command sent");
     expect(rebalancer.requests.map((r) => r.mode)).to.deep.equal([ExecutionMode.DRY_RUN]);
     const status = await getJson(`${subscriber.url}/status`);
     expect(status.body.eventConflicts).to.equal(1);
@@ -143,7 +144,8 @@ describe("HTTP ingress: bad input gets a 4xx and never runs", () => {
       },
     );
     expect(long.status).to.equal(422);
-    await settle(200);
+    // Nothing signals a delivery that does not happen: watch for 4 poll intervals (50 ms each).
+    await stays(() => rebalancer.requests.length === 0, 200, "no request for over-long keys");
     expect(rebalancer.requests).to.have.length(0);
   });
 

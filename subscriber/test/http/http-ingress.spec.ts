@@ -1,15 +1,14 @@
 import { createHmac } from "node:crypto";
 import { expect } from "chai";
+import { stays, until } from "@mesh/platform/testing/until";
 import { startSubscriber, type Subscriber } from "../../src/app.js";
 import { startFakeRebalancer, type FakeRebalancer } from "../support/fake-rebalancer.js";
 import {
   getJson,
   postEvent,
   scratchDir,
-  settle,
   testConfig,
   testLogger,
-  until,
 } from "../support/test-subscriber.js";
 
 const key = "testapp.testkey:testsecret";
@@ -80,7 +79,8 @@ describe("HTTP ingress", () => {
     // Ably retries webhooks it thinks failed: the repeat must not run again.
     expect((await postWebhook(subscriber.url, body, sign(body))).status).to.equal(200);
     await until(async () => (await subscriber.inbox.counts()).done === 1);
-    await settle(200);
+    // Nothing signals a delivery that does not happen: watch for 4 poll intervals (50 ms each).
+    await stays(() => rebalancer.requests.length === 1, 200, "one request for the resent webhook");
     expect(rebalancer.requests).to.have.length(1);
     expect((await subscriber.inbox.list())[0]!.source).to.equal("webhook");
   });

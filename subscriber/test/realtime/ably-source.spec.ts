@@ -1,5 +1,6 @@
 import * as Ably from "ably";
 import { expect } from "chai";
+import { stays, until } from "@mesh/platform/testing/until";
 import { startSubscriber, type Subscriber } from "../../src/app.js";
 import { startAblyEmulator, type AblyEmulator } from "../ably-emulator/ably-emulator.js";
 import { startFakeRebalancer, type FakeRebalancer } from "../support/fake-rebalancer.js";
@@ -7,10 +8,8 @@ import {
   getJson,
   postEvent,
   scratchDir,
-  settle,
   testConfig,
   testLogger,
-  until,
 } from "../support/test-subscriber.js";
 
 describe("Ably realtime source (real SDK against the emulator)", () => {
@@ -82,7 +81,8 @@ describe("Ably realtime source (real SDK against the emulator)", () => {
     await rest.channels.get("s2").publish({ id: "fixed-id:0", data: { execution: "rebalance" } });
     await rest.channels.get("s2").publish({ id: "fixed-id:0", data: { execution: "rebalance" } });
     await until(async () => (await doneCount(subscriber)) === 1);
-    await settle(200);
+    // Nothing signals a delivery that does not happen: watch for 4 poll intervals (50 ms each).
+    await stays(() => rebalancer.requests.length === 1, 200, "one request for the repeated id");
     expect(rebalancer.requests).to.have.length(1);
   });
 
@@ -99,7 +99,8 @@ describe("Ably realtime source (real SDK against the emulator)", () => {
     }
     emulator.refuseConnections(false);
     await until(async () => (await doneCount(subscriber)) === 4, 5000);
-    await settle(200);
+    // Nothing signals a delivery that does not happen: watch for 4 poll intervals (50 ms each).
+    await stays(() => rebalancer.requests.length === 4, 200, "no message run twice");
     expect(subscriber.status.realtime.channels.s2!.resumed).to.equal(true);
     expect(rebalancer.requests.map((r) => r.idempotencyKey)).to.deep.equal([
       "before/DU003",
@@ -122,7 +123,8 @@ describe("Ably realtime source (real SDK against the emulator)", () => {
     emulator.expireConnectionState();
     emulator.refuseConnections(false);
     await until(async () => (await doneCount(subscriber)) === 3, 5000);
-    await settle(200);
+    // Nothing signals a delivery that does not happen: watch for 4 poll intervals (50 ms each).
+    await stays(() => rebalancer.requests.length === 3, 200, "no message run twice");
     expect(subscriber.status.realtime.channels.s2!.resumed).to.equal(false);
     expect(rebalancer.requests.map((r) => r.idempotencyKey)).to.deep.equal([
       "seen/DU003",
@@ -142,7 +144,8 @@ describe("Ably realtime source (real SDK against the emulator)", () => {
     await publish("s2", { exec: "rebalance", eventId: "while-down" });
     const second = await start();
     await until(async () => (await doneCount(second)) === 2, 5000);
-    await settle(200);
+    // Nothing signals a delivery that does not happen: watch for 4 poll intervals (50 ms each).
+    await stays(() => rebalancer.requests.length === 2, 200, "nothing rerun after the restart");
     expect(rebalancer.requests.map((r) => r.idempotencyKey)).to.deep.equal([
       "old/DU003",
       "while-down/DU003",

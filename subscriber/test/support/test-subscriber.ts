@@ -95,24 +95,6 @@ export const testLogger = createLogger({
   pretty: false,
 });
 
-/** Waits until `check` holds, polling; fails after `ms`. */
-export async function until(
-  check: () => boolean | Promise<boolean>,
-  ms = 5000,
-  what = "condition",
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Waits a little to show that something does not happen. */
-export function settle(ms = 300): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 /** POSTs a JSON payload to the subscriber's plain event ingress. */
 export async function postEvent(
   url: string,
