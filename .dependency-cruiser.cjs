@@ -25,6 +25,14 @@ module.exports = {
       to: { path: "/private/", pathNot: "^$1/private/" },
     },
     {
+      name: "config-is-a-root",
+      comment:
+        "A service's config.ts reads the environment for everything below it: it imports none of its folders (they may import its types).",
+      severity: "error",
+      from: { path: "^(rebalancer|subscriber)/src/config\\.ts$" },
+      to: { path: "^$1/src/[^/]+/" },
+    },
+    {
       name: "logger-through-platform",
       comment: "pino is configured once (redaction, trace ids): use @mesh/platform/logger.",
       severity: "error",

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { ConfigError, readConfig } from "./config.js";
+import { ConfigError } from "@mesh/platform/config-error";
+import { readConfig } from "./config.js";
 
 function problems(env: NodeJS.ProcessEnv): string[] {
   try {

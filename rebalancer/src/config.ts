@@ -1,4 +1,5 @@
 import type { AccountType } from "@mesh/platform/accounts";
+import { ConfigError } from "@mesh/platform/config-error";
 import { EnvReader } from "@mesh/platform/env-reader";
 
 /** The rebalancer's configuration, read from the environment once, at start-up. */
@@ -56,14 +57,6 @@ export interface ServerTlsConfig {
 
 /** pino's levels, and silent. */
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
-
-/** Thrown with every problem found in the environment. */
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  ${problems.join("\n  ")}`);
-    this.name = "ConfigError";
-  }
-}
 
 /** Reads and validates the environment; throws ConfigError naming each bad variable. */
 export function readConfig(env: NodeJS.ProcessEnv): RebalancerConfig {

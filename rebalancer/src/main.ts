@@ -1,5 +1,6 @@
 // The composition root: the only place that reads the environment and picks adapters.
 import { readFileSync } from "node:fs";
+import { ConfigError } from "@mesh/platform/config-error";
 import { createKeyRing } from "@mesh/platform/key-ring";
 import { createLogger } from "@mesh/platform/logger";
 import { parseKeyList } from "@mesh/platform/parse-key-list";
@@ -12,7 +13,7 @@ import { startRebalancer } from "./app.js";
 import type { Broker } from "./broker/broker.js";
 import { createIbkrBroker } from "./broker/ibkr/ibkr-broker.js";
 import { createSimBroker } from "./broker/sim/sim-broker.js";
-import { ConfigError, isLoopback, readConfig } from "./config.js";
+import { isLoopback, readConfig } from "./config.js";
 import type { ComponentProbe } from "./server/health-report.js";
 
 async function main(): Promise<void> {

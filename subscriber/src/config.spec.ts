@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError } from "@mesh/platform/config-error";
+import { loadConfig } from "./config.js";
 
 describe("loadConfig", () => {
   it("runs on the embedded defaults: webhook ingress only, on loopback", () => {

@@ -1,8 +1,8 @@
 import { statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { AccountType } from "@mesh/platform/accounts";
+import { ConfigError } from "@mesh/platform/config-error";
 import { EnvReader } from "@mesh/platform/env-reader";
-import type { RebalancerProtocol } from "./delivery/rebalancer-client.js";
 
 /** How the subscriber reaches the Ably realtime service. */
 export interface RealtimeConfig {
@@ -64,8 +64,8 @@ export interface SubscriberConfig {
   rebalancer: {
     url: string;
     apiKey?: string;
-    /** grpc (gRPC over HTTP/2) or connect (Connect over HTTP/1.1). */
-    protocol: RebalancerProtocol;
+    /** grpc (gRPC over HTTP/2) or connect (Connect over HTTP/1.1); the client's protocol. */
+    protocol: "grpc" | "connect";
     /** File of apiKey, re-read when it changes (REBALANCER_API_KEY_FILE). */
     apiKeyFile?: string;
     /** PEM CA trusted for an https:// URL, instead of the system's (REBALANCER_CA_FILE). */
@@ -87,14 +87,6 @@ export interface SubscriberConfig {
   /** Secret verifying X-Ably-Signature on webhooks; unset accepts unsigned webhooks. */
   webhookKey?: string;
   delivery: DeliveryConfig;
-}
-
-/** Thrown when the environment does not make a valid configuration; lists every problem. */
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  ${problems.join("\n  ")}`);
-    this.name = "ConfigError";
-  }
 }
 
 /** Defaults of the delivery settings. */

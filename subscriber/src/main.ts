@@ -1,10 +1,11 @@
 import { AccountsFileError } from "@mesh/platform/accounts";
+import { ConfigError } from "@mesh/platform/config-error";
 import { createMetricsInterceptor } from "@mesh/platform/metrics-interceptor";
 import { startTelemetry } from "@mesh/platform/telemetry";
 import { readTlsFiles } from "@mesh/platform/tls-files";
 import { createTracingInterceptor } from "@mesh/platform/tracing-interceptor";
 import { startSubscriber } from "./app.js";
-import { loadConfig, ConfigError } from "./config.js";
+import { loadConfig } from "./config.js";
 
 // The composition root: the only place that reads the environment.
 try {
