@@ -1,17 +1,10 @@
 import type { Account } from "@mesh/platform/accounts";
 import type { Logger } from "@mesh/platform/logger";
+import { createResiliencePolicy } from "@mesh/platform/resilience-policy";
 import {
   BrokenCircuitError,
   CircuitState,
-  ConsecutiveBreaker,
-  ExponentialBackoff,
   TaskCancelledError,
-  TimeoutStrategy,
-  circuitBreaker,
-  handleWhen,
-  retry,
-  timeout,
-  wrap,
   type CircuitBreakerPolicy,
   type IPolicy,
 } from "cockatiel";
@@ -132,21 +125,23 @@ export function createHttpAllocations(options: HttpAllocationsOptions = {}): All
   function circuitFor(host: string): HostCircuit {
     const existing = circuits.get(host);
     if (existing) return existing;
-    const breaker = circuitBreaker(handleWhen(isTransient), {
-      halfOpenAfter: halfOpenAfterMs,
-      breaker: new ConsecutiveBreaker(threshold),
-    });
-    const retries = retry(handleWhen(isTransient), {
-      maxAttempts: attempts - 1,
-      backoff: new ExponentialBackoff({
-        initialDelay: options.initialBackoffMs ?? 500,
-        maxDelay: options.maxBackoffMs ?? 10_000,
-      }),
+    const {
+      policy,
+      retry: retries,
+      breaker,
+    } = createResiliencePolicy({
+      isTransient,
+      attempts,
+      initialBackoffMs: options.initialBackoffMs ?? 500,
+      maxBackoffMs: options.maxBackoffMs ?? 10_000,
+      breakerThreshold: threshold,
+      halfOpenAfterMs,
+      timeoutMs,
     });
     const circuit: HostCircuit = {
       host,
       breaker,
-      policy: wrap(retries, breaker, timeout(timeoutMs, TimeoutStrategy.Aggressive)),
+      policy,
       consecutiveFailures: 0,
       lastFailure: "",
     };

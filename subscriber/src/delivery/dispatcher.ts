@@ -2,18 +2,8 @@ import type { Client } from "@connectrpc/connect";
 import type { Logger } from "@mesh/platform/logger";
 import type { RebalancerService } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { context, ROOT_CONTEXT, SpanStatusCode, type Span, type Tracer } from "@opentelemetry/api";
-import {
-  BrokenCircuitError,
-  CircuitState,
-  ConsecutiveBreaker,
-  ExponentialBackoff,
-  TimeoutStrategy,
-  circuitBreaker,
-  handleWhen,
-  retry,
-  timeout,
-  wrap,
-} from "cockatiel";
+import { createResiliencePolicy } from "@mesh/platform/resilience-policy";
+import { BrokenCircuitError, CircuitState } from "cockatiel";
 import type { DeliveryConfig } from "../config.js";
 import type { Inbox, InboxEntry } from "../inbox/inbox.js";
 import type { SubscriberStatus } from "../status.js";
@@ -63,28 +53,19 @@ const circuitNames: Record<CircuitState, string> = {
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const { inbox, client, config, status, logger, tracer, metrics } = options;
   const transient = (err: unknown) => !isPermanentFailure(err) && !stopping.signal.aborted;
-  const breaker = circuitBreaker(handleWhen(transient), {
-    halfOpenAfter: config.breakerHalfOpenAfterMs,
-    breaker: new ConsecutiveBreaker(config.breakerThreshold),
+  const { policy, breaker } = createResiliencePolicy({
+    isTransient: transient,
+    attempts: config.retryAttempts,
+    initialBackoffMs: config.retryInitialDelayMs,
+    maxBackoffMs: config.retryMaxDelayMs,
+    breakerThreshold: config.breakerThreshold,
+    halfOpenAfterMs: config.breakerHalfOpenAfterMs,
+    timeoutMs: config.attemptTimeoutMs,
   });
   breaker.onStateChange((state) => {
     status.circuit = circuitNames[state];
     logger.warn({ circuit: status.circuit }, "rebalancer circuit changed");
   });
-  const policy = wrap(
-    retry(
-      handleWhen((err) => transient(err) && !(err instanceof BrokenCircuitError)),
-      {
-        maxAttempts: Math.max(0, config.retryAttempts - 1),
-        backoff: new ExponentialBackoff({
-          initialDelay: config.retryInitialDelayMs,
-          maxDelay: config.retryMaxDelayMs,
-        }),
-      },
-    ),
-    breaker,
-    timeout(config.attemptTimeoutMs, TimeoutStrategy.Aggressive),
-  );
 
   const stopping = new AbortController();
   const busy = new Set<string>();

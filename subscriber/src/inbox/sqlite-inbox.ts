@@ -137,6 +137,51 @@ export function openSqliteInbox(file: string, options: SqliteInboxOptions = {}):
     DELETE FROM inbox WHERE state = 'rejected' AND (received_at < @before OR id <= (
       SELECT id FROM inbox WHERE state = 'rejected' ORDER BY id DESC LIMIT 1 OFFSET @keep))`);
   const now = () => Date.now();
+  // Prepared once: every call below only binds values.
+  const nextDue = db.prepare<[number, string], Row>(
+    `SELECT * FROM inbox WHERE state = 'pending' AND next_attempt_at <= ?
+       AND account_id NOT IN (SELECT value FROM json_each(?))
+     ORDER BY next_attempt_at, id LIMIT 1`,
+  );
+  const markInFlight = db.prepare<[number, number]>(
+    "UPDATE inbox SET state = 'in_flight', updated_at = ? WHERE id = ?",
+  );
+  const markDone = db.prepare<[string, string, number, number]>(
+    "UPDATE inbox SET state = 'done', run_id = ?, result = ?, reason = '', updated_at = ? WHERE id = ?",
+  );
+  const markPending = db.prepare<
+    [{ id: number; at: number; reason: string; runId: string | null; bump: number; now: number }]
+  >(
+    `UPDATE inbox SET state = 'pending', next_attempt_at = @at, reason = @reason,
+       run_id = COALESCE(@runId, run_id), generation = generation + @bump,
+       age_from = CASE WHEN @bump = 1 THEN @at ELSE age_from END, updated_at = @now
+     WHERE id = @id`,
+  );
+  const markDead = db.prepare<[string, string | null, number, number]>(
+    "UPDATE inbox SET state = 'dead', reason = ?, run_id = COALESCE(?, run_id), updated_at = ? WHERE id = ?",
+  );
+  const redriveDead = db.prepare<[{ id: number; at: number }]>(
+    `UPDATE inbox SET state = 'pending', generation = generation + 1, attempts = 0,
+       age_from = @at, next_attempt_at = @at, reason = '', run_id = '', updated_at = @at
+     WHERE id = @id AND state = 'dead'`,
+  );
+  const releaseInFlight = db.prepare<[number]>(
+    "UPDATE inbox SET state = 'pending', updated_at = ? WHERE state = 'in_flight'",
+  );
+  const addAttempt = db.prepare<[number]>("UPDATE inbox SET attempts = attempts + 1 WHERE id = ?");
+  const listInState = db.prepare<[string, number], Row>(
+    "SELECT * FROM inbox WHERE state = ? ORDER BY id DESC LIMIT ?",
+  );
+  const listAll = db.prepare<[number], Row>("SELECT * FROM inbox ORDER BY id DESC LIMIT ?");
+  const countByState = db.prepare<[], { state: EntryState; n: number }>(
+    "SELECT state, COUNT(*) AS n FROM inbox GROUP BY state",
+  );
+  const earliestDue = db.prepare<[], { at: number | null }>(
+    "SELECT MIN(next_attempt_at) AS at FROM inbox WHERE state = 'pending'",
+  );
+  const latestRealtime = db.prepare<[string], { at: number | null }>(
+    "SELECT MAX(published_at) AS at FROM inbox WHERE channel = ? AND source IN ('realtime', 'history')",
+  );
 
   const record = db.transaction((entries: Parameters<Inbox["record"]>[0]) => {
     const added: InboxEntry[] = [];
@@ -155,19 +200,9 @@ export function openSqliteInbox(file: string, options: SqliteInboxOptions = {}):
   });
 
   const claim = db.transaction((at: number, busy: string[]) => {
-    const placeholders = busy.map(() => "?").join(",");
-    const row = db
-      .prepare<unknown[], Row>(
-        `SELECT * FROM inbox WHERE state = 'pending' AND next_attempt_at <= ?
-         ${busy.length > 0 ? `AND account_id NOT IN (${placeholders})` : ""}
-         ORDER BY next_attempt_at, id LIMIT 1`,
-      )
-      .get(at, ...busy);
+    const row = nextDue.get(at, JSON.stringify(busy));
     if (!row) return undefined;
-    db.prepare("UPDATE inbox SET state = 'in_flight', updated_at = ? WHERE id = ?").run(
-      now(),
-      row.id,
-    );
+    markInFlight.run(now(), row.id);
     return toEntry({ ...row, state: "in_flight" });
   });
 
@@ -175,47 +210,25 @@ export function openSqliteInbox(file: string, options: SqliteInboxOptions = {}):
     record: async (entries) => record(entries),
     claimNext: async (at, busyAccounts) => claim(at, [...busyAccounts]),
     complete: async (id, outcome) => {
-      db.prepare(
-        "UPDATE inbox SET state = 'done', run_id = ?, result = ?, reason = '', updated_at = ? WHERE id = ?",
-      ).run(outcome.runId, outcome.result, now(), id);
+      markDone.run(outcome.runId, outcome.result, now(), id);
     },
     reschedule: async (id, change) => {
-      const bump = change.newRun ? 1 : 0;
-      db.prepare(
-        `UPDATE inbox SET state = 'pending', next_attempt_at = @at, reason = @reason,
-           run_id = COALESCE(@runId, run_id), generation = generation + @bump,
-           age_from = CASE WHEN @bump = 1 THEN @at ELSE age_from END, updated_at = @now
-         WHERE id = @id`,
-      ).run({
+      markPending.run({
         id,
         at: change.at,
         reason: change.reason,
         runId: change.runId ?? null,
-        bump,
+        bump: change.newRun ? 1 : 0,
         now: now(),
       });
     },
     kill: async (id, reason, runId) => {
-      db.prepare(
-        "UPDATE inbox SET state = 'dead', reason = ?, run_id = COALESCE(?, run_id), updated_at = ? WHERE id = ?",
-      ).run(reason, runId ?? null, now(), id);
+      markDead.run(reason, runId ?? null, now(), id);
     },
-    redrive: async (id, at) => {
-      const info = db
-        .prepare(
-          `UPDATE inbox SET state = 'pending', generation = generation + 1, attempts = 0,
-             age_from = @at, next_attempt_at = @at, reason = '', run_id = '', updated_at = @at
-           WHERE id = @id AND state = 'dead'`,
-        )
-        .run({ id, at });
-      return info.changes === 1;
-    },
-    recoverInFlight: async () =>
-      db
-        .prepare("UPDATE inbox SET state = 'pending', updated_at = ? WHERE state = 'in_flight'")
-        .run(now()).changes,
+    redrive: async (id, at) => redriveDead.run({ id, at }).changes === 1,
+    recoverInFlight: async () => releaseInFlight.run(now()).changes,
     countAttempt: async (id) => {
-      db.prepare("UPDATE inbox SET attempts = attempts + 1 WHERE id = ?").run(id);
+      addAttempt.run(id);
     },
     find: async (accountId, eventKey) => {
       const row = byKey.get(accountId, eventKey);
@@ -227,13 +240,7 @@ export function openSqliteInbox(file: string, options: SqliteInboxOptions = {}):
     },
     list: async (filter = {}) => {
       const limit = filter.limit ?? 100;
-      const rows = filter.state
-        ? db
-            .prepare<[string, number], Row>(
-              "SELECT * FROM inbox WHERE state = ? ORDER BY id DESC LIMIT ?",
-            )
-            .all(filter.state, limit)
-        : db.prepare<[number], Row>("SELECT * FROM inbox ORDER BY id DESC LIMIT ?").all(limit);
+      const rows = filter.state ? listInState.all(filter.state, limit) : listAll.all(limit);
       return rows.map(toEntry);
     },
     counts: async () => {
@@ -241,30 +248,11 @@ export function openSqliteInbox(file: string, options: SqliteInboxOptions = {}):
         EntryState,
         number
       >;
-      const rows = db
-        .prepare<[], { state: EntryState; n: number }>(
-          "SELECT state, COUNT(*) AS n FROM inbox GROUP BY state",
-        )
-        .all();
-      for (const row of rows) counts[row.state] = row.n;
+      for (const row of countByState.all()) counts[row.state] = row.n;
       return counts;
     },
-    nextDueAt: async () => {
-      const row = db
-        .prepare<[], { at: number | null }>(
-          "SELECT MIN(next_attempt_at) AS at FROM inbox WHERE state = 'pending'",
-        )
-        .get();
-      return row?.at ?? undefined;
-    },
-    lastPublishedAt: async (channel) => {
-      const row = db
-        .prepare<[string], { at: number | null }>(
-          "SELECT MAX(published_at) AS at FROM inbox WHERE channel = ? AND source IN ('realtime', 'history')",
-        )
-        .get(channel);
-      return row?.at ?? undefined;
-    },
+    nextDueAt: async () => earliestDue.get()?.at ?? undefined,
+    lastPublishedAt: async (channel) => latestRealtime.get(channel)?.at ?? undefined,
     close: async () => {
       if (db.open) db.close();
     },
