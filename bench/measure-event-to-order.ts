@@ -110,7 +110,7 @@ export async function measureEventToOrder(options: BenchOptions = {}): Promise<B
 
     const channels = accounts.ably.map((a) => a.strategy);
     await waitUntil(
-      () => channels.every((c) => status.realtime.channels[c]?.state === "attached"),
+      () => channels.every((c) => status().realtime.channels[c]?.state === "attached"),
       30_000,
       "Ably channels attached",
       20,

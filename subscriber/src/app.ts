@@ -10,12 +10,13 @@ import type { SubscriberConfig } from "./config.js";
 import { describeFailure } from "./delivery/classify-failure.js";
 import { createDispatcher } from "./delivery/dispatcher.js";
 import { createRebalancerClient } from "./delivery/rebalancer-client.js";
+import { createRebalancerReachability } from "./delivery/rebalancer-reachability.js";
 import { startHttpIngress, type HealthReport } from "./http/http-ingress.js";
 import type { Inbox } from "./inbox/inbox.js";
 import { openSqliteInbox } from "./inbox/sqlite-inbox.js";
 import { createIntake } from "./intake/intake.js";
 import { startAblySource, type AblySource } from "./realtime/ably-source.js";
-import { createStatus, publicStatus, type SubscriberStatus } from "./status.js";
+import { publicStatus, type SubscriberStatus } from "./status.js";
 import { createSubscriberMetrics } from "./telemetry/subscriber-metrics.js";
 
 /** Options of startSubscriber beyond the configuration. */
@@ -40,7 +41,8 @@ export interface Subscriber {
   port: number;
   /** e.g. http://127.0.0.1:8001 */
   url: string;
-  status: SubscriberStatus;
+  /** A snapshot composed from each component's status(), as /status shows it in detail. */
+  status(): SubscriberStatus;
   inbox: Inbox;
   /** Re-reads the API key and certificates now (SIGHUP), as a change to their files does. */
   reload(): void;
@@ -65,17 +67,15 @@ export async function startSubscriber(
   const interrupted = await inbox.recoverInFlight();
   if (interrupted > 0) logger.warn({ interrupted }, "deliveries interrupted by a restart resume");
 
-  const status = createStatus({
-    tradingMode: config.tradingMode,
-    rebalancerUrl: config.rebalancer.url,
-    realtimeEnabled: config.realtime !== undefined,
-  });
+  const startedAt = new Date().toISOString();
+  const reachability = createRebalancerReachability(config.rebalancer.url);
   const tracer = options.tracer ?? trace.getTracer("subscriber");
   const metrics = options.meter
     ? createSubscriberMetrics({
         meter: options.meter,
         inbox,
-        status,
+        // Read at scrapes, once start-up has created the dispatcher.
+        status: () => ({ circuit: dispatcher.status().circuit, rebalancer: reachability.status() }),
         channels: [...new Set(accounts.map((a) => a.strategy))],
       })
     : undefined;
@@ -140,7 +140,7 @@ export async function startSubscriber(
     inbox,
     client: rebalancer.service,
     config: config.delivery,
-    status,
+    reachability,
     logger: logger.child({ component: "delivery" }),
     tracer,
     metrics,
@@ -148,17 +148,33 @@ export async function startSubscriber(
   const intake = createIntake({
     inbox,
     accounts,
-    status,
+    tradingMode: config.tradingMode,
     logger: logger.child({ component: "intake" }),
     tracer,
     metrics,
     onRecorded: () => dispatcher.wake(),
   });
 
+  let realtime: AblySource | undefined;
+  /** The whole status, composed from each component's snapshot. */
+  const status = (): SubscriberStatus => ({
+    startedAt,
+    tradingMode: config.tradingMode,
+    realtime: realtime?.status() ?? {
+      enabled: config.realtime !== undefined,
+      state: config.realtime ? "initialized" : "disabled",
+      since: startedAt,
+      channels: {},
+    },
+    ...intake.status(),
+    rebalancer: reachability.status(),
+    circuit: dispatcher.status().circuit,
+  });
+
   const health = async (): Promise<HealthReport> => {
     const problems: string[] = [];
     const components: HealthReport["components"] = { inbox: "up", realtime: "disabled" };
-    const realtime = status.realtime;
+    const realtime = status().realtime;
     if (realtime.enabled) {
       components.realtime = "up";
       if (["failed", "suspended", "closed"].includes(realtime.state)) {
@@ -200,11 +216,9 @@ export async function startSubscriber(
     probedAt = Date.now();
     try {
       await rebalancer.service.getHealth({}, { timeoutMs: 1000 });
-      status.rebalancer.reachable = true;
-      status.rebalancer.lastSuccessAt = new Date().toISOString();
+      reachability.reached();
     } catch (err) {
-      status.rebalancer.reachable = false;
-      status.rebalancer.lastError = describeFailure(err);
+      reachability.unreachable(describeFailure(err));
     }
   };
 
@@ -219,7 +233,7 @@ export async function startSubscriber(
       await probeRebalancer();
       const { problems, ...report } = await health();
       return {
-        ...(detailed ? status : publicStatus(status)),
+        ...(detailed ? status() : publicStatus(status())),
         health: detailed ? { ...report, problems } : report,
         inbox: await inbox.counts(),
         deliveriesInFlight: dispatcher.inFlight(),
@@ -242,14 +256,12 @@ export async function startSubscriber(
     options.onServerTls?.(tls);
   };
 
-  let realtime: AblySource | undefined;
   if (config.realtime) {
     realtime = startAblySource({
       config: config.realtime,
       channels: intake.channels(),
       intake,
       inbox,
-      status,
       logger: logger.child({ component: "realtime" }),
     });
   }

@@ -10,33 +10,46 @@ export interface ChannelStatus {
   recovered: number;
 }
 
-/** What the subscriber knows about itself; components update it, the status endpoint reads it. */
-export interface SubscriberStatus {
-  startedAt: string;
-  tradingMode: string;
-  realtime: {
-    /** False when no REALTIME_API_KEY is configured (webhook ingress only). */
-    enabled: boolean;
-    /** Ably connection state: initialized, connecting, connected, disconnected, suspended, closed, failed. */
-    state: string;
-    /** Reason of the last connection state change, e.g. "40101 Invalid key in request". */
-    reason?: string;
-    since: string;
-    channels: Record<string, ChannelStatus>;
-  };
+/** The realtime connection, as the Ably source reports it. */
+export interface RealtimeStatus {
+  /** False when no REALTIME_API_KEY is configured (webhook ingress only). */
+  enabled: boolean;
+  /** Ably connection state: initialized, connecting, connected, disconnected, suspended, closed, failed. */
+  state: string;
+  /** Reason of the last connection state change, e.g. "40101 Invalid key in request". */
+  reason?: string;
+  since: string;
+  channels: Record<string, ChannelStatus>;
+}
+
+/** Whether the rebalancer answers, as deliveries and probes found. */
+export interface RebalancerStatus {
+  url: string;
+  /** Unknown (undefined) until the first call; then whether the last call reached it. */
+  reachable?: boolean;
+  lastError?: string;
+  lastSuccessAt?: string;
+}
+
+/** What the intake saw, since the start. */
+export interface IntakeStatus {
   /** Last time a message arrived per channel, from any source. */
   lastEventAt: Record<string, string>;
-  rebalancer: {
-    url: string;
-    /** Unknown (undefined) until the first call; then whether the last call reached it. */
-    reachable?: boolean;
-    lastError?: string;
-    lastSuccessAt?: string;
-  };
-  /** Delivery circuit breaker: closed, open, half-open or isolated. */
-  circuit: string;
   /** Messages refused since the start because their eventId was recorded with another command. */
   eventConflicts: number;
+}
+
+/**
+ * What the subscriber knows about itself: a snapshot composed from each component's status()
+ * (Ably source, dispatcher, rebalancer reachability, intake) when it is asked for.
+ */
+export interface SubscriberStatus extends IntakeStatus {
+  startedAt: string;
+  tradingMode: string;
+  realtime: RealtimeStatus;
+  rebalancer: RebalancerStatus;
+  /** Delivery circuit breaker: closed, open, half-open or isolated. */
+  circuit: string;
 }
 
 /** SubscriberStatus without its private details. */
@@ -64,28 +77,5 @@ export function publicStatus(status: SubscriberStatus): PublicStatus {
     ...status,
     realtime: { ...realtime, channels },
     rebalancer,
-  };
-}
-
-/** A fresh status with nothing known yet. */
-export function createStatus(options: {
-  tradingMode: string;
-  rebalancerUrl: string;
-  realtimeEnabled: boolean;
-}): SubscriberStatus {
-  const now = new Date().toISOString();
-  return {
-    startedAt: now,
-    tradingMode: options.tradingMode,
-    realtime: {
-      enabled: options.realtimeEnabled,
-      state: options.realtimeEnabled ? "initialized" : "disabled",
-      since: now,
-      channels: {},
-    },
-    lastEventAt: {},
-    rebalancer: { url: options.rebalancerUrl },
-    circuit: "closed",
-    eventConflicts: 0,
   };
 }

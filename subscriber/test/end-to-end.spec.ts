@@ -79,7 +79,7 @@ describe("end to end: Ably emulator -> subscriber -> rebalancer on the simulated
       { logger: createLogger({ name: "test", destination: sink }) },
     );
     await until(
-      () => subscriber.status.realtime.channels["etf-blend-301-20"]?.state === "attached",
+      () => subscriber.status().realtime.channels["etf-blend-301-20"]?.state === "attached",
       5000,
       "attached",
     );
@@ -131,7 +131,7 @@ describe("end to end: Ably emulator -> subscriber -> rebalancer on the simulated
     );
     try {
       await until(
-        () => replica.status.realtime.channels["etf-blend-200-35"]?.state === "attached",
+        () => replica.status().realtime.channels["etf-blend-200-35"]?.state === "attached",
         5000,
         "replica attached",
       );
@@ -166,7 +166,7 @@ describe("end to end: Ably emulator -> subscriber -> rebalancer on the simulated
   it("processes every message published while the connection was dropped, once", async () => {
     emulator.refuseConnections(true);
     emulator.dropConnections();
-    await until(() => subscriber.status.realtime.state !== "connected");
+    await until(() => subscriber.status().realtime.state !== "connected");
     await publish("etf-blend-301-20", { exec: "print-rebalance", eventId: "gap-1" });
     await publish("etf-blend-200-35", { exec: "print-rebalance", eventId: "gap-2" });
     emulator.refuseConnections(false);

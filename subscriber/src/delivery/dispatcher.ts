@@ -6,19 +6,20 @@ import { createResiliencePolicy } from "@mesh/platform/resilience-policy";
 import { BrokenCircuitError, CircuitState } from "cockatiel";
 import type { DeliveryConfig } from "../config.js";
 import type { Inbox, InboxEntry } from "../inbox/inbox.js";
-import type { SubscriberStatus } from "../status.js";
 import { restoreTraceContext } from "../telemetry/stored-trace-context.js";
 import type { DeliveryOutcomeName, SubscriberMetrics } from "../telemetry/subscriber-metrics.js";
 import { describeFailure, isPermanentFailure } from "./classify-failure.js";
 import { deliverEntry } from "./deliver-entry.js";
 import { idempotencyKey } from "./idempotency-key.js";
+import type { RebalancerReachability } from "./rebalancer-reachability.js";
 
 /** Options of createDispatcher. */
 export interface DispatcherOptions {
   inbox: Inbox;
   client: Client<typeof RebalancerService>;
   config: DeliveryConfig;
-  status: SubscriberStatus;
+  /** Told whether each delivery reached the rebalancer. */
+  reachability: RebalancerReachability;
   logger: Logger;
   /** Each attempt gets a `deliver` span, a child of the span that received the message. */
   tracer: Tracer;
@@ -32,8 +33,16 @@ export interface Dispatcher {
   wake(): void;
   /** Entries being delivered right now. */
   inFlight(): number;
+  /** A snapshot of the delivery circuit breaker. */
+  status(): DispatcherStatus;
   /** Stops taking entries, cancels deliveries under way and returns them to pending. */
   close(): Promise<void>;
+}
+
+/** What the dispatcher reports in /status. */
+export interface DispatcherStatus {
+  /** Delivery circuit breaker: closed, open, half-open or isolated. */
+  circuit: string;
 }
 
 const circuitNames: Record<CircuitState, string> = {
@@ -51,7 +60,7 @@ const circuitNames: Record<CircuitState, string> = {
  * its max age such an entry is dead-lettered; permanent errors dead-letter it at once.
  */
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
-  const { inbox, client, config, status, logger, tracer, metrics } = options;
+  const { inbox, client, config, reachability, logger, tracer, metrics } = options;
   const transient = (err: unknown) => !isPermanentFailure(err) && !stopping.signal.aborted;
   const { policy, breaker } = createResiliencePolicy({
     isTransient: transient,
@@ -63,8 +72,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     timeoutMs: config.attemptTimeoutMs,
   });
   breaker.onStateChange((state) => {
-    status.circuit = circuitNames[state];
-    logger.warn({ circuit: status.circuit }, "rebalancer circuit changed");
+    logger.warn({ circuit: circuitNames[state] }, "rebalancer circuit changed");
   });
 
   const stopping = new AbortController();
@@ -112,7 +120,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         ({ signal }) => deliverEntry(client, entry, signal, log),
         stopping.signal,
       );
-      reachable(true);
+      reachability.reached();
       if (outcome.runId) span.setAttribute("run.id", outcome.runId);
       if (outcome.kind === "done") {
         await inbox.complete(entry.id, { runId: outcome.runId, result: outcome.result });
@@ -141,12 +149,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       }
       failed(span, err, reason);
       if (isPermanentFailure(err)) {
-        reachable(true);
+        reachability.reached();
         await inbox.kill(entry.id, reason);
         log.error({ reason }, "refused by the rebalancer, dead-lettered");
         return "refused";
       }
-      reachable(false, reason);
+      reachability.unreachable(reason);
       const age = Date.now() - entry.ageFrom;
       if (age >= config.maxAgeMs) {
         const dead = `gave up after ${entry.attempts + 1} attempts over ${Math.round(age / 1000)} s: ${reason}`;
@@ -174,12 +182,6 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       config.rescheduleInitialDelayMs * 2 ** Math.min(attempts - 1, 20),
     );
     return Math.round(cap / 2 + (Math.random() * cap) / 2);
-  };
-
-  const reachable = (ok: boolean, error?: string) => {
-    status.rebalancer.reachable = ok;
-    if (ok) status.rebalancer.lastSuccessAt = new Date().toISOString();
-    else status.rebalancer.lastError = error;
   };
 
   const pump = async () => {
@@ -234,6 +236,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   return {
     wake,
     inFlight: () => running.size,
+    status: () => ({ circuit: circuitNames[breaker.state] }),
     close: async () => {
       stopping.abort();
       clearTimeout(timer);

@@ -13,7 +13,7 @@ import {
 import { keyFits, maxIdempotencyKeyLength } from "../delivery/idempotency-key.js";
 import { parseEvent, quoted } from "../event/parse-event.js";
 import type { EntrySource, Inbox, NewEntry } from "../inbox/inbox.js";
-import type { SubscriberStatus } from "../status.js";
+import type { IntakeStatus } from "../status.js";
 import { storeTraceContext } from "../telemetry/stored-trace-context.js";
 import type { SubscriberMetrics } from "../telemetry/subscriber-metrics.js";
 
@@ -51,7 +51,8 @@ export interface IntakeOptions {
   inbox: Inbox;
   /** Accounts taking part (enabled, type matching TRADING_MODE). */
   accounts: Account[];
-  status: SubscriberStatus;
+  /** TRADING_MODE, named when a channel has no account taking part. */
+  tradingMode: string;
   logger: Logger;
   /** Each message gets a `message received` span, the start of its trace. */
   tracer: Tracer;
@@ -67,11 +68,14 @@ export interface Intake {
   receive(message: ChannelMessage): Promise<IntakeResult>;
   /** Channels with at least one account taking part. */
   channels(): string[];
+  /** A snapshot of what arrived: last message per channel, event id conflicts. */
+  status(): IntakeStatus;
 }
 
 /** Fans each channel message out to the accounts whose strategy it is. */
 export function createIntake(options: IntakeOptions): Intake {
-  const { inbox, status, logger, tracer, metrics } = options;
+  const { inbox, tradingMode, logger, tracer, metrics } = options;
+  const status: IntakeStatus = { lastEventAt: {}, eventConflicts: 0 };
   const byChannel = new Map<string, Account[]>();
   for (const account of options.accounts) {
     const list = byChannel.get(account.strategy) ?? [];
@@ -81,6 +85,7 @@ export function createIntake(options: IntakeOptions): Intake {
 
   return {
     channels: () => [...byChannel.keys()],
+    status: () => ({ ...status, lastEventAt: { ...status.lastEventAt } }),
     // The span ends before the caller acknowledges: it is exported even if we die next.
     receive: (message) =>
       withActiveSpan(
@@ -129,7 +134,7 @@ export function createIntake(options: IntakeOptions): Intake {
     let entries: NewEntry[];
     if (!parsed.ok) rejected = parsed.reason;
     else if (!known) {
-      rejected = `no enabled ${status.tradingMode} account has strategy ${quoted(message.channel)}`;
+      rejected = `no enabled ${tradingMode} account has strategy ${quoted(message.channel)}`;
     } else if (!accounts.every((a) => keyFits(eventKey, a.accountId))) {
       rejected =
         `event key is ${eventKey.length} characters: with the account id its idempotency key ` +

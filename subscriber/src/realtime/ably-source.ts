@@ -4,7 +4,7 @@ import type { Logger } from "@mesh/platform/logger";
 import type { RealtimeConfig } from "../config.js";
 import type { Inbox } from "../inbox/inbox.js";
 import type { Intake } from "../intake/intake.js";
-import type { SubscriberStatus } from "../status.js";
+import type { RealtimeStatus } from "../status.js";
 
 /** Options of startAblySource. */
 export interface AblySourceOptions {
@@ -14,12 +14,13 @@ export interface AblySourceOptions {
   intake: Intake;
   /** Read for each channel's last recorded message, where history recovery starts. */
   inbox: Inbox;
-  status: SubscriberStatus;
   logger: Logger;
 }
 
 /** The realtime connection, running. */
 export interface AblySource {
+  /** A snapshot of the connection and each channel. */
+  status(): RealtimeStatus;
   close(): Promise<void>;
 }
 
@@ -31,7 +32,7 @@ export interface AblySource {
  * history; the inbox drops those already seen.
  */
 export function startAblySource(options: AblySourceOptions): AblySource {
-  const { config, intake, inbox, status, logger } = options;
+  const { config, intake, inbox, logger } = options;
   const realtime = new Ably.Realtime({
     key: config.key,
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
@@ -46,6 +47,10 @@ export function startAblySource(options: AblySourceOptions): AblySource {
     logLevel: 0,
   });
   const since = () => new Date().toISOString();
+  // Written by the SDK's events below, read through status().
+  const status: { realtime: RealtimeStatus } = {
+    realtime: { enabled: true, state: realtime.connection.state, since: since(), channels: {} },
+  };
 
   realtime.connection.on((change) => {
     status.realtime.state = change.current;
@@ -150,6 +155,12 @@ export function startAblySource(options: AblySourceOptions): AblySource {
   }
 
   return {
+    status: () => ({
+      ...status.realtime,
+      channels: Object.fromEntries(
+        Object.entries(status.realtime.channels).map(([name, c]) => [name, { ...c }]),
+      ),
+    }),
     close: async () => {
       closing.abort();
       const state = realtime.connection.state;

@@ -37,8 +37,8 @@ export interface SubscriberMetricsOptions {
   meter: Meter;
   /** Its counts by state are the inbox depth gauge. */
   inbox: Inbox;
-  /** Circuit state and rebalancer reachability are read from here. */
-  status: SubscriberStatus;
+  /** Circuit state and rebalancer reachability, asked at each scrape. */
+  status(): Pick<SubscriberStatus, "circuit" | "rebalancer">;
   /** Channels with accounts; any other channel is counted as "other". */
   channels: string[];
 }
@@ -52,7 +52,7 @@ const circuitStates = ["closed", "open", "half-open", "isolated"];
  * rebalancer reachability.
  */
 export function createSubscriberMetrics(options: SubscriberMetricsOptions): SubscriberMetrics {
-  const { meter, inbox, status } = options;
+  const { meter, inbox } = options;
   const known = new Set(options.channels);
   const received = meter.createCounter("subscriber.events.received", {
     description: "Messages received, by channel and source",
@@ -83,6 +83,7 @@ export function createSubscriberMetrics(options: SubscriberMetricsOptions): Subs
   const observe: BatchObservableCallback = async (result) => {
     // A closed or failing inbox leaves the depth out rather than failing the whole scrape.
     const counts = await inbox.counts().catch(() => undefined);
+    const status = options.status();
     for (const state of entryStates) {
       if (counts) result.observe(inboxDepth, counts[state], { "inbox.state": state });
     }

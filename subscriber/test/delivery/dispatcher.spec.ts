@@ -96,11 +96,11 @@ describe("delivery to the rebalancer", () => {
     const [waiting] = await subscriber.inbox.list();
     expect(waiting!.state).to.be.oneOf(["pending", "in_flight"]);
     expect(waiting!.reason).to.match(/Unavailable/);
-    expect(subscriber.status.rebalancer.reachable).to.equal(false);
+    expect(subscriber.status().rebalancer.reachable).to.equal(false);
     await rebalancer.restart();
     await until(async () => (await subscriber.inbox.counts()).done === 1, 5000);
     expect(rebalancer.runs.size).to.equal(1);
-    expect(subscriber.status.rebalancer.reachable).to.equal(true);
+    expect(subscriber.status().rebalancer.reachable).to.equal(true);
   });
 
   it("dead-letters an entry whose transient failures outlast its max age, with the reason", async () => {
@@ -174,14 +174,14 @@ describe("delivery to the rebalancer", () => {
       delivery: { breakerThreshold: 2, breakerHalfOpenAfterMs: 500, retryAttempts: 1 },
     });
     await postEvent(subscriber.url, "s1", { exec: "rebalance", eventId: "cb" });
-    await until(() => subscriber.status.circuit === "open", 3000, "circuit open");
+    await until(() => subscriber.status().circuit === "open", 3000, "circuit open");
     const tried = rebalancer.requests.length;
     // While open (500 ms), nothing reaches the rebalancer: watch the first 100 ms of it.
     await stays(() => rebalancer.requests.length === tried, 100, "no request while open");
     expect(rebalancer.requests.length).to.equal(tried);
     failing = false;
     await until(async () => (await subscriber.inbox.counts()).done === 2, 5000, "delivered");
-    expect(subscriber.status.circuit).to.equal("closed");
+    expect(subscriber.status().circuit).to.equal("closed");
     expect(rebalancer.runs.size).to.equal(2);
   });
 

@@ -32,7 +32,7 @@ describe("Ably realtime source (real SDK against the emulator)", () => {
     rest.channels.get(channel).publish("event", data);
   const attached = (subscriber: Subscriber, ...channels: string[]) =>
     until(
-      () => channels.every((c) => subscriber.status.realtime.channels[c]?.state === "attached"),
+      () => channels.every((c) => subscriber.status().realtime.channels[c]?.state === "attached"),
       5000,
       "channels attached",
     );
@@ -93,7 +93,7 @@ describe("Ably realtime source (real SDK against the emulator)", () => {
     await until(async () => (await doneCount(subscriber)) === 1);
     emulator.refuseConnections(true);
     emulator.dropConnections();
-    await until(() => subscriber.status.realtime.state !== "connected");
+    await until(() => subscriber.status().realtime.state !== "connected");
     for (const id of ["gap-1", "gap-2", "gap-3"]) {
       await publish("s2", { exec: "rebalance", eventId: id });
     }
@@ -101,7 +101,7 @@ describe("Ably realtime source (real SDK against the emulator)", () => {
     await until(async () => (await doneCount(subscriber)) === 4, 5000);
     // Nothing signals a delivery that does not happen: watch for 4 poll intervals (50 ms each).
     await stays(() => rebalancer.requests.length === 4, 200, "no message run twice");
-    expect(subscriber.status.realtime.channels.s2!.resumed).to.equal(true);
+    expect(subscriber.status().realtime.channels.s2!.resumed).to.equal(true);
     expect(rebalancer.requests.map((r) => r.idempotencyKey)).to.deep.equal([
       "before/DU003",
       "gap-1/DU003",
@@ -117,7 +117,7 @@ describe("Ably realtime source (real SDK against the emulator)", () => {
     await until(async () => (await doneCount(subscriber)) === 1);
     emulator.refuseConnections(true);
     emulator.dropConnections();
-    await until(() => subscriber.status.realtime.state !== "connected");
+    await until(() => subscriber.status().realtime.state !== "connected");
     await publish("s2", { exec: "rebalance", eventId: "lost-1" });
     await publish("s2", { exec: "rebalance", eventId: "lost-2" });
     emulator.expireConnectionState();
@@ -125,7 +125,7 @@ describe("Ably realtime source (real SDK against the emulator)", () => {
     await until(async () => (await doneCount(subscriber)) === 3, 5000);
     // Nothing signals a delivery that does not happen: watch for 4 poll intervals (50 ms each).
     await stays(() => rebalancer.requests.length === 3, 200, "no message run twice");
-    expect(subscriber.status.realtime.channels.s2!.resumed).to.equal(false);
+    expect(subscriber.status().realtime.channels.s2!.resumed).to.equal(false);
     expect(rebalancer.requests.map((r) => r.idempotencyKey)).to.deep.equal([
       "seen/DU003",
       "lost-1/DU003",
@@ -154,7 +154,7 @@ describe("Ably realtime source (real SDK against the emulator)", () => {
 
   it("shows a bad key as a failed connection while the status endpoint and ingress keep serving", async () => {
     const subscriber = await start("testapp.testkey:wrong");
-    await until(() => subscriber.status.realtime.state === "failed");
+    await until(() => subscriber.status().realtime.state === "failed");
     const health = await getJson(`${subscriber.url}/health`);
     expect(health.status).to.equal(503);
     expect((health.body.problems as string[])[0]).to.match(/realtime connection failed: 40101/);
