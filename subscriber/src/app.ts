@@ -31,7 +31,7 @@ export interface SubscriberOptions {
   meter?: Meter;
   /** Connect interceptors on every call to the rebalancer (tracing, metrics); default none. */
   interceptors?: Interceptor[];
-  /** Called with the server certificate after each reload, e.g. for the metrics port. */
+  /** Called with the server certificate after each reload, e.g. for the metrics port; default none. */
   onServerTls?: (tls: SecureContextOptions) => void;
 }
 

@@ -6,13 +6,13 @@ import { EnvReader } from "@mesh/platform/env-reader";
 
 /** How the subscriber reaches the Ably realtime service. */
 export interface RealtimeConfig {
-  /** Ably API key, "appId.keyId:secret". */
+  /** Ably API key, "appId.keyId:secret" (REALTIME_API_KEY); required for a realtime connection. */
   key: string;
-  /** Host of the realtime and REST endpoints; unset means Ably's own. */
+  /** Host of the realtime and REST endpoints (ABLY_ENDPOINT); default Ably's own. */
   endpoint?: string;
-  /** Port of the endpoint; unset means the SDK's default for `tls`. */
+  /** Port of the endpoint (ABLY_PORT); default the SDK's for `tls`. */
   port?: number;
-  /** Use TLS (wss/https); default true. */
+  /** Use TLS (wss/https) (ABLY_TLS); default true. */
   tls: boolean;
   /** SDK: wait before reconnecting after a disconnect, ms; default 15000. */
   disconnectedRetryTimeoutMs: number;
@@ -24,19 +24,19 @@ export interface RealtimeConfig {
 
 /** How inbox entries are delivered to the rebalancer. */
 export interface DeliveryConfig {
-  /** Entries delivered at the same time, across accounts (one at a time per account); default 4. */
+  /** Entries delivered at the same time, across accounts (one at a time per account) (DELIVERY_CONCURRENCY); default 4. */
   concurrency: number;
-  /** Transient failures are retried until an entry is this old, then dead-lettered, ms; 6 h. */
+  /** Transient failures are retried until an entry is this old, then dead-lettered, ms (DELIVERY_MAX_AGE); default 6 h. */
   maxAgeMs: number;
-  /** One call (a whole Rebalance stream) is cancelled after this long, ms; default 300000. */
+  /** One call (a whole Rebalance stream) is cancelled after this long, ms (REBALANCER_API_TIMEOUT); default 300000. */
   attemptTimeoutMs: number;
-  /** Quick retries of one delivery before it goes back to the inbox; default 3. */
+  /** Quick attempts of one delivery, the first included, before it goes back to the inbox; default 3. */
   retryAttempts: number;
   /** First backoff of the quick retries, ms (exponential with jitter); default 500. */
   retryInitialDelayMs: number;
   /** Longest backoff of the quick retries, ms; default 10000. */
   retryMaxDelayMs: number;
-  /** First wait before an entry that failed its quick retries is tried again, ms; 5000. */
+  /** First wait before an entry that failed its quick retries is tried again, ms; default 5000. */
   rescheduleInitialDelayMs: number;
   /** Longest wait between such tries, ms; default 300000. */
   rescheduleMaxDelayMs: number;
@@ -50,42 +50,53 @@ export interface DeliveryConfig {
 
 /** The subscriber's whole configuration, validated. */
 export interface SubscriberConfig {
+  /** The accounts file both services read (ACCOUNTS_FILE); default ./accounts.yaml. */
   accountsFile: string;
-  /** Directory of the inbox database. */
+  /** Directory of the inbox database (DATA_DIR); default ./data. */
   dataDir: string;
-  /** The SQLite file of the inbox, inside dataDir. */
+  /** The SQLite file of the inbox: subscriber-inbox.sqlite inside dataDir. */
   inboxFile: string;
+  /** Accounts of this type take part (TRADING_MODE); default paper. */
   tradingMode: AccountType;
+  /** pino level, or silent (LOG_LEVEL); default info. */
   logLevel: string;
-  /** Address of the webhook ingress and status endpoint. */
+  /**
+   * Address of the webhook ingress and status endpoint (SUBSCRIBER_HOST); default 127.0.0.1,
+   * or 0.0.0.0 with a realtime key (webhooks are then signed).
+   */
   host: string;
-  /** Port of the webhook ingress and status endpoint; 0 picks a free one. */
+  /** Port of the webhook ingress and status endpoint (SUBSCRIBER_PORT); default 8001; 0 picks a free one. */
   port: number;
+  /** How the rebalancer is called. */
   rebalancer: {
+    /** Its base URL (REBALANCER_API_URL); default http://127.0.0.1:8000. */
     url: string;
+    /** Bearer key sent with every call (REBALANCER_API_KEY); default none. */
     apiKey?: string;
-    /** grpc (gRPC over HTTP/2) or connect (Connect over HTTP/1.1); the client's protocol. */
+    /** grpc (gRPC over HTTP/2) or connect (Connect over HTTP/1.1) (REBALANCER_API_PROTOCOL); default grpc. */
     protocol: "grpc" | "connect";
-    /** File of apiKey, re-read when it changes (REBALANCER_API_KEY_FILE). */
+    /** File of apiKey, re-read when it changes (REBALANCER_API_KEY_FILE); default none. */
     apiKeyFile?: string;
-    /** PEM CA trusted for an https:// URL, instead of the system's (REBALANCER_CA_FILE). */
+    /** PEM CA trusted for an https:// URL (REBALANCER_CA_FILE); default the system's CAs. */
     caFile?: string;
-    /** Client certificate and key presented to the rebalancer (mTLS). */
+    /** Client certificate presented to the rebalancer (mTLS, REBALANCER_CLIENT_CERT_FILE); default none. */
     clientCertFile?: string;
+    /** Key of clientCertFile (REBALANCER_CLIENT_KEY_FILE); set with it; default none. */
     clientKeyFile?: string;
   };
-  /** HTTPS on the ingress and metrics ports (TLS_CERT_FILE, TLS_KEY_FILE); unset: cleartext. */
+  /** HTTPS on the ingress and metrics ports (TLS_CERT_FILE, TLS_KEY_FILE); default cleartext. */
   tls?: { certFile: string; keyFile: string };
-  /** The API key may go over http:// beyond loopback (ALLOW_PLAINTEXT=true). */
+  /** The API key may go over http:// beyond loopback (ALLOW_PLAINTEXT=true); default false. */
   allowPlaintext?: boolean;
-  /** Port of the Prometheus scrape endpoint (`/metrics`, on `host`); unset: no endpoint. */
+  /** Port of the Prometheus scrape endpoint (METRICS_PORT); default 9465; unset (0): no endpoint. */
   metricsPort?: number;
-  /** Address of the scrape endpoint; default 127.0.0.1 (it has no authentication). */
+  /** Address of the scrape endpoint (METRICS_HOST); default 127.0.0.1 (it has no authentication). */
   metricsHost: string;
-  /** Unset: no realtime connection, only the webhook ingress (the embedded default). */
+  /** Set by REALTIME_API_KEY; default unset: no realtime connection, only the webhook ingress. */
   realtime?: RealtimeConfig;
-  /** Secret verifying X-Ably-Signature on webhooks; unset accepts unsigned webhooks. */
+  /** Secret verifying X-Ably-Signature on webhooks (the realtime key); default none: unsigned accepted. */
   webhookKey?: string;
+  /** Delivery settings; defaults in defaultDeliveryConfig. */
   delivery: DeliveryConfig;
 }
 

@@ -13,17 +13,27 @@ import { deliverEntry } from "./deliver-entry.js";
 import { idempotencyKey } from "./idempotency-key.js";
 import type { RebalancerReachability } from "./rebalancer-reachability.js";
 
-/** Options of createDispatcher. */
+/** Options of createDispatcher. Every field is required unless it says otherwise. */
 export interface DispatcherOptions {
+  /** Where due entries are claimed and their outcomes written; required, no default. */
   inbox: Inbox;
+  /** The RebalancerService client each delivery calls; required, no default. */
   client: Client<typeof RebalancerService>;
+  /**
+   * Concurrency, retries, circuit breaker, timeouts and max age; required (the composition root
+   * passes `defaultDeliveryConfig` with the environment's overrides).
+   */
   config: DeliveryConfig;
-  /** Told whether each delivery reached the rebalancer. */
+  /** Told whether each delivery reached the rebalancer; required, no default. */
   reachability: RebalancerReachability;
+  /** Receives one line per outcome, retry and circuit change; required, no default. */
   logger: Logger;
-  /** Each attempt gets a `deliver` span, a child of the span that received the message. */
+  /**
+   * Each attempt gets a `deliver` span, a child of the span that received the message; required
+   * (a no-op tracer when tracing is off).
+   */
   tracer: Tracer;
-  /** Counts deliveries by outcome and measures them; unset counts nothing. */
+  /** Counts deliveries by outcome and measures them; default none (nothing is counted). */
   metrics?: SubscriberMetrics;
 }
 

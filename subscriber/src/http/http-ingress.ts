@@ -21,22 +21,26 @@ export interface HealthReport {
 
 /** Options of startHttpIngress. */
 export interface HttpIngressOptions {
+  /** Address to listen on, e.g. 127.0.0.1 or 0.0.0.0; required, no default. */
   host: string;
-  /** 0 picks a free port. */
+  /** Port to listen on; 0 picks a free one; required, no default. */
   port: number;
+  /** Records the messages of webhooks and `/events/{channel}`; required, no default. */
   intake: Intake;
-  /** Secret checking X-Ably-Signature; unset accepts unsigned requests. */
+  /** Secret checking X-Ably-Signature; default none (unsigned requests are accepted). */
   webhookKey?: string;
-  /** The body of GET /status; `detailed` adds reasons, errors and addresses. */
+  /** The body of GET /status; `detailed` adds reasons, errors and addresses; required. */
   status(detailed: boolean): Promise<unknown>;
   /**
    * Key whose `Authorization: Bearer <key>` shows details (health problems, last errors,
-   * addresses) in /health and /status. Unset: callers on loopback see them, no one else.
+   * addresses) in /health and /status. Default none: callers on loopback see them, no one else.
    */
   detailsKey?: string;
+  /** The report GET /health answers (200 when ok, else 503); required, no default. */
   health(): Promise<HealthReport>;
+  /** Receives failed requests and webhook junk; required, no default. */
   logger: Logger;
-  /** Serve HTTPS with this certificate and key; default cleartext. */
+  /** Serve HTTPS with this certificate and key; default cleartext HTTP. */
   tls?: SecureContextOptions;
 }
 

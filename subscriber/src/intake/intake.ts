@@ -48,17 +48,19 @@ export interface IntakeResult {
 
 /** Options of createIntake. */
 export interface IntakeOptions {
+  /** Where each message is recorded before it is acknowledged; required, no default. */
   inbox: Inbox;
-  /** Accounts taking part (enabled, type matching TRADING_MODE). */
+  /** Accounts taking part (enabled, type matching TRADING_MODE); required, may be empty. */
   accounts: Account[];
-  /** TRADING_MODE, named when a channel has no account taking part. */
+  /** TRADING_MODE, named when a channel has no account taking part; required, no default. */
   tradingMode: string;
+  /** Receives one line per message recorded, rejected or duplicated; required, no default. */
   logger: Logger;
-  /** Each message gets a `message received` span, the start of its trace. */
+  /** Each message gets a `message received` span, the start of its trace; required. */
   tracer: Tracer;
-  /** Counts messages received, rejected and duplicated; unset counts nothing. */
+  /** Counts messages received, rejected and duplicated; default none (nothing is counted). */
   metrics?: SubscriberMetrics;
-  /** Called after new pending entries were recorded. */
+  /** Called after new pending entries were recorded (wakes the dispatcher); required. */
   onRecorded(): void;
 }
 

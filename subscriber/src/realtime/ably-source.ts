@@ -8,12 +8,15 @@ import type { RealtimeStatus } from "../status.js";
 
 /** Options of startAblySource. */
 export interface AblySourceOptions {
+  /** Key, endpoint, SDK timeouts and recovery window (defaults in RealtimeConfig); required. */
   config: RealtimeConfig;
-  /** Channels to attach, one per strategy. */
+  /** Channels to attach, one per strategy; required, no default. */
   channels: string[];
+  /** Every message, live or from history, is recorded through it; required, no default. */
   intake: Intake;
-  /** Read for each channel's last recorded message, where history recovery starts. */
+  /** Read for each channel's last recorded message, where history recovery starts; required. */
   inbox: Inbox;
+  /** Receives connection and channel state changes and recoveries; required, no default. */
   logger: Logger;
 }
 

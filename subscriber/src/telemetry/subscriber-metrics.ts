@@ -34,12 +34,13 @@ export interface SubscriberMetrics {
 
 /** Options of createSubscriberMetrics. */
 export interface SubscriberMetricsOptions {
+  /** Where the instruments are created (the Prometheus exporter's); required, no default. */
   meter: Meter;
-  /** Its counts by state are the inbox depth gauge. */
+  /** Its counts by state are the inbox depth gauge; required, no default. */
   inbox: Inbox;
-  /** Circuit state and rebalancer reachability, asked at each scrape. */
+  /** Circuit state and rebalancer reachability, asked at each scrape; required. */
   status(): Pick<SubscriberStatus, "circuit" | "rebalancer">;
-  /** Channels with accounts; any other channel is counted as "other". */
+  /** Channels with accounts; any other channel is counted as "other"; required. */
   channels: string[];
 }
 
