@@ -22,7 +22,7 @@ import {
 import type { BenchFigure, BenchOptions, BenchSection } from "./bench-section.js";
 import { scenarioAccounts, writeScenario, type ScenarioAccount } from "./private/scenario.js";
 import { createScratchDir } from "./private/scratch-dir.js";
-import { waitUntil } from "./private/wait-until.js";
+import { until } from "@mesh/platform/testing/until";
 import { round, sampleStats } from "./sample-stats.js";
 
 /** The target for the p99, ms. */
@@ -106,10 +106,10 @@ export async function measureEventToOrder(options: BenchOptions = {}): Promise<B
     direct = createRebalancerClient({ url: rebalancer.url });
     let delivered = 0;
     const deliveredAll = (count: number) =>
-      waitUntil(async () => (await inbox.counts()).done >= count, 10_000, "run done");
+      until(async () => (await inbox.counts()).done >= count, 10_000, "run done", 2);
 
     const channels = accounts.ably.map((a) => a.strategy);
-    await waitUntil(
+    await until(
       () => channels.every((c) => status().realtime.channels[c]?.state === "attached"),
       30_000,
       "Ably channels attached",

@@ -20,7 +20,7 @@ import {
   type ScenarioAccount,
 } from "./private/scenario.js";
 import { createScratchDir } from "./private/scratch-dir.js";
-import { waitUntil } from "./private/wait-until.js";
+import { until } from "@mesh/platform/testing/until";
 import { round } from "./sample-stats.js";
 
 /** Messages per second TWS accepts from one client before it answers with error 100. */
@@ -76,7 +76,7 @@ export async function measureFanOut(options: BenchOptions = {}): Promise<BenchSe
     });
     await res.body?.cancel();
     if (res.status !== 202) throw new Error(`the subscriber answered ${res.status}`);
-    await waitUntil(
+    await until(
       async () => {
         const counts = await inbox.counts();
         return counts.done + counts.dead >= count;

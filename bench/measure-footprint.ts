@@ -14,7 +14,7 @@ import {
 } from "./private/scenario.js";
 import { createScratchDir } from "./private/scratch-dir.js";
 import { spawnService, type ServiceProcess } from "./private/spawn-service.js";
-import { waitUntil } from "./private/wait-until.js";
+import { until } from "@mesh/platform/testing/until";
 import { round, sampleStats } from "./sample-stats.js";
 
 const MiB = 1024 * 1024;
@@ -67,7 +67,7 @@ export async function measureFootprint(options: BenchOptions = {}): Promise<Benc
       });
       await res.body?.cancel();
       if (res.status !== 202) throw new Error(`the subscriber answered ${res.status}`);
-      await waitUntil(
+      await until(
         async () => (await inboxDone(subscriber.url)) >= i,
         10_000,
         `event ${i}`,

@@ -9,7 +9,7 @@ import { ExecutionMode, RebalancerService } from "@mesh/proto/rebalancer/v1/reba
 import { writeScenario } from "../bench/private/scenario.js";
 import { createScratchDir } from "../bench/private/scratch-dir.js";
 import { spawnService, type ServiceProcess } from "../bench/private/spawn-service.js";
-import { waitUntil } from "../bench/private/wait-until.js";
+import { until } from "@mesh/platform/testing/until";
 import {
   Http2Connections,
   isServerError,
@@ -194,7 +194,7 @@ export async function runFuzzCampaign(options: FuzzOptions): Promise<FuzzReport>
     }
 
     // What the subscriber accepted (dry runs) is delivered before the run store is read.
-    await waitUntil(
+    await until(
       async () => {
         const res = await fetch(`${subscriber.url}/status`);
         const status = (await res.json()) as { inbox: { pending: number; in_flight: number } };
