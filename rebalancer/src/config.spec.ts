@@ -37,6 +37,8 @@ describe("the rebalancer's configuration", () => {
       port: 4002,
       clientId: 1,
       informationalCodes: [],
+      heartbeatIntervalMs: 5_000,
+      heartbeatTimeoutMs: 5_000,
     });
   });
 

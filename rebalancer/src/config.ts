@@ -23,6 +23,13 @@ export interface RebalancerConfig {
         clientId: number;
         /** IBKR_INFO_CODES: extra IB codes that never reject an order. */
         informationalCodes: number[];
+        /** IBKR_HEARTBEAT_SECONDS: how often the live link is probed; default 5 s. */
+        heartbeatIntervalMs: number;
+        /**
+         * IBKR_HEARTBEAT_TIMEOUT_SECONDS: silence after a probe that declares the link lost;
+         * default 5 s (a half-open link is then noticed within 10 s).
+         */
+        heartbeatTimeoutMs: number;
       };
   allocationsApiKey?: string;
   allocationsTimeoutMs: number;
@@ -80,6 +87,8 @@ export function readConfig(env: NodeJS.ProcessEnv): RebalancerConfig {
           port: read.integer("IBKR_PORT", tradingMode === "live" ? 4001 : 4002, 1, 65535),
           clientId: read.integer("IBKR_CLIENT_ID", 1, 0, 2 ** 31 - 1),
           informationalCodes: infoCodes(read.list("IBKR_INFO_CODES"), read.problems),
+          heartbeatIntervalMs: read.integer("IBKR_HEARTBEAT_SECONDS", 5, 1, 60) * 1000,
+          heartbeatTimeoutMs: read.integer("IBKR_HEARTBEAT_TIMEOUT_SECONDS", 5, 1, 60) * 1000,
         }
       : { kind: "sim" };
   if (tradingMode === "live" && broker.kind === "sim") {

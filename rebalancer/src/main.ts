@@ -40,8 +40,17 @@ async function main(): Promise<void> {
   });
   let broker: Broker;
   if (config.broker.kind === "ibkr") {
-    const { host, port, clientId, informationalCodes } = config.broker;
-    const ibkr = createIbkrBroker({ host, port, clientId, informationalCodes, logger });
+    const { host, port, clientId, informationalCodes, heartbeatIntervalMs, heartbeatTimeoutMs } =
+      config.broker;
+    const ibkr = createIbkrBroker({
+      host,
+      port,
+      clientId,
+      informationalCodes,
+      heartbeatIntervalMs,
+      heartbeatTimeoutMs,
+      logger,
+    });
     broker = ibkr;
     logger.info({ host, port, clientId }, "connecting to IB Gateway / TWS");
   } else {
