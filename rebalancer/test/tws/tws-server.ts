@@ -234,8 +234,10 @@ export async function startTwsServer(options: TwsServerOptions = {}): Promise<Tw
 
   function sendExecutions(session: Session, f: string[]): void {
     const [reqId, clientId, account, symbol, side] = [int(f[2]), f[3], f[4], f[6], f[9]];
+    const since = filterTime(f[5]);
     for (const execution of market.executions) {
       const o = execution.order;
+      if (since !== undefined && execution.time.getTime() < since) continue;
       if (clientId !== "" && o.clientId !== int(clientId)) continue;
       if ((account && o.accountId !== account) || (symbol && o.symbol !== symbol)) continue;
       if (side && o.action !== side) continue;
@@ -403,6 +405,14 @@ export async function startTwsServer(options: TwsServerOptions = {}): Promise<Tw
 }
 
 const CONNECTIVITY_LOST = "Connectivity between IB and Trader Workstation has been lost.";
+
+/** An execution filter's time, "yyyymmdd-hh:mm:ss" (UTC) or "yyyymmdd hh:mm:ss", in ms. */
+function filterTime(field: string | undefined): number | undefined {
+  const match = /^(\d{4})(\d{2})(\d{2})[- ](\d{2}):(\d{2}):(\d{2})/.exec(field ?? "");
+  if (!match) return undefined;
+  const [y, mo, d, h, mi, s] = match.slice(1).map(Number);
+  return Date.UTC(y, mo - 1, d, h, mi, s);
+}
 
 function int(field: string | undefined): number {
   return field ? parseInt(field, 10) : 0;
