@@ -42,6 +42,14 @@ describe("the rebalancer's configuration", () => {
     });
   });
 
+  it("refuses other clients' open orders unless FOREIGN_OPEN_ORDERS says to ignore untraded symbols", () => {
+    expect(readConfig({}).foreignOpenOrders).to.equal("refuse");
+    expect(
+      readConfig({ FOREIGN_OPEN_ORDERS: "ignore-untraded-symbols" }).foreignOpenOrders,
+    ).to.equal("ignore_untraded_symbols");
+    expect(() => readConfig({ FOREIGN_OPEN_ORDERS: "ignore" })).to.throw(/FOREIGN_OPEN_ORDERS/);
+  });
+
   it("reads extra informational IB codes from IBKR_INFO_CODES and refuses a non-number", () => {
     const broker = readConfig({ IBKR_HOST: "gw", IBKR_INFO_CODES: "10349, 10233" }).broker;
     expect(broker)

@@ -37,6 +37,11 @@ export interface RebalancerConfig {
   shutdownGraceMs: number;
   cancelTimeoutMs: number;
   fillTimeoutMs: number;
+  /**
+   * FOREIGN_OPEN_ORDERS: "refuse" (default) refuses a live run while another client's order is
+   * open on the account; "ignore-untraded-symbols" leaves those on symbols the plan does not trade.
+   */
+  foreignOpenOrders: "refuse" | "ignore_untraded_symbols";
   /** Port of the Prometheus scrape endpoint; undefined when METRICS_PORT=0. */
   metricsPort?: number;
   /** Host the scrape endpoint binds; METRICS_HOST, default loopback. */
@@ -114,6 +119,11 @@ export function readConfig(env: NodeJS.ProcessEnv): RebalancerConfig {
     shutdownGraceMs: read.integer("SHUTDOWN_GRACE_SECONDS", 30, 0, 3600) * 1000,
     cancelTimeoutMs: read.integer("OPEN_ORDERS_CANCEL_TIMEOUT_SECONDS", 60, 1, 3600) * 1000,
     fillTimeoutMs: read.integer("ORDER_FILL_TIMEOUT_SECONDS", 300, 1, 86400) * 1000,
+    foreignOpenOrders:
+      read.choice("FOREIGN_OPEN_ORDERS", ["refuse", "ignore-untraded-symbols"], "refuse") ===
+      "refuse"
+        ? "refuse"
+        : "ignore_untraded_symbols",
     metricsPort: read.integer("METRICS_PORT", 9464, 0, 65535) || undefined,
     // Unauthenticated: loopback unless the deployment says where scrapers reach it.
     metricsHost: read.text("METRICS_HOST", "127.0.0.1"),

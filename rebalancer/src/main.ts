@@ -151,6 +151,7 @@ async function main(): Promise<void> {
     allocationsTimeoutMs: config.allocationsTimeoutMs,
     cancelTimeoutMs: config.cancelTimeoutMs,
     fillTimeoutMs: config.fillTimeoutMs,
+    foreignOpenOrders: config.foreignOpenOrders,
     logger,
     meter: telemetry.meter,
     interceptors: [

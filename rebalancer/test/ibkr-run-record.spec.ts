@@ -25,6 +25,7 @@ import {
   type IbkrBroker,
   type IbkrBrokerOptions,
 } from "../src/broker/ibkr/ibkr-broker.js";
+import type { ForeignOpenOrders } from "../src/execution/execution-deps.js";
 import { orderStreamProblems } from "./support/order-stream-problems.js";
 import {
   decodingErrors,
@@ -50,6 +51,8 @@ const instruments: InstrumentSpec[] = [
   { symbol: "VTI", last: 250, close: 249 },
   { symbol: "QQQ", bid: 439.9, ask: 440.1, close: 438, primaryExchange: "NASDAQ" },
   { symbol: "BND", close: 72.5, primaryExchange: "NASDAQ" },
+  // Not in the plan: where another client's resting order may be left alone.
+  { symbol: "IWM", last: 200, close: 199 },
 ].map((i) => ({ ...i, tradingHours: alwaysOpen(), liquidHours: alwaysOpen() }));
 
 /** IB's status words as the contract's, for an order at the server. */
@@ -93,7 +96,11 @@ describe("a run's record equals the broker (IBKR against the TWS test server)", 
   let client: Client<typeof RebalancerService>;
   const logs: LogRecord[] = [];
 
-  async function start(server: TwsServerOptions, options: Partial<IbkrBrokerOptions> = {}) {
+  async function start(
+    server: TwsServerOptions,
+    options: Partial<IbkrBrokerOptions> = {},
+    foreignOpenOrders?: ForeignOpenOrders,
+  ) {
     tws = await startTwsServer({
       accounts: [
         {
@@ -127,6 +134,7 @@ describe("a run's record equals the broker (IBKR against the TWS test server)", 
       dataDir: dir,
       broker,
       fillTimeoutMs: 10_000,
+      foreignOpenOrders,
     });
     client = createClient(RebalancerService, createGrpcTransport({ baseUrl: app.url }));
   }
@@ -249,5 +257,75 @@ describe("a run's record equals the broker (IBKR against the TWS test server)", 
     const { record, server } = recordAndServer(await recordOf(runId), tws.market);
     expect(record).to.deep.equal(server);
     expect(orderStreamProblems(events)).to.deep.equal([]);
+  });
+
+  describe("with open orders another client placed", () => {
+    function restingOrders() {
+      const market = tws.market;
+      const byClient = market.addForeignRestingOrder({
+        clientId: 3,
+        orderId: 41,
+        accountId: "DU111111",
+        symbol: "SPY",
+        action: "SELL",
+        quantity: 5,
+      });
+      const byHand = market.addForeignRestingOrder({
+        clientId: 0,
+        orderId: 0,
+        accountId: "DU111111",
+        symbol: "IWM",
+        action: "BUY",
+        quantity: 7,
+      });
+      return { byClient, byHand };
+    }
+
+    it("refuses before trading, listing each order, who placed it and what to do", async () => {
+      await start({ fillIntervalMs: 10 });
+      const { byClient, byHand } = restingOrders();
+      const events = await run("foreign-refused");
+      const final = events.at(-1)!.event;
+      expect(final.case).to.equal("failed");
+      if (final.case !== "failed") return;
+      expect(final.value.reason).to.equal(FailureReason.OPEN_ORDERS_NOT_CANCELLED);
+      expect(final.value.message).to.equal(
+        "refusing to trade on DU111111: 2 open orders were placed by another client and cannot " +
+          `be cancelled from here: order perm:${byClient.permId}: sell 5 SPY (placed by API client 3); ` +
+          `order perm:${byHand.permId}: buy 7 IWM (placed by TWS or API client 0). Nothing was ` +
+          "cancelled or traded. Cancel them in TWS or from the client that placed them (or with a " +
+          "global cancel), then run again; or, to leave other clients' orders on symbols this " +
+          "plan does not trade in place, set FOREIGN_OPEN_ORDERS=ignore-untraded-symbols",
+      );
+      // Nothing placed, nothing cancelled: the server holds just the two resting orders.
+      expect(tws.market.orders.map((o) => `${o.clientId}:${o.status}`)).to.deep.equal([
+        "3:Submitted",
+        "0:Submitted",
+      ]);
+    });
+
+    it("when told to, leaves those on untraded symbols alone, but still refuses on traded ones", async () => {
+      await start({ fillIntervalMs: 10 }, {}, "ignore_untraded_symbols");
+      const { byClient, byHand } = restingOrders();
+      const refused = (await run("foreign-traded")).at(-1)!.event;
+      expect(refused.case).to.equal("failed");
+      if (refused.case !== "failed") return;
+      expect(refused.value.message).to.contain(
+        `1 open order was placed by another client and cannot be cancelled from here: order perm:${byClient.permId}: sell 5 SPY (placed by API client 3)`,
+      );
+      expect(refused.value.message).to.not.contain("IWM");
+      expect(refused.value.message).to.not.contain("FOREIGN_OPEN_ORDERS");
+      expect(tws.market.orders).to.have.length(2);
+
+      // The other client cancels its SPY order; the IWM order placed by hand stays.
+      byClient.status = "Cancelled";
+      const events = await run("foreign-untraded");
+      const final = events.at(-1)!.event;
+      expect(final.case, JSON.stringify(final.value)).to.equal("completed");
+      expect(byHand.status).to.equal("Submitted");
+      const { record, server } = recordAndServer(await recordOf(events[0]!.runId), tws.market);
+      expect(record).to.deep.equal(server);
+      expect(server.orders.length).to.be.greaterThan(2);
+    });
   });
 });

@@ -84,6 +84,11 @@ export interface BrokerOrder {
    */
   warnings?: string[];
   runId: string;
+  /**
+   * Who placed the order when it was not this adapter's client, e.g. "API client 3" or "TWS or
+   * API client 0": such an order cannot be cancelled from here. Absent for our own orders.
+   */
+  placedBy?: string;
 }
 
 /** One execution of an order. */

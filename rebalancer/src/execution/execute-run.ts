@@ -131,7 +131,10 @@ async function runPhases(
     orders = new RunOrders(broker, run, emit);
     const ctx: TradeContext = { deps, account, run, orders, adjustments: [] };
     await inPhase(Phase.CANCELLING_OPEN_ORDERS, () =>
-      cancelOpenOrders(broker, account.accountId, deps.cancelTimeoutMs ?? 60_000),
+      cancelOpenOrders(broker, account.accountId, deps.cancelTimeoutMs ?? 60_000, {
+        symbols: new Set([...planned.sells, ...planned.buys].map((o) => o.symbol)),
+        foreign: deps.foreignOpenOrders ?? "refuse",
+      }),
     );
     if (planned.sells.length > 0) {
       await inPhase(Phase.SELLING, async () => {

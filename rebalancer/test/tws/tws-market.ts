@@ -243,6 +243,33 @@ export class TwsMarket {
     this.pendingOrderErrors.push(fault);
   }
 
+  /**
+   * A limit order resting at the broker that another client placed (another API client id, or 0
+   * for an order entered in TWS by hand): clients see it through reqAllOpenOrders only. Priced
+   * away from the market, so it never fills.
+   */
+  addForeignRestingOrder(order: {
+    clientId: number;
+    orderId: number;
+    accountId: string;
+    symbol: string;
+    action: "BUY" | "SELL";
+    quantity: number;
+  }): TwsOrder {
+    const instrument = this.instruments.get(order.symbol)!;
+    this.placeOrder({
+      ...order,
+      conId: instrument.conId,
+      orderType: "LMT",
+      limitPrice: order.action === "BUY" ? 1 : 1_000_000,
+      tif: "GTC",
+      outsideRth: false,
+      orderRef: "",
+      transmit: true,
+    });
+    return this.orders.at(-1)!;
+  }
+
   /** Orders not yet filled, cancelled or rejected. */
   workingOrders(): TwsOrder[] {
     return this.orders.filter((o) => !TERMINAL.has(o.status));
