@@ -1,169 +1,40 @@
 // A run's record equals the broker: the rebalancer with the IBKR adapter against the TWS test
-// server while the link goes silent, drops mid-sell, or TWS sends a late 201. After each, GET
-// /runs/{id} shows exactly the server's orders and executions, and no buy follows a sell whose
-// outcome was not confirmed.
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createClient, type Client } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import {
-  ExecutionMode,
-  FailureReason,
-  OrderStatus,
-  RebalancerService,
-  GetRunResponseSchema,
-  RunStatus,
-  type RebalanceResponse,
-  type Run,
-} from "@mesh/proto/rebalancer/v1/rebalancer";
-import { fromJson, type JsonValue } from "@bufbuild/protobuf";
+// server while the link goes silent, drops mid-sell, TWS sends a late 201, or another client has
+// orders resting. After each, GET /runs/{id} shows exactly the server's orders and executions,
+// and no buy follows a sell whose outcome was not confirmed.
+import { FailureReason, OrderStatus, RunStatus } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { expect } from "chai";
-import { startRebalancer, type RunningRebalancer } from "../src/app.js";
-import {
-  createIbkrBroker,
-  type IbkrBroker,
-  type IbkrBrokerOptions,
-} from "../src/broker/ibkr/ibkr-broker.js";
+import type { RunningRebalancer } from "../src/app.js";
+import type { IbkrBroker, IbkrBrokerOptions } from "../src/broker/ibkr/ibkr-broker.js";
 import type { ForeignOpenOrders } from "../src/execution/execution-deps.js";
 import { orderStreamProblems } from "./support/order-stream-problems.js";
 import {
-  decodingErrors,
-  eventually,
-  testBrokerOptions,
-  type LogRecord,
-} from "./tws/ibkr-against-tws.js";
-import type { InstrumentSpec, TwsMarket } from "./tws/tws-market.js";
-import { startTwsServer, type TwsServer, type TwsServerOptions } from "./tws/tws-server.js";
-
-/** Open around the clock for the week around now, so the run is never postponed. */
-function alwaysOpen(): string {
-  const day = (n: number) =>
-    new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10).replaceAll("-", "");
-  const days: string[] = [];
-  for (let offset = -2; offset <= 6; offset++)
-    days.push(`${day(offset)}:0000-${day(offset + 1)}:0000`);
-  return days.join(";");
-}
-
-const instruments: InstrumentSpec[] = [
-  { symbol: "SPY", last: 500, bid: 499.9, ask: 500.1, close: 498 },
-  { symbol: "VTI", last: 250, close: 249 },
-  { symbol: "QQQ", bid: 439.9, ask: 440.1, close: 438, primaryExchange: "NASDAQ" },
-  { symbol: "BND", close: 72.5, primaryExchange: "NASDAQ" },
-  // Not in the plan: where another client's resting order may be left alone.
-  { symbol: "IWM", last: 200, close: 199 },
-].map((i) => ({ ...i, tradingHours: alwaysOpen(), liquidHours: alwaysOpen() }));
-
-/** IB's status words as the contract's, for an order at the server. */
-function statusAtServer(status: string, filled: number): string {
-  if (status === "Filled") return "FILLED";
-  if (status === "Cancelled" || status === "ApiCancelled") return "CANCELLED";
-  if (status === "PendingSubmit") return "PENDING_SUBMIT";
-  return filled > 0 ? "PARTIALLY_FILLED" : "SUBMITTED";
-}
-
-/** The record's orders and fills next to the server's, in one comparable shape. */
-function recordAndServer(run: Run, market: TwsMarket) {
-  const own = market.orders.filter((o) => o.orderRef === run.runId);
-  const executions = market.executions.filter((e) => e.order.orderRef === run.runId);
-  return {
-    record: {
-      orders: run.orders
-        .map(
-          (o) =>
-            `${o.orderId} ${o.symbol} ${OrderStatus[o.status]} ${o.filledQuantity}/${o.quantity}`,
-        )
-        .sort(),
-      fills: run.fills.map((f) => `${f.executionId} ${f.orderId} ${f.quantity}@${f.price}`).sort(),
-    },
-    server: {
-      orders: own
-        .map(
-          (o) =>
-            `${o.orderId} ${o.symbol} ${statusAtServer(o.status, o.filled)} ${o.filled}/${o.quantity}`,
-        )
-        .sort(),
-      fills: executions.map((e) => `${e.execId} ${e.order.orderId} ${e.shares}@${e.price}`).sort(),
-    },
-  };
-}
+  recordAndServer,
+  startRebalancerAgainstTws,
+  type RebalancerAgainstTws,
+} from "./support/rebalancer-against-tws.js";
+import { eventually } from "./tws/ibkr-against-tws.js";
+import type { TwsServer, TwsServerOptions } from "./tws/tws-server.js";
 
 describe("a run's record equals the broker (IBKR against the TWS test server)", () => {
+  let h: RebalancerAgainstTws;
   let tws: TwsServer;
-  let broker: IbkrBroker;
   let app: RunningRebalancer;
-  let client: Client<typeof RebalancerService>;
-  const logs: LogRecord[] = [];
+  let broker: IbkrBroker;
 
   async function start(
     server: TwsServerOptions,
     options: Partial<IbkrBrokerOptions> = {},
     foreignOpenOrders?: ForeignOpenOrders,
   ) {
-    tws = await startTwsServer({
-      accounts: [
-        {
-          accountId: "DU111111",
-          cash: 10_000,
-          positions: {
-            SPY: { quantity: 20, averageCost: 400 },
-            VTI: { quantity: 10, averageCost: 200 },
-          },
-        },
-      ],
-      instruments,
-      fillParts: 2,
-      ...server,
-    });
-    const dir = mkdtempSync(join(tmpdir(), "ibkr-record-"));
-    writeFileSync(
-      join(dir, "test-blend.yaml"),
-      "allocations:\n  - { symbol: QQQ, allocation: 0.4 }\n  - { symbol: BND, allocation: 0.3 }\n" +
-        "  - { symbol: SPY, allocation: 0.25 }\n",
-    );
-    writeFileSync(
-      join(dir, "accounts.yaml"),
-      "defaults: { allocation_url: 'file:{strategy}.yaml', min_order_value: 50 }\n" +
-        "accounts:\n  - { account_id: DU111111, type: paper, strategy: test-blend }\n",
-    );
-    broker = createIbkrBroker({ ...testBrokerOptions(tws.port, logs), ...options });
-    await broker.ready();
-    app = await startRebalancer({
-      accountsFile: join(dir, "accounts.yaml"),
-      dataDir: dir,
-      broker,
-      fillTimeoutMs: 10_000,
-      foreignOpenOrders,
-    });
-    client = createClient(RebalancerService, createGrpcTransport({ baseUrl: app.url }));
+    h = await startRebalancerAgainstTws(server, options, foreignOpenOrders);
+    ({ tws, app, broker } = h);
   }
 
-  afterEach(async () => {
-    await app.close(1_000); // closes the broker too
-    await tws.close();
-    expect(decodingErrors(logs)).to.deep.equal([]);
-    logs.length = 0;
-  });
+  afterEach(() => h.close());
 
-  async function run(key: string): Promise<RebalanceResponse[]> {
-    const events: RebalanceResponse[] = [];
-    for await (const event of client.rebalance({
-      accountId: "DU111111",
-      mode: ExecutionMode.LIVE,
-      idempotencyKey: key,
-    })) {
-      events.push(event);
-    }
-    return events;
-  }
-
-  /** GET /runs/{id} over REST, as an operator reads it. */
-  async function recordOf(runId: string): Promise<Run> {
-    const response = await fetch(`${app.url}/runs/${runId}`);
-    expect(response.status).to.equal(200);
-    return fromJson(GetRunResponseSchema, (await response.json()) as JsonValue).run!;
-  }
+  const run = (key: string) => h.run(key);
+  const recordOf = (runId: string) => h.recordOf(runId);
 
   /** Waits until every order of the run has settled at the server (the market goes on). */
   async function serverSettled(runId: string) {
