@@ -139,8 +139,20 @@ describe("a run's stream and record under random interleavings of TWS messages",
           expect(final.case, JSON.stringify(final.value)).to.equal("completed");
           if (final.case === "completed") expect(final.value.status).to.equal(RunStatus.COMPLETED);
         }
-        const { record, server } = recordAndServer(await h.recordOf(runId), h.tws.market);
+        const recorded = await h.recordOf(runId);
+        const { record, server } = recordAndServer(recorded, h.tws.market);
         expect(record, `seed ${seed}`).to.deep.equal(server);
+        // A stream follower (the console) ends on the same state of each order as the record.
+        const told = new Map<string, string>();
+        for (const { event } of events) {
+          if (event.case === "orderSubmitted" || event.case === "orderUpdated") {
+            const o = event.value.order!;
+            told.set(o.orderId, `${o.orderId} ${o.status} ${o.filledQuantity}`);
+          }
+        }
+        expect([...told.values()].sort()).to.deep.equal(
+          recorded.orders.map((o) => `${o.orderId} ${o.status} ${o.filledQuantity}`).sort(),
+        );
       } finally {
         await h.close();
       }

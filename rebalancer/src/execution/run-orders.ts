@@ -5,6 +5,7 @@ import {
   OrderSchema,
   OrderSubmittedSchema,
   OrderUpdatedSchema,
+  type Order,
   type Run,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
 import type { Broker, BrokerOrder } from "../broker/broker.js";
@@ -24,6 +25,8 @@ export class RunOrders {
   private readonly announced = new Set<string>();
   /** Where each order is in `run.orders`, so an update costs the same in a run of any size. */
   private readonly positions = new Map<string, number>();
+  /** The order as the stream last told it (submitted or updated), by order id. */
+  private readonly streamed = new Map<string, Order>();
   /** Execution ids already in the record. */
   private readonly fillIds = new Set<string>();
   private last: Promise<void> = Promise.resolve();
@@ -47,8 +50,13 @@ export class RunOrders {
           const fill = fillMessage(event.fill);
           run.fills.push(fill);
           this.record({ case: "orderFilled", value: create(OrderFilledSchema, { fill }) });
-        } else if (this.upsert(event.order)) {
+        } else {
+          this.upsert(event.order);
           const message = orderMessage(event.order);
+          // A repeat of what the stream last said about the order tells nothing new.
+          const said = this.streamed.get(event.order.orderId);
+          if (said && equals(OrderSchema, said, message)) return;
+          this.streamed.set(event.order.orderId, message);
           this.record({
             case: "orderUpdated",
             value: create(OrderUpdatedSchema, { order: message }),
@@ -108,6 +116,7 @@ export class RunOrders {
     this.announced.add(order.orderId);
     this.upsert(order);
     const message = orderMessage(order);
+    this.streamed.set(order.orderId, message);
     this.record({
       case: "orderSubmitted",
       value: create(OrderSubmittedSchema, { order: message }),
@@ -121,16 +130,11 @@ export class RunOrders {
     appended.catch(() => undefined);
   }
 
-  /** Keeps the run's record of an order at its latest state; false when it did not change. */
-  private upsert(order: BrokerOrder): boolean {
+  /** Keeps the run's record of an order at its latest state. */
+  private upsert(order: BrokerOrder): void {
     const message = orderMessage(order);
     const i = this.positions.get(order.orderId);
-    if (i === undefined) {
-      this.positions.set(order.orderId, this.run.orders.push(message) - 1);
-      return true;
-    }
-    if (equals(OrderSchema, this.run.orders[i]!, message)) return false;
-    this.run.orders[i] = message;
-    return true;
+    if (i !== undefined) this.run.orders[i] = message;
+    else this.positions.set(order.orderId, this.run.orders.push(message) - 1);
   }
 }
