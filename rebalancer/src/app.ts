@@ -21,6 +21,7 @@ import { createApiServer } from "./server/api-server.js";
 import type { OnePortTlsOptions } from "./server/one-port-server.js";
 import type { ComponentProbe } from "./server/health-report.js";
 import { createRebalancerService } from "./service/rebalancer-service.js";
+import type { ForeignOpenOrders } from "./execution/execution-deps.js";
 
 /** Options of startRebalancer. Read from the environment by main.ts; passed directly by tests. */
 export interface RebalancerAppOptions {
@@ -49,6 +50,8 @@ export interface RebalancerAppOptions {
   cancelTimeoutMs?: number;
   /** How long to wait for a phase's orders to fill; default 300 s. */
   fillTimeoutMs?: number;
+  /** Other clients' open orders: "refuse" (default) or "ignore_untraded_symbols". */
+  foreignOpenOrders?: ForeignOpenOrders;
   logger?: Logger;
   /** Connect interceptors for every RPC on every protocol (tracing, metrics); default none. */
   interceptors?: Interceptor[];
@@ -110,6 +113,7 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
       now: options.now ?? (() => new Date()),
       cancelTimeoutMs: options.cancelTimeoutMs,
       fillTimeoutMs: options.fillTimeoutMs,
+      foreignOpenOrders: options.foreignOpenOrders,
       metrics,
     },
   });

@@ -38,7 +38,17 @@ describe("the rebalancer's configuration", () => {
       port: 4002,
       clientId: 1,
       informationalCodes: [],
+      heartbeatIntervalMs: 5_000,
+      heartbeatTimeoutMs: 5_000,
     });
+  });
+
+  it("refuses other clients' open orders unless FOREIGN_OPEN_ORDERS says to ignore untraded symbols", () => {
+    expect(readConfig({}).foreignOpenOrders).to.equal("refuse");
+    expect(
+      readConfig({ FOREIGN_OPEN_ORDERS: "ignore-untraded-symbols" }).foreignOpenOrders,
+    ).to.equal("ignore_untraded_symbols");
+    expect(() => readConfig({ FOREIGN_OPEN_ORDERS: "ignore" })).to.throw(/FOREIGN_OPEN_ORDERS/);
   });
 
   it("reads extra informational IB codes from IBKR_INFO_CODES and refuses a non-number", () => {

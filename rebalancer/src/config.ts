@@ -24,6 +24,13 @@ export interface RebalancerConfig {
         clientId: number;
         /** IBKR_INFO_CODES: extra IB codes that never reject an order. */
         informationalCodes: number[];
+        /** IBKR_HEARTBEAT_SECONDS: how often the live link is probed; default 5 s. */
+        heartbeatIntervalMs: number;
+        /**
+         * IBKR_HEARTBEAT_TIMEOUT_SECONDS: silence after a probe that declares the link lost;
+         * default 5 s (a half-open link is then noticed within 10 s).
+         */
+        heartbeatTimeoutMs: number;
       };
   allocationsApiKey?: string;
   allocationsTimeoutMs: number;
@@ -31,6 +38,11 @@ export interface RebalancerConfig {
   shutdownGraceMs: number;
   cancelTimeoutMs: number;
   fillTimeoutMs: number;
+  /**
+   * FOREIGN_OPEN_ORDERS: "refuse" (default) refuses a live run while another client's order is
+   * open on the account; "ignore-untraded-symbols" leaves those on symbols the plan does not trade.
+   */
+  foreignOpenOrders: "refuse" | "ignore_untraded_symbols";
   /** Port of the Prometheus scrape endpoint; undefined when METRICS_PORT=0. */
   metricsPort?: number;
   /** Host the scrape endpoint binds; METRICS_HOST, default loopback. */
@@ -73,6 +85,8 @@ export function readConfig(env: NodeJS.ProcessEnv): RebalancerConfig {
           port: read.integer("IBKR_PORT", tradingMode === "live" ? 4001 : 4002, 1, 65535),
           clientId: read.integer("IBKR_CLIENT_ID", 1, 0, 2 ** 31 - 1),
           informationalCodes: infoCodes(read.list("IBKR_INFO_CODES"), read.problems),
+          heartbeatIntervalMs: read.integer("IBKR_HEARTBEAT_SECONDS", 5, 1, 60) * 1000,
+          heartbeatTimeoutMs: read.integer("IBKR_HEARTBEAT_TIMEOUT_SECONDS", 5, 1, 60) * 1000,
         }
       : { kind: "sim" };
   if (tradingMode === "live" && broker.kind === "sim") {
@@ -98,6 +112,11 @@ export function readConfig(env: NodeJS.ProcessEnv): RebalancerConfig {
     shutdownGraceMs: read.integer("SHUTDOWN_GRACE_SECONDS", 30, 0, 3600) * 1000,
     cancelTimeoutMs: read.integer("OPEN_ORDERS_CANCEL_TIMEOUT_SECONDS", 60, 1, 3600) * 1000,
     fillTimeoutMs: read.integer("ORDER_FILL_TIMEOUT_SECONDS", 300, 1, 86400) * 1000,
+    foreignOpenOrders:
+      read.choice("FOREIGN_OPEN_ORDERS", ["refuse", "ignore-untraded-symbols"], "refuse") ===
+      "refuse"
+        ? "refuse"
+        : "ignore_untraded_symbols",
     metricsPort: read.integer("METRICS_PORT", 9464, 0, 65535) || undefined,
     // Unauthenticated: loopback unless the deployment says where scrapers reach it.
     metricsHost: read.text("METRICS_HOST", "127.0.0.1"),

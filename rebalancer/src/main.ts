@@ -41,8 +41,17 @@ async function main(): Promise<void> {
   });
   let broker: Broker;
   if (config.broker.kind === "ibkr") {
-    const { host, port, clientId, informationalCodes } = config.broker;
-    const ibkr = createIbkrBroker({ host, port, clientId, informationalCodes, logger });
+    const { host, port, clientId, informationalCodes, heartbeatIntervalMs, heartbeatTimeoutMs } =
+      config.broker;
+    const ibkr = createIbkrBroker({
+      host,
+      port,
+      clientId,
+      informationalCodes,
+      heartbeatIntervalMs,
+      heartbeatTimeoutMs,
+      logger,
+    });
     broker = ibkr;
     logger.info({ host, port, clientId }, "connecting to IB Gateway / TWS");
   } else {
@@ -143,6 +152,7 @@ async function main(): Promise<void> {
     allocationsTimeoutMs: config.allocationsTimeoutMs,
     cancelTimeoutMs: config.cancelTimeoutMs,
     fillTimeoutMs: config.fillTimeoutMs,
+    foreignOpenOrders: config.foreignOpenOrders,
     logger,
     meter: telemetry.meter,
     interceptors: [

@@ -8,7 +8,6 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
   ExecutionMode,
   FailureReason,
-  OrderStatus,
   Phase,
   RebalancerService,
   RunStatus,
@@ -24,6 +23,7 @@ import {
   type LogRecord,
 } from "./tws/ibkr-against-tws.js";
 import type { InstrumentSpec } from "./tws/tws-market.js";
+import { orderStreamProblems } from "./support/order-stream-problems.js";
 import { startTwsServer, type TwsServer } from "./tws/tws-server.js";
 
 /** Open around the clock for the week around now, so the run is never postponed. */
@@ -205,41 +205,3 @@ describe("a paper rebalance through IB Gateway's protocol", () => {
     expect(positions.positions.map((p) => p.symbol)).to.include("SPY");
   });
 });
-
-/** Where the stream shows an order out of causal order or moving backwards; empty when none. */
-function orderStreamProblems(events: RebalanceResponse[]): string[] {
-  const problems: string[] = [];
-  const seen = new Map<string, { filled: number; terminal: boolean }>();
-  const terminal = new Set([OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED]);
-  for (const { sequence, event } of events) {
-    if (event.case === "orderSubmitted") {
-      const id = event.value.order!.orderId;
-      if (seen.has(id)) problems.push(`#${sequence}: order ${id} submitted after its updates`);
-      seen.set(id, { filled: event.value.order!.filledQuantity, terminal: false });
-    } else if (event.case === "orderUpdated" || event.case === "orderFilled") {
-      const id =
-        event.case === "orderUpdated" ? event.value.order!.orderId : event.value.fill!.orderId;
-      const known = seen.get(id);
-      if (!known) {
-        problems.push(`#${sequence}: ${event.case} of order ${id} before its submission`);
-        seen.set(id, { filled: 0, terminal: false });
-        continue;
-      }
-      if (event.case !== "orderUpdated") continue;
-      const order = event.value.order!;
-      if (order.filledQuantity < known.filled) {
-        problems.push(
-          `#${sequence}: order ${id} filled ${known.filled} then ${order.filledQuantity}`,
-        );
-      }
-      if (known.terminal && !terminal.has(order.status)) {
-        problems.push(
-          `#${sequence}: order ${id} left a final status for ${OrderStatus[order.status]}`,
-        );
-      }
-      known.filled = Math.max(known.filled, order.filledQuantity);
-      known.terminal ||= terminal.has(order.status);
-    }
-  }
-  return problems;
-}

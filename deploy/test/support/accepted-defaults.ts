@@ -11,6 +11,9 @@ export const acceptedDefaults: Record<NodeService, Record<string, string>> = {
     API_HOST: "0.0.0.0 with API keys, the container's loopback without: fails closed",
     CORS_ORIGINS: "no browser origins unless the operator names some",
     IBKR_INFO_CODES: "only the built-in informational IB codes until an operator adds some",
+    FOREIGN_OPEN_ORDERS: "a live run refuses while another client's order is open: fails closed",
+    IBKR_HEARTBEAT_SECONDS: "a 5 s heartbeat on the IB link",
+    IBKR_HEARTBEAT_TIMEOUT_SECONDS: "5 s of silence after a heartbeat declares the IB link lost",
   },
   subscriber: {
     SUBSCRIBER_HOST: "loopback, or 0.0.0.0 with a realtime key (signed webhooks only)",

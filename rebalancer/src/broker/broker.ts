@@ -84,6 +84,11 @@ export interface BrokerOrder {
    */
   warnings?: string[];
   runId: string;
+  /**
+   * Who placed the order when it was not this adapter's client, e.g. "API client 3" or "TWS or
+   * API client 0": such an order cannot be cancelled from here. Absent for our own orders.
+   */
+  placedBy?: string;
 }
 
 /** One execution of an order. */
@@ -101,6 +106,14 @@ export interface BrokerFill {
 /** Something happened to an order: a status change or a fill. */
 export type OrderEvent =
   { kind: "status"; order: BrokerOrder } | { kind: "fill"; fill: BrokerFill; order: BrokerOrder };
+
+/** What the broker itself holds about one run: its orders (by run id) and their executions. */
+export interface RunActivity {
+  /** Every order carrying the run id that the broker knows of, in its latest state. */
+  orders: BrokerOrder[];
+  /** Every execution of those orders; each execution id once. */
+  fills: BrokerFill[];
+}
 
 /** Health of the broker connection. */
 export interface BrokerHealth {
@@ -131,6 +144,12 @@ export interface Broker {
   placeOrder(request: OrderRequest): Promise<BrokerOrder>;
   /** Asks the broker to cancel one order; the outcome arrives as an order event. */
   cancelOrder(orderId: string): Promise<void>;
+  /**
+   * Asks the broker afresh for a run's orders and executions since `since` (IBKR: executions and
+   * open orders, after waiting a bounded time for a connection), so a record can be made equal to
+   * the broker. Events for what had been missed are also sent to the order event listeners.
+   */
+  runActivity(accountId: string, runId: string, since: Date): Promise<RunActivity>;
   /** Subscribes to status changes and fills of every order; returns the unsubscribe function. */
   onOrderEvent(listener: (event: OrderEvent) => void): () => void;
   close(): Promise<void>;

@@ -76,6 +76,13 @@ export function traceBroker(broker: Broker, tracer: Tracer = trace.getTracer("br
       ),
     cancelOrder: (orderId) =>
       span("cancelOrder", { "order.id": orderId }, () => broker.cancelOrder(orderId)),
+    runActivity: (accountId, runId, since) =>
+      span(
+        "runActivity",
+        { "account.id": accountId, "run.id": runId },
+        () => broker.runActivity(accountId, runId, since),
+        (a) => ({ "broker.orders": a.orders.length, "broker.fills": a.fills.length }),
+      ),
     onOrderEvent: (listener) => broker.onOrderEvent(listener),
     close: () => broker.close(),
   };

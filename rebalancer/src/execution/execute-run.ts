@@ -131,7 +131,10 @@ async function runPhases(
     orders = new RunOrders(broker, run, emit);
     const ctx: TradeContext = { deps, account, run, orders, adjustments: [] };
     await inPhase(Phase.CANCELLING_OPEN_ORDERS, () =>
-      cancelOpenOrders(broker, account.accountId, deps.cancelTimeoutMs ?? 60_000),
+      cancelOpenOrders(broker, account.accountId, deps.cancelTimeoutMs ?? 60_000, {
+        symbols: new Set([...planned.sells, ...planned.buys].map((o) => o.symbol)),
+        foreign: deps.foreignOpenOrders ?? "refuse",
+      }),
     );
     if (planned.sells.length > 0) {
       await inPhase(Phase.SELLING, async () => {
@@ -153,19 +156,23 @@ async function runPhases(
         await ctx.orders.recorded();
       });
     }
+    // The final record is written only once the broker's own view of the orders is in it.
+    const behind = unreconciled(await orders.reconcile());
     return finish(
       run,
       emit,
       adjustments.length > 0 ? RunStatus.COMPLETED_WITH_ADJUSTMENTS : RunStatus.COMPLETED,
-      adjustments.length > 0
+      (adjustments.length > 0
         ? `completed with adjustments: ${adjustments.join("; ")}`
-        : `completed: ${run.orders.length} orders filled`,
+        : `completed: ${run.orders.length} orders filled`) + behind,
     );
   } catch (err) {
     const failure = RunFailure.from(err);
+    // Whatever stopped the run, its record must say what the broker did with its orders.
+    const behind = unreconciled(await orders?.reconcile().catch((e: Error) => e.message));
     run.status = RunStatus.FAILED;
     run.failureReason = failure.reason;
-    run.message = failure.message;
+    run.message = failure.message + behind;
     await emit({
       case: "failed",
       value: create(RunFailedSchema, {
@@ -217,6 +224,12 @@ function describeBuyChanges(before: PlannedOrder[], after: PlannedOrder[], adjus
       adjustments.push(`buy of ${o.symbol} re-planned from ${o.quantity} to ${quantity} shares`);
     }
   }
+}
+
+/** What a final message adds when the broker could not be read before the final record. */
+function unreconciled(problem: string | undefined): string {
+  if (problem === undefined) return "";
+  return `; the broker could not be asked for the orders' final state (${problem}): this record may be behind the broker, check ListOpenOrders`;
 }
 
 function dryRunMessage(planned: Plan): string {

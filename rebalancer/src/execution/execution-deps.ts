@@ -3,6 +3,9 @@ import type { Allocations } from "../allocations/allocations.js";
 import type { Broker } from "../broker/broker.js";
 import type { RunMetrics } from "../run-metrics.js";
 
+/** What a run does about other clients' open orders; see ExecutionDeps.foreignOpenOrders. */
+export type ForeignOpenOrders = "refuse" | "ignore_untraded_symbols";
+
 /** What a run needs besides the account. */
 export interface ExecutionDeps {
   /** The broker orders go to; no default. */
@@ -15,6 +18,13 @@ export interface ExecutionDeps {
   cancelTimeoutMs?: number;
   /** How long to wait for a phase's orders to fill; default 5 minutes. */
   fillTimeoutMs?: number;
+  /**
+   * Open orders placed by another client (another API client id, or by hand in TWS), which this
+   * broker cannot cancel: "refuse" (default) refuses to trade while any is open;
+   * "ignore_untraded_symbols" leaves those on symbols the plan does not trade in place and refuses
+   * only for the others.
+   */
+  foreignOpenOrders?: ForeignOpenOrders;
   /** Counts orders by side and outcome; default counts nothing. */
   metrics?: RunMetrics;
 }

@@ -30,20 +30,23 @@ export class OrderTracker {
 
   constructor(
     broker: Broker,
-    follows: (order: BrokerOrder) => boolean,
-    onEvent: (event: OrderEvent) => void = () => undefined,
+    private readonly follows: (order: BrokerOrder) => boolean,
+    private readonly onEvent: (event: OrderEvent) => void = () => undefined,
   ) {
-    this.unsubscribe = broker.onOrderEvent((event) => {
-      if (!follows(event.order)) return;
-      const known = this.latest.get(event.order.orderId);
-      if (known && !isNotBehind(known, event.order)) {
-        if (event.kind !== "fill") return;
-        event = { ...event, order: known };
-      }
-      this.latest.set(event.order.orderId, event.order);
-      onEvent(event);
-      for (const wake of this.waiters) wake();
-    });
+    this.unsubscribe = broker.onOrderEvent((event) => this.apply(event));
+  }
+
+  /** Takes an event as if the broker had sent it (e.g. from a fresh read of the broker). */
+  apply(event: OrderEvent): void {
+    if (!this.follows(event.order)) return;
+    const known = this.latest.get(event.order.orderId);
+    if (known && !isNotBehind(known, event.order)) {
+      if (event.kind !== "fill") return;
+      event = { ...event, order: known };
+    }
+    this.latest.set(event.order.orderId, event.order);
+    this.onEvent(event);
+    for (const wake of this.waiters) wake();
   }
 
   /** Records an order as placed, unless an event already brought a newer state. */

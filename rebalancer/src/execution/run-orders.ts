@@ -1,8 +1,11 @@
-import { create } from "@bufbuild/protobuf";
+import { create, equals } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import {
   OrderFilledSchema,
+  OrderSchema,
   OrderSubmittedSchema,
   OrderUpdatedSchema,
+  type Order,
   type Run,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
 import type { Broker, BrokerOrder } from "../broker/broker.js";
@@ -14,17 +17,24 @@ import type { Emit } from "./run-event.js";
  * The orders of one run as the stream tells them: each order's submission comes before any of
  * its updates or fills, whether `placeOrder` resolves first or the broker's events do, and an
  * order only moves forward. Events are emitted synchronously in the order they are known, so the
- * recorder (which keeps call order) streams them causally.
+ * recorder (which keeps call order) streams them causally. Fills count once per execution id,
+ * and `reconcile` applies the broker's own view before a final record.
  */
 export class RunOrders {
   readonly tracker: OrderTracker;
   private readonly announced = new Set<string>();
   /** Where each order is in `run.orders`, so an update costs the same in a run of any size. */
   private readonly positions = new Map<string, number>();
+  /** The order as the stream last told it (submitted or updated), by order id. */
+  private readonly streamed = new Map<string, Order>();
+  /** Execution ids already in the record. */
+  private readonly fillIds = new Set<string>();
   private last: Promise<void> = Promise.resolve();
+  /** True once an order was sent: from then on the broker may hold some of the run's orders. */
+  private trading = false;
 
   constructor(
-    broker: Broker,
+    private readonly broker: Broker,
     private readonly run: Run,
     private readonly emit: Emit,
   ) {
@@ -33,13 +43,20 @@ export class RunOrders {
       (order) => order.runId === run.runId,
       (event) => {
         this.announce(event.order);
-        const message = orderMessage(event.order);
-        this.upsert(event.order);
         if (event.kind === "fill") {
+          this.upsert(event.order);
+          if (this.fillIds.has(event.fill.executionId)) return;
+          this.fillIds.add(event.fill.executionId);
           const fill = fillMessage(event.fill);
           run.fills.push(fill);
           this.record({ case: "orderFilled", value: create(OrderFilledSchema, { fill }) });
         } else {
+          this.upsert(event.order);
+          const message = orderMessage(event.order);
+          // A repeat of what the stream last said about the order tells nothing new.
+          const said = this.streamed.get(event.order.orderId);
+          if (said && equals(OrderSchema, said, message)) return;
+          this.streamed.set(event.order.orderId, message);
           this.record({
             case: "orderUpdated",
             value: create(OrderUpdatedSchema, { order: message }),
@@ -47,6 +64,35 @@ export class RunOrders {
         }
       },
     );
+  }
+
+  /** Called before each order is sent. */
+  placing(): void {
+    this.trading = true;
+  }
+
+  /**
+   * Reads the run's orders and executions from the broker and applies what the record lacks
+   * (orders it never heard of, missed fills, newer states), then waits until that is recorded.
+   * Resolves with why the broker could not be read, or undefined once the record equals it.
+   */
+  async reconcile(): Promise<string | undefined> {
+    if (!this.trading) return undefined;
+    const since = this.run.createdAt ? timestampDate(this.run.createdAt) : new Date(0);
+    try {
+      const activity = await this.broker.runActivity(this.run.accountId, this.run.runId, since);
+      const byId = new Map(activity.orders.map((o) => [o.orderId, o]));
+      for (const fill of activity.fills) {
+        const order = byId.get(fill.orderId);
+        if (order) this.tracker.apply({ kind: "fill", fill, order });
+      }
+      for (const order of activity.orders) this.tracker.apply({ kind: "status", order });
+    } catch (err) {
+      await this.recorded();
+      return (err as Error).message;
+    }
+    await this.recorded();
+    return undefined;
   }
 
   /** Records an order `placeOrder` returned; its state may be older than events already seen. */
@@ -70,6 +116,7 @@ export class RunOrders {
     this.announced.add(order.orderId);
     this.upsert(order);
     const message = orderMessage(order);
+    this.streamed.set(order.orderId, message);
     this.record({
       case: "orderSubmitted",
       value: create(OrderSubmittedSchema, { order: message }),

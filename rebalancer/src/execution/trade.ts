@@ -36,6 +36,7 @@ export async function trade(ctx: TradeContext, orders: PlannedOrder[]): Promise<
         "order.type": request.orderType,
       },
     });
+    ctx.orders.placing();
     const accepted = ctx.orders.placed(
       await context
         .with(trace.setSpan(context.active(), span), () => deps.broker.placeOrder(request))

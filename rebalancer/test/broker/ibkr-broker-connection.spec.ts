@@ -14,6 +14,7 @@ import {
   type LogRecord,
 } from "../tws/ibkr-against-tws.js";
 import { defaultInstruments, type InstrumentSpec } from "../tws/tws-market.js";
+import { OUT } from "../tws/tws-messages.js";
 import { startTwsServer } from "../tws/tws-server.js";
 
 async function failure(promise: Promise<unknown>): Promise<BrokerError> {
@@ -150,6 +151,28 @@ describe("IBKR broker: connection", () => {
       events.filter((e) => e.kind === "fill").map((e) => e.kind === "fill" && e.fill.quantity),
     ).to.deep.equal([4, 4]);
     expect(broker.health().detail).to.contain("as client 7");
+  });
+
+  it("declares a silent, half-open link lost within heartbeat interval + timeout, then reconnects", async () => {
+    const heartbeat = { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 200 };
+    tws = await startBrokerAgainstTws({ broker: heartbeat });
+    const { broker, server } = tws;
+    // An idle but answering link stays up through several heartbeats.
+    await eventually(() => server.handled(OUT.REQ_CURRENT_TIME) >= 5);
+    expect(broker.health()).to.include({ connected: true, interruptions: 0 });
+
+    server.freeze();
+    const bound = heartbeat.heartbeatIntervalMs + heartbeat.heartbeatTimeoutMs;
+    // Generous slack for a loaded machine; the point is that it ends, unlike before.
+    await eventually(() => !broker.health().connected, bound + 1_000);
+    expect(broker.health().detail).to.match(
+      /^no message from TWS at 127\.0\.0\.1:\d+ for \d+ ms although the socket is open \(heartbeat unanswered\)/,
+    );
+    expect(broker.health().interruptions).to.equal(1);
+    expect(server.frozenSessions()).to.equal(1);
+
+    await eventually(() => broker.health().connected, 5_000);
+    expect(await broker.holdings("DU111111")).to.have.length(2);
   });
 
   it("moves to the next client id on 326 when configured to", async () => {

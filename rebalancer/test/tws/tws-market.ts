@@ -104,6 +104,11 @@ export interface MarketOptions {
   fillParts?: number;
   /** Delay before each execution; default 10 ms. */
   fillIntervalMs?: number;
+  /**
+   * Marketable orders are acknowledged but not filled: the test fills them (`fill`) and sends
+   * whatever else TWS might (`resendStatus`, `resendExecution`, `sendOrderError`). Default false.
+   */
+  holdFills?: boolean;
 }
 
 /** Two accounts, as in the issue's scenarios. */
@@ -159,6 +164,7 @@ export class TwsMarket {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly fillParts: number;
   private readonly fillIntervalMs: number;
+  private readonly holdFills: boolean;
   private nextPermId = 900_000_001;
   private nextExecId = 1;
   private pendingRejection?: string;
@@ -167,6 +173,7 @@ export class TwsMarket {
   constructor(options: MarketOptions = {}) {
     this.fillParts = options.fillParts ?? 2;
     this.fillIntervalMs = options.fillIntervalMs ?? 10;
+    this.holdFills = options.holdFills ?? false;
     let conId = 100_001;
     for (const spec of options.instruments ?? defaultInstruments())
       this.addInstrument(spec, conId++);
@@ -243,6 +250,64 @@ export class TwsMarket {
     this.pendingOrderErrors.push(fault);
   }
 
+  /**
+   * A limit order resting at the broker that another client placed (another API client id, or 0
+   * for an order entered in TWS by hand): clients see it through reqAllOpenOrders only. Priced
+   * away from the market, so it never fills.
+   */
+  addForeignRestingOrder(order: {
+    clientId: number;
+    orderId: number;
+    accountId: string;
+    symbol: string;
+    action: "BUY" | "SELL";
+    quantity: number;
+  }): TwsOrder {
+    const instrument = this.instruments.get(order.symbol)!;
+    this.placeOrder({
+      ...order,
+      conId: instrument.conId,
+      orderType: "LMT",
+      limitPrice: order.action === "BUY" ? 1 : 1_000_000,
+      tif: "GTC",
+      outsideRth: false,
+      orderRef: "",
+      transmit: true,
+    });
+    return this.orders.at(-1)!;
+  }
+
+  /** Executes `shares` of a working order now, at the market's price (with holdFills). */
+  fill(order: TwsOrder, shares: number): TwsExecution {
+    const instrument = this.instruments.get(order.symbol)!;
+    this.execute(order, shares, this.priceFor(instrument, order.action)!);
+    return this.executions.at(-1)!;
+  }
+
+  /**
+   * Sends the order's open order and status again, as TWS repeats them, optionally as an older
+   * snapshot (e.g. status "Submitted" with fewer shares filled); the order itself is unchanged.
+   */
+  resendStatus(order: TwsOrder, asOf: Partial<Pick<TwsOrder, "status" | "filled">> = {}): void {
+    this.emit({ kind: "order", order: { ...order, ...asOf } });
+  }
+
+  /** Sends an execution again (same execution id), as after a re-request. */
+  resendExecution(execution: TwsExecution): void {
+    this.emit({ kind: "execution", execution });
+  }
+
+  /** Sends an error on the order's id; the order itself is unchanged. */
+  sendOrderError(order: TwsOrder, code: number, message: string): void {
+    this.emit({
+      kind: "orderError",
+      clientId: order.clientId,
+      orderId: order.orderId,
+      code,
+      message,
+    });
+  }
+
   /** Orders not yet filled, cancelled or rejected. */
   workingOrders(): TwsOrder[] {
     return this.orders.filter((o) => !TERMINAL.has(o.status));
@@ -306,7 +371,7 @@ export class TwsMarket {
       (order.orderType === "LMT" &&
         price !== undefined &&
         (order.action === "BUY" ? order.limitPrice! >= price : order.limitPrice! <= price));
-    if (marketable && price !== undefined) this.fillInParts(order, price);
+    if (marketable && price !== undefined && !this.holdFills) this.fillInParts(order, price);
   }
 
   cancelOrder(clientId: number, orderId: number): void {

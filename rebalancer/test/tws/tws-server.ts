@@ -26,6 +26,17 @@ export interface TwsServerOptions extends MarketOptions {
   port?: number;
   /** Delay between START_API and NEXT_VALID_ID (the client must wait for it); default 0. */
   nextValidIdDelayMs?: number;
+  /**
+   * Half-open link: right after handling the Nth order placed (counted over all sessions, from
+   * 1), the session that placed it goes silent: its socket stays open, but the server neither
+   * reads nor writes on it again, while the market goes on (orders fill). Default: never.
+   */
+  freezeAfterOrders?: number;
+  /**
+   * Drop: right after the Nth execution of a sell (counted from 1) is sent, the socket of the
+   * session that owns the order is destroyed; the market goes on. Default: never.
+   */
+  dropAfterSellExecutions?: number;
 }
 
 export interface TwsServer {
@@ -43,6 +54,12 @@ export interface TwsServer {
   broadcastError(id: number, code: number, message: string): void;
   /** Client messages the server did not understand (message id first). */
   readonly unknownMessages: string[][];
+  /** How many client messages with this id (e.g. OUT.REQ_CURRENT_TIME) the server handled. */
+  handled(messageId: number): number;
+  /** Every open session goes silent now (socket open, nothing read or written). */
+  freeze(): void;
+  /** Sessions frozen so far (by freeze() or freezeAfterOrders). */
+  frozenSessions(): number;
   /** Destroys every client socket; `holdClientIdsMs` keeps their ids "in use" (326) a while. */
   dropConnections(options?: { holdClientIdsMs?: number }): void;
   /** TWS lost its link to IB: 1100 to every session, and to new ones until restored. */
@@ -60,6 +77,8 @@ interface Session {
   marketDataType: number;
   positionsSubscribed: boolean;
   received: number[];
+  /** Half-open: nothing is read or written any more. */
+  frozen: boolean;
 }
 
 const SUMMARY_TAGS = ["NetLiquidation", "TotalCashValue", "AvailableFunds"];
@@ -72,9 +91,18 @@ export async function startTwsServer(options: TwsServerOptions = {}): Promise<Tw
   /** Receive times per session, kept after the session closes. */
   const received: number[][] = [];
   let connectivityLost = false;
+  let ordersPlaced = 0;
+  let sellExecutions = 0;
+  let frozen = 0;
+  const handledCounts = new Map<number, number>();
 
   const send = (session: Session, fields: TwsField[]) => {
-    if (!session.socket.destroyed) session.socket.write(encodeFrame(fields));
+    if (!session.socket.destroyed && !session.frozen) session.socket.write(encodeFrame(fields));
+  };
+  const freeze = (session: Session) => {
+    if (session.frozen) return;
+    session.frozen = true;
+    frozen++;
   };
   const started = () => [...sessions].filter((s) => s.clientId !== undefined);
   const sessionOf = (clientId: number) => started().find((s) => s.clientId === clientId);
@@ -100,6 +128,10 @@ export async function startTwsServer(options: TwsServerOptions = {}): Promise<Tw
         const instrument = market.instruments.get(event.execution.order.symbol)!;
         send(session, executionData(-1, event.execution, instrument));
         send(session, commissionReport(event.execution));
+        if (event.execution.order.action === "SELL") {
+          sellExecutions++;
+          if (sellExecutions === options.dropAfterSellExecutions) session.socket.destroy();
+        }
         return;
       }
       case "position": {
@@ -202,8 +234,10 @@ export async function startTwsServer(options: TwsServerOptions = {}): Promise<Tw
 
   function sendExecutions(session: Session, f: string[]): void {
     const [reqId, clientId, account, symbol, side] = [int(f[2]), f[3], f[4], f[6], f[9]];
+    const since = filterTime(f[5]);
     for (const execution of market.executions) {
       const o = execution.order;
+      if (since !== undefined && execution.time.getTime() < since) continue;
       if (clientId !== "" && o.clientId !== int(clientId)) continue;
       if ((account && o.accountId !== account) || (symbol && o.symbol !== symbol)) continue;
       if (side && o.action !== side) continue;
@@ -238,6 +272,7 @@ export async function startTwsServer(options: TwsServerOptions = {}): Promise<Tw
     session.received.push(Date.now());
     const id = int(f[0]);
     if (id !== OUT.START_API && session.clientId === undefined) return;
+    handledCounts.set(id, (handledCounts.get(id) ?? 0) + 1);
     switch (id) {
       case OUT.START_API:
         return startApi(session, int(f[2]));
@@ -278,7 +313,9 @@ export async function startTwsServer(options: TwsServerOptions = {}): Promise<Tw
       case OUT.REQ_ACCOUNT_SUMMARY:
         return sendAccountSummary(session, f);
       case OUT.PLACE_ORDER:
-        return placeOrder(session, f);
+        placeOrder(session, f);
+        if (++ordersPlaced === options.freezeAfterOrders) freeze(session);
+        return;
       case OUT.CANCEL_ORDER:
         return market.cancelOrder(session.clientId!, int(f[1]));
       case OUT.REQ_GLOBAL_CANCEL:
@@ -306,12 +343,15 @@ export async function startTwsServer(options: TwsServerOptions = {}): Promise<Tw
       marketDataType: 1,
       positionsSubscribed: false,
       received: [],
+      frozen: false,
     };
     sessions.add(session);
     received.push(session.received);
     socket.on("data", (chunk) => {
       try {
-        for (const message of session.reader.push(chunk)) handle(session, message);
+        for (const message of session.reader.push(chunk)) {
+          if (!session.frozen) handle(session, message);
+        }
       } catch {
         socket.destroy();
       }
@@ -333,6 +373,11 @@ export async function startTwsServer(options: TwsServerOptions = {}): Promise<Tw
     broadcastError(id, code, message) {
       for (const session of started()) send(session, errorMessage(id, code, message));
     },
+    freeze() {
+      for (const session of sessions) freeze(session);
+    },
+    frozenSessions: () => frozen,
+    handled: (messageId) => handledCounts.get(messageId) ?? 0,
     dropConnections({ holdClientIdsMs = 0 } = {}) {
       for (const session of sessions) {
         if (session.clientId !== undefined && holdClientIdsMs > 0) {
@@ -360,6 +405,14 @@ export async function startTwsServer(options: TwsServerOptions = {}): Promise<Tw
 }
 
 const CONNECTIVITY_LOST = "Connectivity between IB and Trader Workstation has been lost.";
+
+/** An execution filter's time, "yyyymmdd-hh:mm:ss" (UTC) or "yyyymmdd hh:mm:ss", in ms. */
+function filterTime(field: string | undefined): number | undefined {
+  const match = /^(\d{4})(\d{2})(\d{2})[- ](\d{2}):(\d{2}):(\d{2})/.exec(field ?? "");
+  if (!match) return undefined;
+  const [y, mo, d, h, mi, s] = match.slice(1).map(Number);
+  return Date.UTC(y, mo - 1, d, h, mi, s);
+}
 
 function int(field: string | undefined): number {
   return field ? parseInt(field, 10) : 0;

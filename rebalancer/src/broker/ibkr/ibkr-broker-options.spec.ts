@@ -16,6 +16,9 @@ describe("IBKR broker options", () => {
         maxRequestsPerSecond: 40,
         snapshotTimeoutMs: 11_000,
         requestTimeoutMs: 10_000,
+        heartbeatIntervalMs: 5_000,
+        heartbeatTimeoutMs: 5_000,
+        keepAliveDelayMs: 10_000,
         informationalCodes: [],
       },
     );

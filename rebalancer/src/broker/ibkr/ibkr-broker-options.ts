@@ -34,6 +34,19 @@ export interface IbkrBrokerOptions {
   /** Longest wait for any other answer (contract details, positions, order acknowledgement). Default 10_000 ms. */
   requestTimeoutMs?: number;
   /**
+   * How often a heartbeat (reqCurrentTime) is sent on a ready session; default 5_000 ms. With
+   * `heartbeatTimeoutMs`, bounds how long a silent, half-open link can pass for connected: at most
+   * their sum (default 10 s).
+   */
+  heartbeatIntervalMs?: number;
+  /**
+   * A ready session with no message from TWS for this long is declared lost: health turns
+   * unhealthy, the socket is dropped and reconnected. Default 5_000 ms.
+   */
+  heartbeatTimeoutMs?: number;
+  /** Idle time before TCP keepalive probes start on the socket (SO_KEEPALIVE); default 10_000 ms. */
+  keepAliveDelayMs?: number;
+  /**
    * More IB codes to treat as informational on an order (never a rejection), on top of the built-in
    * rule; lets an operator absorb a code TWS newly sends without a release. Default none.
    */
@@ -57,6 +70,9 @@ export function resolveIbkrBrokerOptions(options: IbkrBrokerOptions): ResolvedIb
     maxRequestsPerSecond: 40,
     snapshotTimeoutMs: 11_000,
     requestTimeoutMs: 10_000,
+    heartbeatIntervalMs: 5_000,
+    heartbeatTimeoutMs: 5_000,
+    keepAliveDelayMs: 10_000,
     informationalCodes: [],
     ...withoutUndefined(options),
   };
@@ -77,6 +93,9 @@ export function resolveIbkrBrokerOptions(options: IbkrBrokerOptions): ResolvedIb
     "maxRequestsPerSecond",
     "snapshotTimeoutMs",
     "requestTimeoutMs",
+    "heartbeatIntervalMs",
+    "heartbeatTimeoutMs",
+    "keepAliveDelayMs",
   ] as const) {
     if (!(resolved[key] > 0)) problems.push(`${key} must be positive, got ${resolved[key]}`);
   }

@@ -45,6 +45,7 @@ export function createIbkrBroker(options: IbkrBrokerOptions): IbkrBroker {
     placeOrder: (request) => orders.place(request),
     cancelOrder: (orderId) => orders.cancel(orderId),
     cancelAllOrders: () => orders.cancelAll(),
+    runActivity: (accountId, runId, since) => orders.runActivity(accountId, runId, since),
     onOrderEvent: (listener) => orders.onOrderEvent(listener),
     async close() {
       orders.close();

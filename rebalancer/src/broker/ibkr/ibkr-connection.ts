@@ -1,6 +1,8 @@
 // The connection to TWS / IB Gateway: one IBApiNext, connected and reconnected by us (IBApiNext's
 // own reconnect uses a fixed interval and changes the client id on every attempt). A session is
-// "ready" once nextValidId arrived; requests are bounded by a timeout and by the session.
+// "ready" once nextValidId arrived; requests are bounded by a timeout and by the session. A ready
+// session is probed by a heartbeat: a socket that stays open while nothing flows (half-open) is
+// declared lost within heartbeatIntervalMs + heartbeatTimeoutMs, and TCP keepalive is on.
 
 import {
   ConnectionState,
@@ -24,6 +26,7 @@ import {
   type Observable,
   type Subscription,
 } from "rxjs";
+import type { Socket } from "node:net";
 import { BrokerError } from "../broker-error.js";
 import type { BrokerHealth } from "../broker.js";
 import type { ResolvedIbkrBrokerOptions } from "./ibkr-broker-options.js";
@@ -56,6 +59,14 @@ export class IbkrConnection {
   private retryAt = 0;
   private retryTimer?: NodeJS.Timeout;
   private attemptTimer?: NodeJS.Timeout;
+  private heartbeatTimer?: NodeJS.Timeout;
+  /** Pending heartbeat deadlines, and the session they belong to. */
+  private readonly deadlines = new Set<NodeJS.Timeout>();
+  private sessionCount = 0;
+  /** When TWS last sent anything on the current socket. */
+  private lastReceivedAt = 0;
+  /** Set when the heartbeat declared the session silent, until the next session is ready. */
+  private silent = false;
   private readonly readyWaiters = new Set<{ resolve(): void; reject(error: BrokerError): void }>();
   private readonly stateSubscription: Subscription;
 
@@ -79,6 +90,8 @@ export class IbkrConnection {
       (list) => (this.accounts = list.split(",").filter(Boolean)),
     );
     this.api.on(EventName.info, (message, code) => this.guard(() => this.onInfo(code, message)));
+    this.api.on(EventName.received, () => (this.lastReceivedAt = Date.now()));
+    this.api.on(EventName.connected, () => this.guard(() => this.keepAlive()));
     this.api.on(EventName.error, (error, code, reqId) =>
       this.guard(() => this.onError(error, code, reqId)),
     );
@@ -200,6 +213,7 @@ export class IbkrConnection {
     if (this.phase === "closed") return;
     const wasReady = this.phase === "ready";
     this.phase = "closed";
+    this.stopHeartbeat();
     clearTimeout(this.retryTimer);
     clearTimeout(this.attemptTimer);
     this.stateSubscription.unsubscribe();
@@ -252,7 +266,9 @@ export class IbkrConnection {
     this.attempts = 0;
     this.problem = "";
     this.linkLost = false;
+    this.silent = false;
     this.clientIdRejected = false;
+    this.startHeartbeat();
     // Per connection: live data where subscribed, delayed (15 min) where not.
     this.next.setMarketDataType(MarketDataType.DELAYED);
     this.log.info(
@@ -267,6 +283,7 @@ export class IbkrConnection {
   private onSocketClosed(): void {
     if (this.phase === "closed" || this.phase === "idle") return;
     clearTimeout(this.attemptTimer);
+    this.stopHeartbeat();
     const wasReady = this.phase === "ready";
     if (wasReady && !this.linkLost) this.interruptions++;
     this.phase = "idle";
@@ -279,7 +296,7 @@ export class IbkrConnection {
       );
     }
     if (wasReady) {
-      this.problem = `connection to ${this.address} closed`;
+      if (!this.silent) this.problem = `connection to ${this.address} closed`;
       this.log.warn(this.problem);
       this.sessionEnded.next();
     }
@@ -295,6 +312,64 @@ export class IbkrConnection {
       this.phase = "idle";
       this.scheduleConnect();
     }
+  }
+
+  /**
+   * Sends a probe every interval; a probe followed by no message at all for heartbeatTimeoutMs
+   * ends the session. A link that dies just after an answer is caught by the next probe's deadline:
+   * within interval + timeout.
+   */
+  private startHeartbeat(): void {
+    this.stopHeartbeat();
+    const { heartbeatIntervalMs: interval, heartbeatTimeoutMs: limit } = this.options;
+    const session = ++this.sessionCount;
+    const beat = () =>
+      this.guard(() => {
+        if (this.phase !== "ready" || session !== this.sessionCount) return;
+        const sentAt = Date.now();
+        this.api.reqCurrentTime();
+        const deadline = setTimeout(
+          () =>
+            this.guard(() => {
+              this.deadlines.delete(deadline);
+              if (this.phase !== "ready" || session !== this.sessionCount) return;
+              if (this.lastReceivedAt < sentAt) this.onSilence(Date.now() - this.lastReceivedAt);
+            }),
+          limit,
+        );
+        deadline.unref();
+        this.deadlines.add(deadline);
+      });
+    this.heartbeatTimer = setInterval(beat, interval);
+    this.heartbeatTimer.unref();
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+    for (const deadline of this.deadlines) clearTimeout(deadline);
+    this.deadlines.clear();
+  }
+
+  /** Nothing arrived for too long on an open socket: treat the session as lost and reconnect. */
+  private onSilence(quietMs: number): void {
+    this.silent = true;
+    this.problem = `no message from TWS at ${this.address} for ${quietMs} ms although the socket is open (heartbeat unanswered): link presumed half-open`;
+    this.log.warn({ quietMs }, this.problem);
+    this.dropSocket();
+    // The library reports the drop asynchronously, if at all: end the session now.
+    if (this.phase === "ready") this.onSocketClosed();
+  }
+
+  /** TCP keepalive on the library's socket, so a dead peer eventually errors the socket too. */
+  private keepAlive(): void {
+    const socket = (this.api as unknown as { controller?: { socket?: { client?: unknown } } })
+      .controller?.socket?.client as Socket | undefined;
+    if (typeof socket?.setKeepAlive !== "function") {
+      this.log.warn("@stoqey/ib changed: cannot set TCP keepalive on its socket");
+      return;
+    }
+    socket.setKeepAlive(true, this.options.keepAliveDelayMs);
   }
 
   private dropSocket(): void {

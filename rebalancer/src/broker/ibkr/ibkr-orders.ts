@@ -12,7 +12,7 @@ import {
 import { defer } from "rxjs";
 import { BrokerError } from "../broker-error.js";
 import { pendingOrder } from "../pending-order.js";
-import type { BrokerOrder, OrderEvent, OrderRequest } from "../broker.js";
+import type { BrokerFill, BrokerOrder, OrderEvent, OrderRequest, RunActivity } from "../broker.js";
 import type { IbkrAccounts } from "./ibkr-accounts.js";
 import { guarded, type IbkrConnection, type IbkrLog } from "./ibkr-connection.js";
 import type { IbkrContracts } from "./ibkr-contracts.js";
@@ -40,8 +40,13 @@ interface TrackedOrder {
   ibStatus?: string;
   statusFilled: number;
   statusAveragePrice: number;
-  executions: Map<string, { shares: number; price: number }>;
+  /** Its executions by execution id: each counted once however often IB reports it. */
+  executions: Map<string, BrokerFill>;
+  /** When it was placed or first seen, to bound the executions asked for after a reconnect. */
+  seenAt: Date;
   rejected: boolean;
+  /** True once TWS said anything about the order (status, open order, execution). */
+  confirmed: boolean;
   message: string;
   /** Codes IB sent on the order that did not end it, as "IB <code>: <text>". */
   warnings: string[];
@@ -220,6 +225,7 @@ export class IbkrOrders {
       const description = `${order.action} ${order.totalQuantity} ${contract.symbol} for ${order.account}`;
       tracked = this.track(orderId, description, view);
     }
+    tracked.confirmed = true;
     this.setIbStatus(tracked, state.status);
     this.changed(tracked);
   }
@@ -234,6 +240,7 @@ export class IbkrOrders {
     if (clientId !== undefined && clientId !== this.connection.clientId) return;
     const tracked = this.tracked.get(orderId);
     if (!tracked) return;
+    tracked.confirmed = true;
     this.setIbStatus(tracked, status);
     tracked.statusFilled = Math.max(tracked.statusFilled, filled ?? 0);
     if (filled >= tracked.statusFilled) tracked.statusAveragePrice = averagePrice ?? 0;
@@ -245,9 +252,10 @@ export class IbkrOrders {
     const tracked = this.tracked.get(execution.orderId ?? 0);
     const execId = execution.execId;
     if (!tracked || !execId || tracked.executions.has(execId)) return;
-    tracked.executions.set(execId, { shares: execution.shares ?? 0, price: execution.price ?? 0 });
+    const fill = fillFromExecution(tracked.view.orderId, contract, execution, new Date());
+    tracked.confirmed = true;
+    tracked.executions.set(execId, fill);
     const order = this.refresh(tracked);
-    const fill = fillFromExecution(order.orderId, contract, execution, new Date());
     this.log.info(
       { orderId: order.orderId, shares: fill.quantity, price: fill.price },
       `fill of ${tracked.what}`,
@@ -262,6 +270,7 @@ export class IbkrOrders {
   private onError(reqId: number, code: number, message: string): void {
     const tracked = this.tracked.get(reqId);
     if (!tracked) return;
+    tracked.confirmed = true;
     const informational =
       this.options.informationalCodes.includes(code) || isIbWarning(code, message);
     if (!informational && code === 202) {
@@ -293,33 +302,69 @@ export class IbkrOrders {
     guarded(this.log, "order status re-query", () => this.connection.api.reqOpenOrders());
   }
 
-  /** After a reconnect: fetch what happened to working orders while we were away. */
+  /**
+   * The broker's view of one run: waits (up to connectTimeoutMs) for a session, reads executions
+   * and open orders afresh, and returns the run's orders with their executions.
+   */
+  async runActivity(accountId: string, runId: string, since: Date): Promise<RunActivity> {
+    await this.connection.ready();
+    await this.accounts.assertKnown(accountId);
+    await this.bringUpToDate(since);
+    // An order TWS never confirmed and does not hold was never placed: it is not the run's.
+    const own = [...this.tracked.values()].filter(
+      (t) => t.view.runId === runId && t.view.accountId === accountId && t.confirmed,
+    );
+    return {
+      orders: own.map((t) => ({ ...this.refresh(t) })),
+      fills: own.flatMap((t) => [...t.executions.values()].map((f) => ({ ...f }))),
+    };
+  }
+
+  /** After a (re)connect: fetch what happened to working orders while we were away. */
   private async reconcile(): Promise<void> {
     const working = [...this.tracked.values()].filter((t) => !isTerminal(t.view.status));
     if (working.length === 0) return;
-    const next = this.connection.next;
-    const clientId = this.connection.clientId;
+    const since = new Date(Math.min(...working.map((t) => t.seenAt.getTime())));
     try {
-      // Missed executions and statuses arrive through the event handlers above.
-      await this.connection.request(
-        "executions after reconnect",
-        defer(() => next.getExecutionDetails({ clientId: String(clientId) })),
-      );
-      const open = await this.connection.request(
-        "open orders after reconnect",
-        defer(() => next.getAllOpenOrders()),
-      );
-      const stillOpen = new Set(
-        open.filter((o) => o.order.clientId === clientId).map((o) => o.orderId),
-      );
-      for (const tracked of working) {
-        if (stillOpen.has(tracked.ibOrderId) || isTerminal(this.refresh(tracked).status)) continue;
-        tracked.message ||= "no longer open at IB after a reconnect";
-        this.setIbStatus(tracked, "Cancelled");
-        this.changed(tracked);
-      }
+      await this.bringUpToDate(since);
     } catch (error) {
       this.log.warn({ err: error }, "could not bring orders up to date after a reconnect");
+    }
+  }
+
+  /**
+   * Asks TWS for this client's executions since `since` and for every open order; what was missed
+   * arrives through the event handlers above (executions de-duplicated by id). A working order no
+   * longer open at IB and not filled by its executions was cancelled meanwhile.
+   */
+  private async bringUpToDate(since: Date): Promise<void> {
+    const next = this.connection.next;
+    const clientId = this.connection.clientId;
+    // Ten minutes early: our clock and IB's may differ; only our own orders' executions count.
+    const time = ibUtcTime(new Date(since.getTime() - 600_000));
+    await this.connection.request(
+      "executions",
+      defer(() => next.getExecutionDetails({ clientId: String(clientId), time })),
+    );
+    const open = await this.connection.request(
+      "open orders",
+      defer(() => next.getAllOpenOrders()),
+    );
+    const stillOpen = new Set(
+      open.filter((o) => o.order.clientId === clientId).map((o) => o.orderId),
+    );
+    for (const tracked of this.tracked.values()) {
+      if (isTerminal(tracked.view.status) || tracked.ack) continue;
+      if (stillOpen.has(tracked.ibOrderId) || isTerminal(this.refresh(tracked).status)) continue;
+      if (!tracked.confirmed) {
+        // Sent into a dead link: IB neither holds it nor executed it, so it never existed.
+        this.log.warn({ orderId: tracked.ibOrderId }, `${tracked.what} never reached TWS`);
+        this.tracked.delete(tracked.ibOrderId);
+        continue;
+      }
+      tracked.message ||= "no longer open at IB after a reconnect";
+      this.setIbStatus(tracked, "Cancelled");
+      this.changed(tracked);
     }
   }
 
@@ -341,7 +386,9 @@ export class IbkrOrders {
       statusFilled: 0,
       statusAveragePrice: 0,
       executions: new Map(),
+      seenAt: new Date(),
       rejected: false,
+      confirmed: false,
       message: "",
       warnings: [],
     };
@@ -358,8 +405,8 @@ export class IbkrOrders {
     let shares = 0;
     let value = 0;
     for (const execution of tracked.executions.values()) {
-      shares += execution.shares;
-      value += execution.shares * execution.price;
+      shares += execution.quantity;
+      value += execution.quantity * execution.price;
     }
     const filled = Math.max(tracked.statusFilled, shares);
     const useStatus = tracked.statusFilled >= shares && tracked.statusAveragePrice > 0;
@@ -397,6 +444,12 @@ export class IbkrOrders {
     for (const listener of this.listeners)
       guarded(this.log, "order event listener", () => listener(event));
   }
+}
+
+/** "yyyymmdd-hh:mm:ss", the UTC form of an execution filter's time. */
+function ibUtcTime(date: Date): string {
+  const iso = date.toISOString();
+  return `${iso.slice(0, 10).replaceAll("-", "")}-${iso.slice(11, 19)}`;
 }
 
 function assertValid(request: OrderRequest, description: string): void {

@@ -180,7 +180,16 @@ export function brokerOrderFromOpenOrder(open: OpenOrder, ownClientId: number): 
     averageFillPrice: orderStatus?.avgFillPrice ?? 0,
     message: nonPortType ? `IB order type ${order.orderType}` : "",
     runId: order.orderRef ?? "",
+    ...(order.clientId === ownClientId ? {} : { placedBy: placedBy(order.clientId) }),
   };
+}
+
+/** Who placed another client's order, for messages. */
+function placedBy(clientId: number | undefined): string {
+  // Orders entered in TWS by hand carry client id 0, like the master client's.
+  return clientId === 0 || clientId === undefined
+    ? "TWS or API client 0"
+    : `API client ${clientId}`;
 }
 
 /** An execution as a fill. */

@@ -10,6 +10,7 @@ import type {
   OrderRequest,
   OrderState,
   Quote,
+  RunActivity,
 } from "../broker.js";
 import { pendingOrder } from "../pending-order.js";
 import { loadSimState } from "./load-sim-state.js";
@@ -57,6 +58,8 @@ interface WorkingOrder {
   /** Shares of each fill still to come. */
   parts: number[];
   fills: number;
+  /** Its executions, oldest first. */
+  executions: BrokerFill[];
   timer?: NodeJS.Timeout;
 }
 
@@ -254,6 +257,7 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
       price,
       time: now(),
     };
+    w.executions.push(fill);
     emit({ kind: "fill", fill, order: { ...order } });
     emit(statusEvent(w));
     if (order.status === "partially_filled") w.timer = later(() => tryFill(w), fillDelayMs);
@@ -330,6 +334,7 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
         request: { ...request },
         parts: split(request.quantity, fillParts),
         fills: 0,
+        executions: [],
       };
       orders.set(order.orderId, w);
       // The broker looks at the order on a later turn, as a real one answers after the call returns.
@@ -344,6 +349,19 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
       // An order that is already done reports how it ended: that is the outcome of the cancel.
       if (terminal.has(w.order.status)) emit(statusEvent(w));
       else finish(w, "cancelled", "cancelled on request");
+    },
+
+    async runActivity(accountId: string, runId: string, since: Date): Promise<RunActivity> {
+      knownAccount(accountId);
+      const own = [...orders.values()].filter(
+        (w) => w.order.accountId === accountId && w.order.runId === runId,
+      );
+      return {
+        orders: own.map((w) => ({ ...w.order })),
+        fills: own.flatMap((w) =>
+          w.executions.filter((f) => f.time >= since).map((f) => ({ ...f })),
+        ),
+      };
     },
 
     onOrderEvent(listener: (event: OrderEvent) => void): () => void {
