@@ -30,7 +30,8 @@ export interface SimBrokerOptions {
   fillParts?: number;
   /**
    * Orders to reject, with the broker's message: by symbol (`{QQQ: "no trading permission"}`) or
-   * a function of the request returning the message, or undefined to accept. Default none.
+   * a function of the request returning the message, or undefined to accept. Rejected when
+   * placed; what-if checks accept them (the broker changed its mind between the two). Default none.
    */
   rejections?: Record<string, string> | ((request: OrderRequest) => string | undefined);
   /** Orders that are accepted but never fill (to test timeouts): symbols or a predicate. Default none. */
@@ -200,7 +201,8 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
     ) {
       return "a limit order needs a limit price above 0";
     }
-    const configured = rejectionOf(request);
+    // Configured rejections come at placement: the what-if check passed, the order did not.
+    const configured = whatIf ? undefined : rejectionOf(request);
     if (configured !== undefined) return configured;
     if (
       request.side === "buy" &&
