@@ -33,6 +33,9 @@ import { freePort } from "./support/free-port.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const bufLauncher = createRequire(import.meta.url).resolve("@bufbuild/buf/bin/buf");
+// Debian's python3-grpcio, installed by scripts/ensure-grpcio.js before this suite runs.
+const pythonWithGrpcio = "/usr/bin/python3";
+const grpcioCall = fileURLToPath(new URL("./support/grpcio-call.py", import.meta.url));
 const oldKey = "tls-old-key-5b1c";
 const newKey = "tls-new-key-8e2d";
 
@@ -268,6 +271,33 @@ describe("the rebalancer over TLS", function () {
         `${rebalancer.url}/rebalancer.v1.RebalancerService/ListAccounts`,
       ]);
       expect(JSON.parse(answer)).to.have.property("accounts");
+    });
+
+    it("answers Python's grpcio, with and without the key", async () => {
+      const call = (key?: string) =>
+        new Promise<string>((resolve, reject) =>
+          execFile(
+            pythonWithGrpcio,
+            [
+              grpcioCall,
+              rebalancer.url.replace("https://", ""),
+              certs.caFile,
+              "/rebalancer.v1.RebalancerService/ListAccounts",
+              Buffer.from(
+                toBinary(ListAccountsRequestSchema, create(ListAccountsRequestSchema)),
+              ).toString("hex"),
+              ...(key ? [key] : []),
+            ],
+            { timeout: 20_000 },
+            (error, stdout, stderr) =>
+              error && !stdout
+                ? reject(new Error(stderr || error.message))
+                : resolve(stdout.trim()),
+          ),
+        );
+      const answer = fromBinary(ListAccountsResponseSchema, Buffer.from(await call(oldKey), "hex"));
+      expect(answer.accounts.length).to.be.greaterThan(0);
+      expect(await call()).to.match(/^error UNAUTHENTICATED/);
     });
 
     it("answers curl over HTTP/2 and HTTP/1.1, as ALPN chose", async () => {
