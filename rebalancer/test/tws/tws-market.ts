@@ -185,7 +185,7 @@ export class TwsMarket {
   private nextExecId = 1;
   private pendingRejection?: string;
   private pendingOrderErrors: OrderErrorFault[] = [];
-  /** What-if orders answered, oldest first (they are never in `orders`). */
+  /** What-if orders received, answered or refused, oldest first (they are never in `orders`). */
   readonly whatIfOrders: TwsOrder[] = [];
   /** Warning text sent with the next what-if answers, as IB sends for e.g. a closed market. */
   whatIfWarning = "";
@@ -354,6 +354,16 @@ export class TwsMarket {
         message,
       });
     const instrument = this.instrument(input.conId, input.symbol);
+    const order: TwsOrder = {
+      ...fields,
+      symbol: instrument?.symbol ?? input.symbol,
+      permId: this.nextPermId++,
+      status: "PreSubmitted",
+      filled: 0,
+      avgFillPrice: 0,
+      lastFillPrice: 0,
+    };
+    this.whatIfOrders.push(order);
     if (!instrument) return reject(200, "No security definition has been found for the request");
     const account = this.accounts.get(input.accountId);
     if (!account) {
@@ -363,18 +373,9 @@ export class TwsMarket {
       );
     }
     if (instrument.rejectOrders !== undefined) {
+      order.status = "Inactive";
       return reject(201, `Order rejected - reason:${instrument.rejectOrders}`);
     }
-    const order: TwsOrder = {
-      ...fields,
-      symbol: instrument.symbol,
-      permId: this.nextPermId++,
-      status: "PreSubmitted",
-      filled: 0,
-      avgFillPrice: 0,
-      lastFillPrice: 0,
-    };
-    this.whatIfOrders.push(order);
     const price = order.limitPrice ?? this.priceFor(instrument, order.action) ?? 0;
     const value = Math.round(order.quantity * price * 100) / 100;
     const change = order.action === "BUY" ? value : -value;
