@@ -33,7 +33,7 @@ export function loadSimState(file: string = bundledSimStateFile): SimState {
 /**
  * Validates the text of a simulation state file:
  * `{currency?, prices: {SYMBOL: price}, ira_restricted_symbols?: [SYMBOL],
- * accounts: [{account_id, type?: individual | ira, cash, holdings: [{symbol, quantity, average_cost?}]}]}`.
+ * accounts: [{account_id, type?: individual | ira, cash, unsettled_cash?, holdings: [{symbol, quantity, average_cost?}]}]}`.
  */
 export function parseSimState(text: string, file: string): SimState {
   let doc: unknown;
@@ -109,6 +109,14 @@ function readAccount(
   if (typeof cash !== "number" || !Number.isFinite(cash) || cash < 0) {
     problems.push(`${path}.cash: must be a number, at least 0`);
   }
+  const unsettled = raw.unsettled_cash ?? 0;
+  if (
+    typeof unsettled !== "number" ||
+    !(unsettled >= 0) ||
+    (typeof cash === "number" && cash >= 0 && unsettled > cash)
+  ) {
+    problems.push(`${path}.unsettled_cash: must be a number from 0 to the cash`);
+  }
   const type = raw.type ?? "individual";
   if (type !== "individual" && type !== "ira") {
     problems.push(`${path}.type: must be individual or ira, got ${JSON.stringify(type)}`);
@@ -146,6 +154,7 @@ function readAccount(
     accountId: accountId as string,
     ...(type === "ira" && { type: type as SimAccountType }),
     cash: cash as number,
+    ...((unsettled as number) > 0 && { unsettledCash: unsettled as number }),
     holdings,
   };
 }

@@ -91,6 +91,7 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
     state.accounts.filter((a) => a.type === "ira").map((a) => a.accountId),
   );
   const iraRestricted = new Set(state.iraRestrictedSymbols ?? []);
+  const unsettled = new Map(state.accounts.map((a) => [a.accountId, a.unsettledCash ?? 0]));
   for (const [symbol, price] of Object.entries(options.prices ?? {})) {
     ledger.setPrice(symbol, price);
   }
@@ -184,7 +185,10 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
   }
 
   const availableFunds = (accountId: string, except?: WorkingOrder) =>
-    Math.round((ledger.cash(accountId) - reserved(accountId, except)) * 100) / 100;
+    Math.round(
+      (ledger.cash(accountId) - (unsettled.get(accountId) ?? 0) - reserved(accountId, except)) *
+        100,
+    ) / 100;
 
   /**
    * Why the broker refuses the order, or undefined when it takes it. `whatIf` leaves out the

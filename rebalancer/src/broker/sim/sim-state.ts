@@ -20,6 +20,11 @@ export interface SimAccount {
   /** Default "individual". */
   type?: SimAccountType;
   cash: number;
+  /**
+   * Cash from sales not yet settled: counted in cash but not in the funds available for trading
+   * (retirement accounts may not trade with it). Default 0.
+   */
+  unsettledCash?: number;
   holdings: SimHolding[];
 }
 
