@@ -187,8 +187,13 @@ export class TwsMarket {
   private pendingOrderErrors: OrderErrorFault[] = [];
   /** What-if orders received, answered or refused, oldest first (they are never in `orders`). */
   readonly whatIfOrders: TwsOrder[] = [];
-  /** Warning text sent with the next what-if answers, as IB sends for e.g. a closed market. */
+  /** Warning text sent with what-if answers, as IB sends for e.g. a closed market. */
   whatIfWarning = "";
+  /**
+   * Answer each what-if twice, as IB sometimes does: first only the warning text with every
+   * figure unset (Number.MAX_VALUE on the wire), then the figures (erdewit/ib_insync #380).
+   */
+  whatIfTwoAnswers = false;
 
   constructor(options: MarketOptions = {}) {
     this.fillParts = options.fillParts ?? 2;
@@ -382,6 +387,27 @@ export class TwsMarket {
     const before = this.netLiquidation(account) - account.cash;
     const equity = this.netLiquidation(account);
     const commission = Math.min(Math.max(1, order.quantity * 0.005), value * 0.01);
+    if (this.whatIfTwoAnswers) {
+      const unset = Number.MAX_VALUE;
+      this.emit({
+        kind: "whatIf",
+        order,
+        state: {
+          initMarginBefore: unset,
+          maintMarginBefore: unset,
+          equityWithLoanBefore: unset,
+          initMarginChange: unset,
+          maintMarginChange: unset,
+          equityWithLoanChange: unset,
+          initMarginAfter: unset,
+          maintMarginAfter: unset,
+          equityWithLoanAfter: unset,
+          commission: unset,
+          commissionCurrency: "",
+          warningText: this.whatIfWarning,
+        },
+      });
+    }
     this.emit({
       kind: "whatIf",
       order,
