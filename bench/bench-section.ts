@@ -2,7 +2,13 @@
 
 /** The benchmarks, in the order they run and print. */
 export type SectionId =
-  "planning" | "rpc-overhead" | "event-to-order" | "run-recording" | "fan-out" | "footprint";
+  | "planning"
+  | "rpc-overhead"
+  | "event-to-order"
+  | "run-recording"
+  | "preflight"
+  | "fan-out"
+  | "footprint";
 
 /** One measured figure and what it is compared with. */
 export interface BenchFigure {

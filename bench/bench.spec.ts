@@ -14,6 +14,7 @@ const sections = [
   "rpc-overhead",
   "event-to-order",
   "run-recording",
+  "preflight",
   "fan-out",
   "footprint",
 ];

@@ -17,6 +17,7 @@ import { measureEventToOrder } from "./measure-event-to-order.js";
 import { measureFanOut } from "./measure-fan-out.js";
 import { measureFootprint } from "./measure-footprint.js";
 import { measurePlanning } from "./measure-planning.js";
+import { measurePreflight } from "./measure-preflight.js";
 import { measureRunRecording } from "./measure-run-recording.js";
 import { measureRpcOverhead } from "./measure-rpc-overhead.js";
 
@@ -29,6 +30,7 @@ const benchmarks: Record<
   "rpc-overhead": { measure: measureRpcOverhead, limitSeconds: [30, 120] },
   "event-to-order": { measure: measureEventToOrder, limitSeconds: [30, 180] },
   "run-recording": { measure: measureRunRecording, limitSeconds: [45, 180] },
+  preflight: { measure: measurePreflight, limitSeconds: [30, 240] },
   "fan-out": { measure: measureFanOut, limitSeconds: [45, 300] },
   footprint: { measure: measureFootprint, limitSeconds: [60, 300] },
 };

@@ -1,6 +1,11 @@
 // Tables of orders: planned ones (from a plan) and placed ones (at the broker).
 import { OrderSide, OrderStatus, OrderType } from "@mesh/proto/rebalancer/v1/rebalancer";
-import type { Fill, Order, PlannedOrder } from "@mesh/proto/rebalancer/v1/rebalancer";
+import type {
+  Fill,
+  Order,
+  PlannedOrder,
+  PreflightResult,
+} from "@mesh/proto/rebalancer/v1/rebalancer";
 import { el } from "./element.js";
 import { enumLabel, formatClock, formatMoney, formatPrice, formatQuantity } from "./format.js";
 
@@ -41,6 +46,31 @@ export function plannedOrdersTable(orders: readonly PlannedOrder[]): HTMLElement
         el("td", { class: "number" }, formatPrice(order.price)),
         el("td", { class: "number" }, formatMoney(order.marketValue)),
         el("td", { class: "muted" }, order.reason),
+      ),
+    ),
+  );
+}
+
+/** The broker's what-if answer for each planned order: accepted or why not, margin, commission. */
+export function preflightTable(results: readonly PreflightResult[]): HTMLElement {
+  return table(
+    ["Side", "Symbol", "Shares", "Broker", "Initial margin change", "Commission", "Notes"],
+    new Set(["Shares", "Initial margin change", "Commission"]),
+    results.map((r) =>
+      el(
+        "tr",
+        { "data-symbol": r.symbol, "data-accepted": String(r.accepted) },
+        el("td", {}, side(r.side)),
+        el("td", {}, r.symbol),
+        el("td", { class: "number" }, formatQuantity(r.quantity)),
+        el(
+          "td",
+          { class: r.accepted ? undefined : "refused" },
+          r.accepted ? "accepted" : "refused",
+        ),
+        el("td", { class: "number" }, r.accepted ? formatMoney(r.initialMarginChange) : ""),
+        el("td", { class: "number" }, r.accepted ? formatMoney(r.commission) : ""),
+        el("td", { class: "muted" }, [r.reason, ...r.warnings].filter(Boolean).join("; ")),
       ),
     ),
   );

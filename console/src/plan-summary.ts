@@ -1,8 +1,8 @@
 // A plan as a person reads it: the orders, the weights before and after, cash and warnings.
-import type { Plan } from "@mesh/proto/rebalancer/v1/rebalancer";
+import type { Plan, Preflight } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { el } from "./element.js";
 import { formatMoney } from "./format.js";
-import { plannedOrdersTable } from "./orders-table.js";
+import { plannedOrdersTable, preflightTable } from "./orders-table.js";
 import { weightChart } from "./weight-chart.js";
 
 /** The parts of a plan; `accountId` names the chart. */
@@ -16,6 +16,7 @@ export function planSummary(plan: Plan, accountId: string): HTMLElement {
       : el("div", { id: "planned-orders" }, plannedOrdersTable(plan.orders)),
     plan.warnings.length > 0 &&
       el("ul", { class: "warnings" }, ...plan.warnings.map((warning) => el("li", {}, warning))),
+    plan.preflight && preflightSection(plan.preflight),
     el(
       "p",
       {},
@@ -32,5 +33,32 @@ export function planSummary(plan: Plan, accountId: string): HTMLElement {
       })),
       `Current, target and projected weights of ${accountId}`,
     ),
+  );
+}
+
+/** What the broker said of every planned order before anything was placed. */
+function preflightSection(preflight: Preflight): HTMLElement {
+  if (!preflight.checked) {
+    return el(
+      "p",
+      { id: "preflight", class: "muted" },
+      `Not checked with the broker: ${preflight.skippedReason}`,
+    );
+  }
+  const refused = preflight.results.filter((r) => !r.accepted).length;
+  return el(
+    "div",
+    { id: "preflight" },
+    el("h2", {}, "Broker preflight"),
+    el(
+      "p",
+      {},
+      refused > 0
+        ? `The broker would refuse ${refused} of ${preflight.results.length} orders: a live run stops before placing any.`
+        : `The broker would accept all ${preflight.results.length} orders. The buys need ` +
+            `${formatMoney(preflight.buysRequired)} of ${formatMoney(preflight.fundsForBuys)} ` +
+            `available after the sells and the reserve${preflight.buysScaled ? " (scaled down to fit)" : ""}.`,
+    ),
+    preflightTable(preflight.results),
   );
 }

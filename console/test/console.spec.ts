@@ -122,6 +122,13 @@ describe("the console served by the rebalancer at /console/", function () {
     const projected = await page.locator('rect[data-series="projected"]').count();
     expect(projected).to.equal(run!.plan!.weights.length);
     expect(await page.textContent("#preview-result")).to.contain(runId);
+    // The broker's what-if answer for every planned order, as recorded.
+    const checked = run!.plan!.preflight!.results;
+    expect(checked.map((r) => r.symbol)).to.deep.equal(planned.map((o) => o.symbol));
+    const preflightRows = await tableCells(page, "#preflight");
+    expect(preflightRows.map((row) => [row[1], row[3]])).to.deep.equal(
+      checked.map((r) => [r.symbol, r.accepted ? "accepted" : "refused"]),
+    );
   });
 
   it("asks for a confirmation naming the account and the mode before a live run; cancelling sends nothing", async () => {

@@ -50,6 +50,27 @@ describe("accounts.yaml", () => {
     expect(live!.replacements).to.deep.equal([{ source: "UVXY", target: "VXX", scale: 1.5 }]);
   });
 
+  it("preflights every account unless it says preflight: off (on, off, true and false read as written)", () => {
+    const text = (setting: string) =>
+      valid.replace("cash_reserve_percent: 5", `cash_reserve_percent: 5, ${setting}`);
+    const preflight = (setting: string) =>
+      parseAccounts(text(setting), "a.yaml").accounts.map((a) => a.settings.preflight);
+    expect(parseAccounts(valid, "a.yaml").accounts.map((a) => a.settings.preflight)).to.deep.equal([
+      true,
+      true,
+    ]);
+    expect(preflight("preflight: off")).to.deep.equal([true, false]);
+    expect(preflight("preflight: false")).to.deep.equal([true, false]);
+    expect(preflight("preflight: on")).to.deep.equal([true, true]);
+    const byDefault = `defaults:\n  preflight: off\n${valid.replace("defaults:\n", "")}`;
+    expect(
+      parseAccounts(byDefault, "a.yaml").accounts.map((a) => a.settings.preflight),
+    ).to.deep.equal([false, false]);
+    expect(problemsOf(text("preflight: maybe"))).to.deep.equal([
+      "accounts[1].preflight: must be on or off",
+    ]);
+  });
+
   it("names the file, the path and the problem of a bad field", () => {
     const text = valid.replace("cash_reserve_percent: 5", "cash_reserve_percent: 150");
     expect(problemsOf(text)).to.deep.equal([

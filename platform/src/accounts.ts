@@ -38,6 +38,12 @@ export interface AccountSettings {
   maxOrderValue: number;
   /** Refuse a plan whose total traded value exceeds this percentage of the account; 0 = no cap. */
   maxTurnoverPercent: number;
+  /**
+   * Check every planned order with the broker before anything is cancelled or placed (IBKR
+   * what-if orders; the simulated broker answers them too). `preflight: off` (or false) turns
+   * it off for brokers or accounts where what-if orders are not wanted; default on.
+   */
+  preflight: boolean;
 }
 
 /** One account from accounts.yaml. */
@@ -82,6 +88,7 @@ const defaultSettings: AccountSettings = {
   extendedHours: false,
   maxOrderValue: 0,
   maxTurnoverPercent: 0,
+  preflight: true,
 };
 
 const settingKeys: Record<keyof AccountSettings, string> = {
@@ -94,6 +101,7 @@ const settingKeys: Record<keyof AccountSettings, string> = {
   extendedHours: "extended_hours",
   maxOrderValue: "max_order_value",
   maxTurnoverPercent: "max_turnover_percent",
+  preflight: "preflight",
 };
 
 const accountKeys = new Set([
@@ -341,6 +349,13 @@ function readSettings(
     if (!["DAY", "GTC", "IOC", "OPG"].includes(raw.time_in_force as string)) {
       problems.push(`${path}.time_in_force: must be DAY, GTC, IOC or OPG`);
     } else out.timeInForce = raw.time_in_force as string;
+  }
+  if (raw.preflight !== undefined) {
+    // YAML 1.2 reads `off` as text: on / off and true / false all mean what they say.
+    const value = raw.preflight;
+    if (value === true || value === "on") out.preflight = true;
+    else if (value === false || value === "off") out.preflight = false;
+    else problems.push(`${path}.preflight: must be on or off`);
   }
   if (raw.extended_hours !== undefined) {
     if (typeof raw.extended_hours !== "boolean") {

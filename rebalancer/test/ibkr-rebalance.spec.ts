@@ -119,6 +119,7 @@ describe("a paper rebalance through IB Gateway's protocol", () => {
 
     const phases = events.flatMap((e) => (e.event.case === "phase" ? [e.event.value.phase] : []));
     expect(phases.filter((p) => p >= Phase.CANCELLING_OPEN_ORDERS)).to.deep.equal([
+      Phase.PREFLIGHT,
       Phase.CANCELLING_OPEN_ORDERS,
       Phase.SELLING,
       Phase.REFRESHING_CASH,

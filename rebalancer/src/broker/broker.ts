@@ -115,6 +115,29 @@ export interface RunActivity {
   fills: BrokerFill[];
 }
 
+/**
+ * The broker's answer to a what-if check of one order (IBKR: a what-if order, which IB answers
+ * with the margin and commission impact and never works or fills). Money in the account's base
+ * currency; 0 where the broker did not say.
+ */
+export interface PreflightCheck {
+  /** True when the broker would take the order. */
+  accepted: boolean;
+  /** The broker's reason for a refusal; "" when accepted. */
+  reason: string;
+  /** The broker's code for a refusal (IB 201, 203, ...); 0 when accepted or unknown. */
+  brokerCode: number;
+  /** Initial margin change if the order filled: positive for a buy, negative when freed. */
+  initialMarginChange: number;
+  maintenanceMarginChange: number;
+  equityWithLoanChange: number;
+  commission: number;
+  /** e.g. "USD"; "" when unknown. */
+  commissionCurrency: string;
+  /** What the broker warned about without refusing, oldest first. */
+  warnings: string[];
+}
+
 /** Health of the broker connection. */
 export interface BrokerHealth {
   connected: boolean;
@@ -140,6 +163,13 @@ export interface Broker {
   sessions(symbols: string[], at: Date, extended: boolean): Promise<Map<string, MarketSession>>;
   /** Orders still working for the account. */
   openOrders(accountId: string): Promise<BrokerOrder[]>;
+  /**
+   * Asks the broker whether it would take the order and what it would cost, without placing it:
+   * nothing works, nothing fills. A refusal resolves with `accepted: false`; the promise rejects
+   * (BrokerError) only when the broker could not answer. Absent: the broker cannot check orders
+   * in advance, and runs say they skipped the preflight.
+   */
+  preflight?(request: OrderRequest): Promise<PreflightCheck>;
   /** Places an order; resolves once the broker has accepted it for processing. */
   placeOrder(request: OrderRequest): Promise<BrokerOrder>;
   /** Asks the broker to cancel one order; the outcome arrives as an order event. */

@@ -74,6 +74,24 @@ export function traceBroker(broker: Broker, tracer: Tracer = trace.getTracer("br
         () => broker.placeOrder(request),
         (order) => ({ "order.id": order.orderId, "order.status": order.status }),
       ),
+    ...(broker.preflight && {
+      preflight: (request) =>
+        span(
+          "preflight",
+          {
+            "account.id": request.accountId,
+            "order.symbol": request.symbol,
+            "order.side": request.side,
+            "order.quantity": request.quantity,
+            "order.type": request.orderType,
+          },
+          () => broker.preflight!(request),
+          (check) => ({
+            "preflight.accepted": check.accepted,
+            "preflight.initial_margin_change": check.initialMarginChange,
+          }),
+        ),
+    }),
     cancelOrder: (orderId) =>
       span("cancelOrder", { "order.id": orderId }, () => broker.cancelOrder(orderId)),
     runActivity: (accountId, runId, since) =>

@@ -28,6 +28,7 @@ import { cancelOpenOrders } from "./cancel-open-orders.js";
 import { closedMarket } from "./closed-market.js";
 import { inSpan } from "./in-span.js";
 import { checkOrderSizes, planMessage } from "./plan-message.js";
+import { preflightPlan, type PreflightOutcome } from "./preflight.js";
 import { trade, type TradeContext } from "./trade.js";
 import { RunOrders } from "./run-orders.js";
 import { RunFailure } from "./run-failure.js";
@@ -91,7 +92,7 @@ async function runPhases(
     const input = await inPhase(Phase.READING_ACCOUNT, () =>
       readAccount(deps, account, allocations, run),
     );
-    const planned = await inPhase(Phase.PLANNING, () => plan(input));
+    let planned = await inPhase(Phase.PLANNING, () => plan(input));
     run.plan = planMessage(planned);
     const closed = await inPhase(Phase.CHECKING_HOURS, () =>
       closedMarket(deps, account, [...planned.sells, ...planned.buys]),
@@ -99,6 +100,14 @@ async function runPhases(
     if (closed && !live) {
       // A preview is still worth showing at night; say what a live run would do.
       run.plan.warnings.push(`${closed.message}; a live run now would be postponed`);
+    }
+    // Every planned order checked with the broker before anything is cancelled or placed.
+    let checked: PreflightOutcome | undefined;
+    if ((!live || !closed) && planned.sells.length + planned.buys.length > 0) {
+      checked = await inPhase(Phase.PREFLIGHT, () =>
+        preflightPlan(deps, account, run, planned, live),
+      );
+      planned = checked.plan;
     }
     await emit({
       case: "plan",
@@ -109,7 +118,7 @@ async function runPhases(
       }),
     });
     if (!live) {
-      return finish(run, emit, RunStatus.COMPLETED, dryRunMessage(planned));
+      return finish(run, emit, RunStatus.COMPLETED, dryRunMessage(planned) + (checked?.note ?? ""));
     }
     if (closed) {
       run.status = RunStatus.POSTPONED;
@@ -123,6 +132,7 @@ async function runPhases(
         }),
       });
     }
+    if (checked?.refusal) throw checked.refusal;
     if (planned.sells.length === 0 && planned.buys.length === 0) {
       return finish(run, emit, RunStatus.COMPLETED, "already balanced: nothing to trade");
     }
@@ -144,7 +154,9 @@ async function runPhases(
     }
     const buys = await inPhase(Phase.REFRESHING_CASH, async () => {
       const refreshed = await readAccount(deps, account, allocations, run);
-      const replanned = planBuys(refreshed).buys;
+      const replanned = checked
+        ? checked.limitBuys(planBuys(refreshed).buys)
+        : planBuys(refreshed).buys;
       checkOrderSizes(replanned);
       return replanned;
     });

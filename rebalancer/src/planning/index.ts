@@ -1,7 +1,16 @@
 // The planning module's public API. Everything under private/ is internal.
 export { applyReplacements, WEIGHT_SUM_TOLERANCE } from "./apply-replacements.js";
-export { floorShares, roundMoney, sharesFor, SHARE_EPSILON, sumMoney, valueOf } from "./money.js";
+export {
+  floorShares,
+  roundMoney,
+  sharesFor,
+  SHARE_EPSILON,
+  sumMoney,
+  toCents,
+  valueOf,
+} from "./money.js";
 export { plan } from "./plan.js";
+export { fitBuysToCash, type FittedBuys } from "./private/fit-buys-to-cash.js";
 export type { Plan } from "./plan-result.js";
 export { planBuys } from "./plan-buys.js";
 export { PlanError } from "./plan-error.js";

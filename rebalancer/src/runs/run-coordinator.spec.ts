@@ -132,10 +132,11 @@ describe("a rebalance run", () => {
       "phase",
       "phase",
       "phase",
+      "phase",
       "plan",
       "completed",
     ]);
-    expect(events.map((e) => e.sequence)).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(events.map((e) => e.sequence)).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const plan = events.find((e) => e.event.case === "plan")!.event.value as {
       plan: { orders: { symbol: string; side: OrderSide }[] };
     };
@@ -174,6 +175,7 @@ describe("a rebalance run", () => {
     expect(firstBuy).to.be.greaterThan(lastSellFill);
     const phases = events.flatMap((e) => (e.event.case === "phase" ? [e.event.value.phase] : []));
     expect(phases.filter((p) => p >= Phase.CANCELLING_OPEN_ORDERS)).to.deep.equal([
+      Phase.PREFLIGHT,
       Phase.CANCELLING_OPEN_ORDERS,
       Phase.SELLING,
       Phase.REFRESHING_CASH,

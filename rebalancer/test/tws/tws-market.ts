@@ -31,6 +31,8 @@ export interface AccountSpec {
   cash: number;
   currency?: string;
   positions?: Record<string, { quantity: number; averageCost: number }>;
+  /** What account summaries report as AvailableFunds (e.g. below cash while sales settle); default the cash. */
+  availableFunds?: number;
 }
 
 export interface Instrument extends Required<Omit<InstrumentSpec, "rejectOrders">> {
@@ -42,6 +44,23 @@ export interface Account {
   cash: number;
   currency: string;
   positions: Map<string, { quantity: number; averageCost: number }>;
+  availableFunds?: number;
+}
+
+/** What a what-if order would do to the account, as IB's order state reports it. */
+export interface WhatIfState {
+  initMarginBefore: number;
+  maintMarginBefore: number;
+  equityWithLoanBefore: number;
+  initMarginChange: number;
+  maintMarginChange: number;
+  equityWithLoanChange: number;
+  initMarginAfter: number;
+  maintMarginAfter: number;
+  equityWithLoanAfter: number;
+  commission: number;
+  commissionCurrency: string;
+  warningText: string;
 }
 
 /** An order as the market holds it. `status` uses IB's words. */
@@ -79,6 +98,7 @@ export interface TwsExecution {
 export type MarketEvent =
   | { kind: "order"; order: TwsOrder }
   | { kind: "orderError"; clientId: number; orderId: number; code: number; message: string }
+  | { kind: "whatIf"; order: TwsOrder; state: WhatIfState }
   | { kind: "execution"; execution: TwsExecution }
   | { kind: "position"; accountId: string; symbol: string };
 
@@ -88,6 +108,8 @@ export type OrderInput = Omit<
   "permId" | "status" | "filled" | "avgFillPrice" | "lastFillPrice"
 > & {
   conId: number;
+  /** A what-if order: answered with its margin impact, never worked, filled or listed. */
+  whatIf?: boolean;
 };
 
 /** An error TWS sends on an order that goes on working. */
@@ -169,6 +191,15 @@ export class TwsMarket {
   private nextExecId = 1;
   private pendingRejection?: string;
   private pendingOrderErrors: OrderErrorFault[] = [];
+  /** What-if orders received, answered or refused, oldest first (they are never in `orders`). */
+  readonly whatIfOrders: TwsOrder[] = [];
+  /** Warning text sent with what-if answers, as IB sends for e.g. a closed market. */
+  whatIfWarning = "";
+  /**
+   * Answer each what-if twice, as IB sometimes does: first only the warning text with every
+   * figure unset (Number.MAX_VALUE on the wire), then the figures (erdewit/ib_insync #380).
+   */
+  whatIfTwoAnswers = false;
 
   constructor(options: MarketOptions = {}) {
     this.fillParts = options.fillParts ?? 2;
@@ -183,6 +214,7 @@ export class TwsMarket {
         cash: spec.cash,
         currency: spec.currency ?? "USD",
         positions: new Map(Object.entries(spec.positions ?? {})),
+        availableFunds: spec.availableFunds,
       });
     }
   }
@@ -320,6 +352,7 @@ export class TwsMarket {
   }
 
   placeOrder(input: OrderInput): void {
+    if (input.whatIf) return this.answerWhatIf(input);
     const reject = (code: number, message: string) =>
       this.emit({
         kind: "orderError",
@@ -372,6 +405,92 @@ export class TwsMarket {
         price !== undefined &&
         (order.action === "BUY" ? order.limitPrice! >= price : order.limitPrice! <= price));
     if (marketable && price !== undefined && !this.holdFills) this.fillInParts(order, price);
+  }
+
+  /**
+   * A what-if order, as IB answers one: 201 for a contract the account may not trade (the
+   * instrument's `rejectOrders`), else an openOrder with `whatIf` set and the margin fields of a
+   * cash account (a buy ties up its value, a sell frees it). No working order, no fill, and the
+   * funds are not checked: the answer says what the order needs.
+   */
+  private answerWhatIf(input: OrderInput): void {
+    const { whatIf: _whatIf, conId: _conId, ...fields } = input;
+    const reject = (code: number, message: string) =>
+      this.emit({
+        kind: "orderError",
+        clientId: input.clientId,
+        orderId: input.orderId,
+        code,
+        message,
+      });
+    const instrument = this.instrument(input.conId, input.symbol);
+    const order: TwsOrder = {
+      ...fields,
+      symbol: instrument?.symbol ?? input.symbol,
+      permId: this.nextPermId++,
+      status: "PreSubmitted",
+      filled: 0,
+      avgFillPrice: 0,
+      lastFillPrice: 0,
+    };
+    this.whatIfOrders.push(order);
+    if (!instrument) return reject(200, "No security definition has been found for the request");
+    const account = this.accounts.get(input.accountId);
+    if (!account) {
+      return reject(
+        201,
+        `Order rejected - reason:Account ${input.accountId} is not available to this login`,
+      );
+    }
+    if (instrument.rejectOrders !== undefined) {
+      order.status = "Inactive";
+      return reject(201, `Order rejected - reason:${instrument.rejectOrders}`);
+    }
+    const price = order.limitPrice ?? this.priceFor(instrument, order.action) ?? 0;
+    const value = Math.round(order.quantity * price * 100) / 100;
+    const change = order.action === "BUY" ? value : -value;
+    const before = this.netLiquidation(account) - account.cash;
+    const equity = this.netLiquidation(account);
+    const commission = Math.min(Math.max(1, order.quantity * 0.005), value * 0.01);
+    if (this.whatIfTwoAnswers) {
+      const unset = Number.MAX_VALUE;
+      this.emit({
+        kind: "whatIf",
+        order,
+        state: {
+          initMarginBefore: unset,
+          maintMarginBefore: unset,
+          equityWithLoanBefore: unset,
+          initMarginChange: unset,
+          maintMarginChange: unset,
+          equityWithLoanChange: unset,
+          initMarginAfter: unset,
+          maintMarginAfter: unset,
+          equityWithLoanAfter: unset,
+          commission: unset,
+          commissionCurrency: "",
+          warningText: this.whatIfWarning,
+        },
+      });
+    }
+    this.emit({
+      kind: "whatIf",
+      order,
+      state: {
+        initMarginBefore: before,
+        maintMarginBefore: before,
+        equityWithLoanBefore: equity,
+        initMarginChange: change,
+        maintMarginChange: change,
+        equityWithLoanChange: -commission,
+        initMarginAfter: before + change,
+        maintMarginAfter: before + change,
+        equityWithLoanAfter: equity - commission,
+        commission,
+        commissionCurrency: account.currency,
+        warningText: this.whatIfWarning,
+      },
+    });
   }
 
   cancelOrder(clientId: number, orderId: number): void {

@@ -2,7 +2,7 @@
 // decodes them (its decoder reports extra or missing fields, so a wrong layout fails the tests).
 
 import type { TwsField } from "./tws-codec.js";
-import type { Account, Instrument, TwsExecution, TwsOrder } from "./tws-market.js";
+import type { Account, Instrument, TwsExecution, TwsOrder, WhatIfState } from "./tws-market.js";
 
 export const SERVER_VERSION = 193;
 
@@ -203,8 +203,12 @@ export const commissionReport = (e: TwsExecution): TwsField[] => [
   "", // yieldRedemptionDate
 ];
 
-/** OPEN_ORDER for a plain stock order: no combo legs, algo, conditions, hedge or delta-neutral. */
-export function openOrder(o: TwsOrder, i: Instrument): TwsField[] {
+/**
+ * OPEN_ORDER for a plain stock order: no combo legs, algo, conditions, hedge or delta-neutral.
+ * With `whatIf`, the answer to a what-if order: `whatIf` set and the order state's margin fields.
+ */
+export function openOrder(o: TwsOrder, i: Instrument, whatIf?: WhatIfState): TwsField[] {
+  const w = whatIf;
   return [
     IN.OPEN_ORDER,
     o.orderId,
@@ -290,22 +294,22 @@ export function openOrder(o: TwsOrder, i: Instrument): TwsField[] {
     0, // deltaNeutralContract present
     "", // algoStrategy (empty: no algo params)
     0, // solicited
-    0, // whatIf
+    w ? 1 : 0, // whatIf
     o.status,
-    "", // initMarginBefore
-    "", // maintMarginBefore
-    "", // equityWithLoanBefore
-    "", // initMarginChange
-    "", // maintMarginChange
-    "", // equityWithLoanChange
-    "", // initMarginAfter
-    "", // maintMarginAfter
-    "", // equityWithLoanAfter
-    "", // commission
-    "", // minCommission
-    "", // maxCommission
-    "", // commissionCurrency
-    "", // warningText
+    w?.initMarginBefore ?? "",
+    w?.maintMarginBefore ?? "",
+    w?.equityWithLoanBefore ?? "",
+    w?.initMarginChange ?? "",
+    w?.maintMarginChange ?? "",
+    w?.equityWithLoanChange ?? "",
+    w?.initMarginAfter ?? "",
+    w?.maintMarginAfter ?? "",
+    w?.equityWithLoanAfter ?? "",
+    w?.commission ?? "",
+    w?.commission ?? "", // minCommission
+    w?.commission ?? "", // maxCommission
+    w?.commissionCurrency ?? "",
+    w?.warningText ?? "",
     0, // randomizeSize
     0, // randomizePrice
     0, // conditions count

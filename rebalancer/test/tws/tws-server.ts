@@ -117,6 +117,12 @@ export async function startTwsServer(options: TwsServerOptions = {}): Promise<Tw
         send(session, orderStatus(event.order));
         return;
       }
+      case "whatIf": {
+        const session = sessionOf(event.order.clientId);
+        const instrument = market.instruments.get(event.order.symbol)!;
+        if (session) send(session, openOrder(event.order, instrument, event.state));
+        return;
+      }
       case "orderError": {
         const session = sessionOf(event.clientId);
         if (session) send(session, errorMessage(event.orderId, event.code, event.message));
@@ -219,6 +225,8 @@ export async function startTwsServer(options: TwsServerOptions = {}): Promise<Tw
       orderRef: f[26],
       transmit: f[27] === "1",
       outsideRth: f[33] === "1",
+      // After the delta-neutral flag (81), algoStrategy (82, empty: no params) and algoId (83).
+      whatIf: f[84] === "1",
     });
   }
 
@@ -254,7 +262,7 @@ export async function startTwsServer(options: TwsServerOptions = {}): Promise<Tw
       const values: Record<string, number> = {
         NetLiquidation: market.netLiquidation(account),
         TotalCashValue: account.cash,
-        AvailableFunds: account.cash,
+        AvailableFunds: account.availableFunds ?? account.cash,
       };
       for (const tag of SUMMARY_TAGS.filter((t) => tags.includes(t))) {
         const fields = [reqId, account.accountId, tag, values[tag].toFixed(2), account.currency];

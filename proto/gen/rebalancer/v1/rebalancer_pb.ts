@@ -27,7 +27,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file rebalancer/v1/rebalancer.proto.
  */
 export const file_rebalancer_v1_rebalancer: GenFile = /*@__PURE__*/
-  fileDesc("Ch5yZWJhbGFuY2VyL3YxL3JlYmFsYW5jZXIucHJvdG8SDXJlYmFsYW5jZXIudjEiswEKB0FjY291bnQSEgoKYWNjb3VudF9pZBgBIAEoCRIoCgR0eXBlGAIgASgOMhoucmViYWxhbmNlci52MS5BY2NvdW50VHlwZRIPCgdlbmFibGVkGAMgASgIEhAKCHN0cmF0ZWd5GAQgASgJEhwKFGNhc2hfcmVzZXJ2ZV9wZXJjZW50GAUgASgBEhcKD3JlcGxhY2VtZW50X3NldBgGIAEoCRIQCghlbGlnaWJsZRgHIAEoCCKJAQoIUG9zaXRpb24SDgoGc3ltYm9sGAEgASgJEhAKCHF1YW50aXR5GAIgASgBEg0KBXByaWNlGAMgASgBEhQKDG1hcmtldF92YWx1ZRgEIAEoARIOCgZ3ZWlnaHQYBSABKAESFAoMYXZlcmFnZV9jb3N0GAYgASgBEhAKCGN1cnJlbmN5GAcgASgJIigKBlRhcmdldBIOCgZzeW1ib2wYASABKAkSDgoGd2VpZ2h0GAIgASgBIo0BCgxQbGFubmVkT3JkZXISDgoGc3ltYm9sGAEgASgJEiYKBHNpZGUYAiABKA4yGC5yZWJhbGFuY2VyLnYxLk9yZGVyU2lkZRIQCghxdWFudGl0eRgDIAEoDRINCgVwcmljZRgEIAEoARIUCgxtYXJrZXRfdmFsdWUYBSABKAESDgoGcmVhc29uGAYgASgJImoKD1Byb2plY3RlZFdlaWdodBIOCgZzeW1ib2wYASABKAkSFgoOY3VycmVudF93ZWlnaHQYAiABKAESFQoNdGFyZ2V0X3dlaWdodBgDIAEoARIYChBwcm9qZWN0ZWRfd2VpZ2h0GAQgASgBIqUBCgRQbGFuEisKBm9yZGVycxgBIAMoCzIbLnJlYmFsYW5jZXIudjEuUGxhbm5lZE9yZGVyEi8KB3dlaWdodHMYAiADKAsyHi5yZWJhbGFuY2VyLnYxLlByb2plY3RlZFdlaWdodBIWCg5wcm9qZWN0ZWRfY2FzaBgDIAEoARIVCg1yZXNlcnZlZF9jYXNoGAQgASgBEhAKCHdhcm5pbmdzGAUgAygJItMCCgVPcmRlchIQCghvcmRlcl9pZBgBIAEoCRIOCgZzeW1ib2wYAiABKAkSJgoEc2lkZRgDIAEoDjIYLnJlYmFsYW5jZXIudjEuT3JkZXJTaWRlEhAKCHF1YW50aXR5GAQgASgNEiwKCm9yZGVyX3R5cGUYBSABKA4yGC5yZWJhbGFuY2VyLnYxLk9yZGVyVHlwZRITCgtsaW1pdF9wcmljZRgGIAEoARIVCg10aW1lX2luX2ZvcmNlGAcgASgJEioKBnN0YXR1cxgIIAEoDjIaLnJlYmFsYW5jZXIudjEuT3JkZXJTdGF0dXMSFwoPZmlsbGVkX3F1YW50aXR5GAkgASgBEhoKEmF2ZXJhZ2VfZmlsbF9wcmljZRgKIAEoARIPCgdtZXNzYWdlGAsgASgJEg4KBnJ1bl9pZBgMIAEoCRISCgphY2NvdW50X2lkGA0gASgJIrEBCgRGaWxsEhAKCG9yZGVyX2lkGAEgASgJEhQKDGV4ZWN1dGlvbl9pZBgCIAEoCRIOCgZzeW1ib2wYAyABKAkSJgoEc2lkZRgEIAEoDjIYLnJlYmFsYW5jZXIudjEuT3JkZXJTaWRlEhAKCHF1YW50aXR5GAUgASgBEg0KBXByaWNlGAYgASgBEigKBHRpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkwKB1RyaWdnZXISDgoGc291cmNlGAEgASgJEhAKCGV2ZW50X2lkGAIgASgJEg8KB2NoYW5uZWwYAyABKAkSDgoGY2FsbGVyGAQgASgJIoUFCgNSdW4SDgoGcnVuX2lkGAEgASgJEhIKCmFjY291bnRfaWQYAiABKAkSKgoEbW9kZRgDIAEoDjIcLnJlYmFsYW5jZXIudjEuRXhlY3V0aW9uTW9kZRInCgd0cmlnZ2VyGAQgASgLMhYucmViYWxhbmNlci52MS5UcmlnZ2VyEhcKD2lkZW1wb3RlbmN5X2tleRgFIAEoCRIoCgZzdGF0dXMYBiABKA4yGC5yZWJhbGFuY2VyLnYxLlJ1blN0YXR1cxI0Cg5mYWlsdXJlX3JlYXNvbhgHIAEoDjIcLnJlYmFsYW5jZXIudjEuRmFpbHVyZVJlYXNvbhIPCgdtZXNzYWdlGAggASgJEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgd0YXJnZXRzGAsgAygLMhUucmViYWxhbmNlci52MS5UYXJnZXQSKQoIaG9sZGluZ3MYDCADKAsyFy5yZWJhbGFuY2VyLnYxLlBvc2l0aW9uEhcKD25ldF9saXF1aWRhdGlvbhgNIAEoARIMCgRjYXNoGA4gASgBEiEKBHBsYW4YDyABKAsyEy5yZWJhbGFuY2VyLnYxLlBsYW4SJAoGb3JkZXJzGBAgAygLMhQucmViYWxhbmNlci52MS5PcmRlchIiCgVmaWxscxgRIAMoCzITLnJlYmFsYW5jZXIudjEuRmlsbBIzCg9uZXh0X2F0dGVtcHRfYXQYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhUKE0xpc3RBY2NvdW50c1JlcXVlc3QiVgoUTGlzdEFjY291bnRzUmVzcG9uc2USKAoIYWNjb3VudHMYASADKAsyFi5yZWJhbGFuY2VyLnYxLkFjY291bnQSFAoMdHJhZGluZ19tb2RlGAIgASgJIikKE0dldFBvc2l0aW9uc1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCSKaAQoUR2V0UG9zaXRpb25zUmVzcG9uc2USEgoKYWNjb3VudF9pZBgBIAEoCRIqCglwb3NpdGlvbnMYAiADKAsyFy5yZWJhbGFuY2VyLnYxLlBvc2l0aW9uEhcKD25ldF9saXF1aWRhdGlvbhgDIAEoARIpCgVhc19vZhgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiLAoWR2V0QWNjb3VudFZhbHVlUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJIqoBChdHZXRBY2NvdW50VmFsdWVSZXNwb25zZRISCgphY2NvdW50X2lkGAEgASgJEhcKD25ldF9saXF1aWRhdGlvbhgCIAEoARIMCgRjYXNoGAMgASgBEhcKD2F2YWlsYWJsZV9mdW5kcxgEIAEoARIQCghjdXJyZW5jeRgFIAEoCRIpCgVhc19vZhgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiJwoRR2V0VGFyZ2V0c1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCSKPAQoSR2V0VGFyZ2V0c1Jlc3BvbnNlEhIKCmFjY291bnRfaWQYASABKAkSEAoIc3RyYXRlZ3kYAiABKAkSJgoHdGFyZ2V0cxgDIAMoCzIVLnJlYmFsYW5jZXIudjEuVGFyZ2V0EhwKFGNhc2hfcmVzZXJ2ZV9wZXJjZW50GAQgASgBEg0KBWFzX29mGAUgASgJIqoBChBSZWJhbGFuY2VSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSKgoEbW9kZRgCIAEoDjIcLnJlYmFsYW5jZXIudjEuRXhlY3V0aW9uTW9kZRIXCg9pZGVtcG90ZW5jeV9rZXkYAyABKAkSJwoHdHJpZ2dlchgEIAEoCzIWLnJlYmFsYW5jZXIudjEuVHJpZ2dlchIUCgx3YWl0X2lmX2J1c3kYBSABKAgi8AQKEVJlYmFsYW5jZVJlc3BvbnNlEg4KBnJ1bl9pZBgBIAEoCRIQCghzZXF1ZW5jZRgCIAEoDRIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXBsYXllZBgEIAEoCBIuCghhY2NlcHRlZBgKIAEoCzIaLnJlYmFsYW5jZXIudjEuUnVuQWNjZXB0ZWRIABIsCgVwaGFzZRgLIAEoCzIbLnJlYmFsYW5jZXIudjEuUGhhc2VDaGFuZ2VkSAASOAoLYWxsb2NhdGlvbnMYDCABKAsyIS5yZWJhbGFuY2VyLnYxLkFsbG9jYXRpb25zRmV0Y2hlZEgAEigKBHBsYW4YDSABKAsyGC5yZWJhbGFuY2VyLnYxLlBsYW5SZWFkeUgAEjgKD29yZGVyX3N1Ym1pdHRlZBgOIAEoCzIdLnJlYmFsYW5jZXIudjEuT3JkZXJTdWJtaXR0ZWRIABI0Cg1vcmRlcl91cGRhdGVkGA8gASgLMhsucmViYWxhbmNlci52MS5PcmRlclVwZGF0ZWRIABIyCgxvcmRlcl9maWxsZWQYECABKAsyGi5yZWJhbGFuY2VyLnYxLk9yZGVyRmlsbGVkSAASMAoJY29tcGxldGVkGBEgASgLMhsucmViYWxhbmNlci52MS5SdW5Db21wbGV0ZWRIABIqCgZmYWlsZWQYEiABKAsyGC5yZWJhbGFuY2VyLnYxLlJ1bkZhaWxlZEgAEjAKCXBvc3Rwb25lZBgTIAEoCzIbLnJlYmFsYW5jZXIudjEuUnVuUG9zdHBvbmVkSABCBwoFZXZlbnQiZgoLUnVuQWNjZXB0ZWQSEgoKYWNjb3VudF9pZBgBIAEoCRIqCgRtb2RlGAIgASgOMhwucmViYWxhbmNlci52MS5FeGVjdXRpb25Nb2RlEhcKD2lkZW1wb3RlbmN5X2tleRgDIAEoCSIzCgxQaGFzZUNoYW5nZWQSIwoFcGhhc2UYASABKA4yFC5yZWJhbGFuY2VyLnYxLlBoYXNlIl0KEkFsbG9jYXRpb25zRmV0Y2hlZBIQCghzdHJhdGVneRgBIAEoCRImCgd0YXJnZXRzGAIgAygLMhUucmViYWxhbmNlci52MS5UYXJnZXQSDQoFYXNfb2YYAyABKAkiVQoJUGxhblJlYWR5EiEKBHBsYW4YASABKAsyEy5yZWJhbGFuY2VyLnYxLlBsYW4SFwoPbmV0X2xpcXVpZGF0aW9uGAIgASgBEgwKBGNhc2gYAyABKAEiNQoOT3JkZXJTdWJtaXR0ZWQSIwoFb3JkZXIYASABKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyIjMKDE9yZGVyVXBkYXRlZBIjCgVvcmRlchgBIAEoCzIULnJlYmFsYW5jZXIudjEuT3JkZXIiMAoLT3JkZXJGaWxsZWQSIQoEZmlsbBgBIAEoCzITLnJlYmFsYW5jZXIudjEuRmlsbCJvCgxSdW5Db21wbGV0ZWQSKAoGc3RhdHVzGAEgASgOMhgucmViYWxhbmNlci52MS5SdW5TdGF0dXMSDwoHbWVzc2FnZRgCIAEoCRIkCgZvcmRlcnMYAyADKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyInAKCVJ1bkZhaWxlZBIsCgZyZWFzb24YASABKA4yHC5yZWJhbGFuY2VyLnYxLkZhaWx1cmVSZWFzb24SDwoHbWVzc2FnZRgCIAEoCRIkCgZvcmRlcnMYAyADKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyIlQKDFJ1blBvc3Rwb25lZBIzCg9uZXh0X2F0dGVtcHRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB21lc3NhZ2UYAiABKAkiHwoNR2V0UnVuUmVxdWVzdBIOCgZydW5faWQYASABKAkiMQoOR2V0UnVuUmVzcG9uc2USHwoDcnVuGAEgASgLMhIucmViYWxhbmNlci52MS5SdW4iNAoPTGlzdFJ1bnNSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSDQoFbGltaXQYAiABKA0iNAoQTGlzdFJ1bnNSZXNwb25zZRIgCgRydW5zGAEgAygLMhIucmViYWxhbmNlci52MS5SdW4iKwoVTGlzdE9wZW5PcmRlcnNSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkiPgoWTGlzdE9wZW5PcmRlcnNSZXNwb25zZRIkCgZvcmRlcnMYASADKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyIi0KF0NhbmNlbE9wZW5PcmRlcnNSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkibAoYQ2FuY2VsT3Blbk9yZGVyc1Jlc3BvbnNlEicKCWNhbmNlbGxlZBgBIAMoCzIULnJlYmFsYW5jZXIudjEuT3JkZXISJwoJcmVtYWluaW5nGAIgAygLMhQucmViYWxhbmNlci52MS5PcmRlciISChBHZXRIZWFsdGhSZXF1ZXN0IlwKD0NvbXBvbmVudEhlYWx0aBIMCgRuYW1lGAEgASgJEisKBnN0YXR1cxgCIAEoDjIbLnJlYmFsYW5jZXIudjEuSGVhbHRoU3RhdHVzEg4KBmRldGFpbBgDIAEoCSJ0ChFHZXRIZWFsdGhSZXNwb25zZRIrCgZzdGF0dXMYASABKA4yGy5yZWJhbGFuY2VyLnYxLkhlYWx0aFN0YXR1cxIyCgpjb21wb25lbnRzGAIgAygLMh4ucmViYWxhbmNlci52MS5Db21wb25lbnRIZWFsdGgqWgoLQWNjb3VudFR5cGUSHAoYQUNDT1VOVF9UWVBFX1VOU1BFQ0lGSUVEEAASFgoSQUNDT1VOVF9UWVBFX1BBUEVSEAESFQoRQUNDT1VOVF9UWVBFX0xJVkUQAipkCg1FeGVjdXRpb25Nb2RlEh4KGkVYRUNVVElPTl9NT0RFX1VOU1BFQ0lGSUVEEAASGgoWRVhFQ1VUSU9OX01PREVfRFJZX1JVThABEhcKE0VYRUNVVElPTl9NT0RFX0xJVkUQAipQCglPcmRlclNpZGUSGgoWT1JERVJfU0lERV9VTlNQRUNJRklFRBAAEhIKDk9SREVSX1NJREVfQlVZEAESEwoPT1JERVJfU0lERV9TRUxMEAIqdAoJT3JkZXJUeXBlEhoKFk9SREVSX1RZUEVfVU5TUEVDSUZJRUQQABIVChFPUkRFUl9UWVBFX01BUktFVBABEhQKEE9SREVSX1RZUEVfTElNSVQQAhIeChpPUkRFUl9UWVBFX01BUktFVF9PTl9DTE9TRRADKtsBCgtPcmRlclN0YXR1cxIcChhPUkRFUl9TVEFUVVNfVU5TUEVDSUZJRUQQABIfChtPUkRFUl9TVEFUVVNfUEVORElOR19TVUJNSVQQARIaChZPUkRFUl9TVEFUVVNfU1VCTUlUVEVEEAISIQodT1JERVJfU1RBVFVTX1BBUlRJQUxMWV9GSUxMRUQQAxIXChNPUkRFUl9TVEFUVVNfRklMTEVEEAQSGgoWT1JERVJfU1RBVFVTX0NBTkNFTExFRBAFEhkKFU9SREVSX1NUQVRVU19SRUpFQ1RFRBAGKrUBCglSdW5TdGF0dXMSGgoWUlVOX1NUQVRVU19VTlNQRUNJRklFRBAAEhYKElJVTl9TVEFUVVNfUlVOTklORxABEhgKFFJVTl9TVEFUVVNfQ09NUExFVEVEEAISKQolUlVOX1NUQVRVU19DT01QTEVURURfV0lUSF9BREpVU1RNRU5UUxADEhUKEVJVTl9TVEFUVVNfRkFJTEVEEAQSGAoUUlVOX1NUQVRVU19QT1NUUE9ORUQQBSrpAQoFUGhhc2USFQoRUEhBU0VfVU5TUEVDSUZJRUQQABIeChpQSEFTRV9GRVRDSElOR19BTExPQ0FUSU9OUxABEhkKFVBIQVNFX1JFQURJTkdfQUNDT1VOVBACEhIKDlBIQVNFX1BMQU5OSU5HEAMSGAoUUEhBU0VfQ0hFQ0tJTkdfSE9VUlMQBBIgChxQSEFTRV9DQU5DRUxMSU5HX09QRU5fT1JERVJTEAUSEQoNUEhBU0VfU0VMTElORxAGEhkKFVBIQVNFX1JFRlJFU0hJTkdfQ0FTSBAHEhAKDFBIQVNFX0JVWUlORxAIKroDCg1GYWlsdXJlUmVhc29uEh4KGkZBSUxVUkVfUkVBU09OX1VOU1BFQ0lGSUVEEAASKgomRkFJTFVSRV9SRUFTT05fQUxMT0NBVElPTlNfVU5BVkFJTEFCTEUQARImCiJGQUlMVVJFX1JFQVNPTl9JTlZBTElEX0FMTE9DQVRJT05TEAISJQohRkFJTFVSRV9SRUFTT05fQlJPS0VSX1VOQVZBSUxBQkxFEAMSIAocRkFJTFVSRV9SRUFTT05fTUlTU0lOR19QUklDRRAEEh0KGUZBSUxVUkVfUkVBU09OX1JJU0tfTElNSVQQBRIsCihGQUlMVVJFX1JFQVNPTl9PUEVOX09SREVSU19OT1RfQ0FOQ0VMTEVEEAYSIQodRkFJTFVSRV9SRUFTT05fT1JERVJfUkVKRUNURUQQBxIgChxGQUlMVVJFX1JFQVNPTl9PUkRFUl9USU1FT1VUEAgSHQoZRkFJTFVSRV9SRUFTT05fTElWRV9HVUFSRBAJEh4KGkZBSUxVUkVfUkVBU09OX0lOVEVSUlVQVEVEEAoSGwoXRkFJTFVSRV9SRUFTT05fSU5URVJOQUwQCypnCgxIZWFsdGhTdGF0dXMSHQoZSEVBTFRIX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFUhFQUxUSF9TVEFUVVNfU0VSVklORxABEh0KGUhFQUxUSF9TVEFUVVNfTk9UX1NFUlZJTkcQAjKMCgoRUmViYWxhbmNlclNlcnZpY2USbQoMTGlzdEFjY291bnRzEiIucmViYWxhbmNlci52MS5MaXN0QWNjb3VudHNSZXF1ZXN0GiMucmViYWxhbmNlci52MS5MaXN0QWNjb3VudHNSZXNwb25zZSIUkAIBgtPkkwILEgkvYWNjb3VudHMShAEKDEdldFBvc2l0aW9ucxIiLnJlYmFsYW5jZXIudjEuR2V0UG9zaXRpb25zUmVxdWVzdBojLnJlYmFsYW5jZXIudjEuR2V0UG9zaXRpb25zUmVzcG9uc2UiK5ACAYLT5JMCIhIgL2FjY291bnRzL3thY2NvdW50X2lkfS9wb3NpdGlvbnMSiQEKD0dldEFjY291bnRWYWx1ZRIlLnJlYmFsYW5jZXIudjEuR2V0QWNjb3VudFZhbHVlUmVxdWVzdBomLnJlYmFsYW5jZXIudjEuR2V0QWNjb3VudFZhbHVlUmVzcG9uc2UiJ5ACAYLT5JMCHhIcL2FjY291bnRzL3thY2NvdW50X2lkfS92YWx1ZRJ8CgpHZXRUYXJnZXRzEiAucmViYWxhbmNlci52MS5HZXRUYXJnZXRzUmVxdWVzdBohLnJlYmFsYW5jZXIudjEuR2V0VGFyZ2V0c1Jlc3BvbnNlIimQAgGC0+STAiASHi9hY2NvdW50cy97YWNjb3VudF9pZH0vdGFyZ2V0cxKaAQoJUmViYWxhbmNlEh8ucmViYWxhbmNlci52MS5SZWJhbGFuY2VSZXF1ZXN0GiAucmViYWxhbmNlci52MS5SZWJhbGFuY2VSZXNwb25zZSJIgtPkkwJCOgEqWiQ6ASoiHy9yZWJhbGFuY2Uve2FjY291bnRfaWR9L2RyeS1ydW4iFy9yZWJhbGFuY2Uve2FjY291bnRfaWR9MAESYAoGR2V0UnVuEhwucmViYWxhbmNlci52MS5HZXRSdW5SZXF1ZXN0Gh0ucmViYWxhbmNlci52MS5HZXRSdW5SZXNwb25zZSIZkAIBgtPkkwIQEg4vcnVucy97cnVuX2lkfRJzCghMaXN0UnVucxIeLnJlYmFsYW5jZXIudjEuTGlzdFJ1bnNSZXF1ZXN0Gh8ucmViYWxhbmNlci52MS5MaXN0UnVuc1Jlc3BvbnNlIiaQAgGC0+STAh0SGy9hY2NvdW50cy97YWNjb3VudF9pZH0vcnVucxKHAQoOTGlzdE9wZW5PcmRlcnMSJC5yZWJhbGFuY2VyLnYxLkxpc3RPcGVuT3JkZXJzUmVxdWVzdBolLnJlYmFsYW5jZXIudjEuTGlzdE9wZW5PcmRlcnNSZXNwb25zZSIokAIBgtPkkwIfEh0vYWNjb3VudHMve2FjY291bnRfaWR9L29yZGVycxKUAQoQQ2FuY2VsT3Blbk9yZGVycxImLnJlYmFsYW5jZXIudjEuQ2FuY2VsT3Blbk9yZGVyc1JlcXVlc3QaJy5yZWJhbGFuY2VyLnYxLkNhbmNlbE9wZW5PcmRlcnNSZXNwb25zZSIvgtPkkwIpOgEqIiQvYWNjb3VudHMve2FjY291bnRfaWR9L29yZGVyczpjYW5jZWwSYgoJR2V0SGVhbHRoEh8ucmViYWxhbmNlci52MS5HZXRIZWFsdGhSZXF1ZXN0GiAucmViYWxhbmNlci52MS5HZXRIZWFsdGhSZXNwb25zZSISkAIBgtPkkwIJEgcvaGVhbHRoYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("Ch5yZWJhbGFuY2VyL3YxL3JlYmFsYW5jZXIucHJvdG8SDXJlYmFsYW5jZXIudjEiswEKB0FjY291bnQSEgoKYWNjb3VudF9pZBgBIAEoCRIoCgR0eXBlGAIgASgOMhoucmViYWxhbmNlci52MS5BY2NvdW50VHlwZRIPCgdlbmFibGVkGAMgASgIEhAKCHN0cmF0ZWd5GAQgASgJEhwKFGNhc2hfcmVzZXJ2ZV9wZXJjZW50GAUgASgBEhcKD3JlcGxhY2VtZW50X3NldBgGIAEoCRIQCghlbGlnaWJsZRgHIAEoCCKJAQoIUG9zaXRpb24SDgoGc3ltYm9sGAEgASgJEhAKCHF1YW50aXR5GAIgASgBEg0KBXByaWNlGAMgASgBEhQKDG1hcmtldF92YWx1ZRgEIAEoARIOCgZ3ZWlnaHQYBSABKAESFAoMYXZlcmFnZV9jb3N0GAYgASgBEhAKCGN1cnJlbmN5GAcgASgJIigKBlRhcmdldBIOCgZzeW1ib2wYASABKAkSDgoGd2VpZ2h0GAIgASgBIo0BCgxQbGFubmVkT3JkZXISDgoGc3ltYm9sGAEgASgJEiYKBHNpZGUYAiABKA4yGC5yZWJhbGFuY2VyLnYxLk9yZGVyU2lkZRIQCghxdWFudGl0eRgDIAEoDRINCgVwcmljZRgEIAEoARIUCgxtYXJrZXRfdmFsdWUYBSABKAESDgoGcmVhc29uGAYgASgJImoKD1Byb2plY3RlZFdlaWdodBIOCgZzeW1ib2wYASABKAkSFgoOY3VycmVudF93ZWlnaHQYAiABKAESFQoNdGFyZ2V0X3dlaWdodBgDIAEoARIYChBwcm9qZWN0ZWRfd2VpZ2h0GAQgASgBItIBCgRQbGFuEisKBm9yZGVycxgBIAMoCzIbLnJlYmFsYW5jZXIudjEuUGxhbm5lZE9yZGVyEi8KB3dlaWdodHMYAiADKAsyHi5yZWJhbGFuY2VyLnYxLlByb2plY3RlZFdlaWdodBIWCg5wcm9qZWN0ZWRfY2FzaBgDIAEoARIVCg1yZXNlcnZlZF9jYXNoGAQgASgBEhAKCHdhcm5pbmdzGAUgAygJEisKCXByZWZsaWdodBgGIAEoCzIYLnJlYmFsYW5jZXIudjEuUHJlZmxpZ2h0IsIBCglQcmVmbGlnaHQSDwoHY2hlY2tlZBgBIAEoCBIWCg5za2lwcGVkX3JlYXNvbhgCIAEoCRIvCgdyZXN1bHRzGAMgAygLMh4ucmViYWxhbmNlci52MS5QcmVmbGlnaHRSZXN1bHQSFwoPYXZhaWxhYmxlX2Z1bmRzGAQgASgBEhYKDmZ1bmRzX2Zvcl9idXlzGAUgASgBEhUKDWJ1eXNfcmVxdWlyZWQYBiABKAESEwoLYnV5c19zY2FsZWQYByABKAgiuAIKD1ByZWZsaWdodFJlc3VsdBIOCgZzeW1ib2wYASABKAkSJgoEc2lkZRgCIAEoDjIYLnJlYmFsYW5jZXIudjEuT3JkZXJTaWRlEhAKCHF1YW50aXR5GAMgASgNEhAKCGFjY2VwdGVkGAQgASgIEg4KBnJlYXNvbhgFIAEoCRITCgticm9rZXJfY29kZRgGIAEoBRIdChVpbml0aWFsX21hcmdpbl9jaGFuZ2UYByABKAESIQoZbWFpbnRlbmFuY2VfbWFyZ2luX2NoYW5nZRgIIAEoARIfChdlcXVpdHlfd2l0aF9sb2FuX2NoYW5nZRgJIAEoARISCgpjb21taXNzaW9uGAogASgBEhsKE2NvbW1pc3Npb25fY3VycmVuY3kYCyABKAkSEAoId2FybmluZ3MYDCADKAki0wIKBU9yZGVyEhAKCG9yZGVyX2lkGAEgASgJEg4KBnN5bWJvbBgCIAEoCRImCgRzaWRlGAMgASgOMhgucmViYWxhbmNlci52MS5PcmRlclNpZGUSEAoIcXVhbnRpdHkYBCABKA0SLAoKb3JkZXJfdHlwZRgFIAEoDjIYLnJlYmFsYW5jZXIudjEuT3JkZXJUeXBlEhMKC2xpbWl0X3ByaWNlGAYgASgBEhUKDXRpbWVfaW5fZm9yY2UYByABKAkSKgoGc3RhdHVzGAggASgOMhoucmViYWxhbmNlci52MS5PcmRlclN0YXR1cxIXCg9maWxsZWRfcXVhbnRpdHkYCSABKAESGgoSYXZlcmFnZV9maWxsX3ByaWNlGAogASgBEg8KB21lc3NhZ2UYCyABKAkSDgoGcnVuX2lkGAwgASgJEhIKCmFjY291bnRfaWQYDSABKAkisQEKBEZpbGwSEAoIb3JkZXJfaWQYASABKAkSFAoMZXhlY3V0aW9uX2lkGAIgASgJEg4KBnN5bWJvbBgDIAEoCRImCgRzaWRlGAQgASgOMhgucmViYWxhbmNlci52MS5PcmRlclNpZGUSEAoIcXVhbnRpdHkYBSABKAESDQoFcHJpY2UYBiABKAESKAoEdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTAoHVHJpZ2dlchIOCgZzb3VyY2UYASABKAkSEAoIZXZlbnRfaWQYAiABKAkSDwoHY2hhbm5lbBgDIAEoCRIOCgZjYWxsZXIYBCABKAkihQUKA1J1bhIOCgZydW5faWQYASABKAkSEgoKYWNjb3VudF9pZBgCIAEoCRIqCgRtb2RlGAMgASgOMhwucmViYWxhbmNlci52MS5FeGVjdXRpb25Nb2RlEicKB3RyaWdnZXIYBCABKAsyFi5yZWJhbGFuY2VyLnYxLlRyaWdnZXISFwoPaWRlbXBvdGVuY3lfa2V5GAUgASgJEigKBnN0YXR1cxgGIAEoDjIYLnJlYmFsYW5jZXIudjEuUnVuU3RhdHVzEjQKDmZhaWx1cmVfcmVhc29uGAcgASgOMhwucmViYWxhbmNlci52MS5GYWlsdXJlUmVhc29uEg8KB21lc3NhZ2UYCCABKAkSLgoKY3JlYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKB3RhcmdldHMYCyADKAsyFS5yZWJhbGFuY2VyLnYxLlRhcmdldBIpCghob2xkaW5ncxgMIAMoCzIXLnJlYmFsYW5jZXIudjEuUG9zaXRpb24SFwoPbmV0X2xpcXVpZGF0aW9uGA0gASgBEgwKBGNhc2gYDiABKAESIQoEcGxhbhgPIAEoCzITLnJlYmFsYW5jZXIudjEuUGxhbhIkCgZvcmRlcnMYECADKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyEiIKBWZpbGxzGBEgAygLMhMucmViYWxhbmNlci52MS5GaWxsEjMKD25leHRfYXR0ZW1wdF9hdBgSIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiFQoTTGlzdEFjY291bnRzUmVxdWVzdCJWChRMaXN0QWNjb3VudHNSZXNwb25zZRIoCghhY2NvdW50cxgBIAMoCzIWLnJlYmFsYW5jZXIudjEuQWNjb3VudBIUCgx0cmFkaW5nX21vZGUYAiABKAkiKQoTR2V0UG9zaXRpb25zUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJIpoBChRHZXRQb3NpdGlvbnNSZXNwb25zZRISCgphY2NvdW50X2lkGAEgASgJEioKCXBvc2l0aW9ucxgCIAMoCzIXLnJlYmFsYW5jZXIudjEuUG9zaXRpb24SFwoPbmV0X2xpcXVpZGF0aW9uGAMgASgBEikKBWFzX29mGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIsChZHZXRBY2NvdW50VmFsdWVSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkiqgEKF0dldEFjY291bnRWYWx1ZVJlc3BvbnNlEhIKCmFjY291bnRfaWQYASABKAkSFwoPbmV0X2xpcXVpZGF0aW9uGAIgASgBEgwKBGNhc2gYAyABKAESFwoPYXZhaWxhYmxlX2Z1bmRzGAQgASgBEhAKCGN1cnJlbmN5GAUgASgJEikKBWFzX29mGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCInChFHZXRUYXJnZXRzUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJIo8BChJHZXRUYXJnZXRzUmVzcG9uc2USEgoKYWNjb3VudF9pZBgBIAEoCRIQCghzdHJhdGVneRgCIAEoCRImCgd0YXJnZXRzGAMgAygLMhUucmViYWxhbmNlci52MS5UYXJnZXQSHAoUY2FzaF9yZXNlcnZlX3BlcmNlbnQYBCABKAESDQoFYXNfb2YYBSABKAkiqgEKEFJlYmFsYW5jZVJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIqCgRtb2RlGAIgASgOMhwucmViYWxhbmNlci52MS5FeGVjdXRpb25Nb2RlEhcKD2lkZW1wb3RlbmN5X2tleRgDIAEoCRInCgd0cmlnZ2VyGAQgASgLMhYucmViYWxhbmNlci52MS5UcmlnZ2VyEhQKDHdhaXRfaWZfYnVzeRgFIAEoCCLwBAoRUmViYWxhbmNlUmVzcG9uc2USDgoGcnVuX2lkGAEgASgJEhAKCHNlcXVlbmNlGAIgASgNEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHJlcGxheWVkGAQgASgIEi4KCGFjY2VwdGVkGAogASgLMhoucmViYWxhbmNlci52MS5SdW5BY2NlcHRlZEgAEiwKBXBoYXNlGAsgASgLMhsucmViYWxhbmNlci52MS5QaGFzZUNoYW5nZWRIABI4CgthbGxvY2F0aW9ucxgMIAEoCzIhLnJlYmFsYW5jZXIudjEuQWxsb2NhdGlvbnNGZXRjaGVkSAASKAoEcGxhbhgNIAEoCzIYLnJlYmFsYW5jZXIudjEuUGxhblJlYWR5SAASOAoPb3JkZXJfc3VibWl0dGVkGA4gASgLMh0ucmViYWxhbmNlci52MS5PcmRlclN1Ym1pdHRlZEgAEjQKDW9yZGVyX3VwZGF0ZWQYDyABKAsyGy5yZWJhbGFuY2VyLnYxLk9yZGVyVXBkYXRlZEgAEjIKDG9yZGVyX2ZpbGxlZBgQIAEoCzIaLnJlYmFsYW5jZXIudjEuT3JkZXJGaWxsZWRIABIwCgljb21wbGV0ZWQYESABKAsyGy5yZWJhbGFuY2VyLnYxLlJ1bkNvbXBsZXRlZEgAEioKBmZhaWxlZBgSIAEoCzIYLnJlYmFsYW5jZXIudjEuUnVuRmFpbGVkSAASMAoJcG9zdHBvbmVkGBMgASgLMhsucmViYWxhbmNlci52MS5SdW5Qb3N0cG9uZWRIAEIHCgVldmVudCJmCgtSdW5BY2NlcHRlZBISCgphY2NvdW50X2lkGAEgASgJEioKBG1vZGUYAiABKA4yHC5yZWJhbGFuY2VyLnYxLkV4ZWN1dGlvbk1vZGUSFwoPaWRlbXBvdGVuY3lfa2V5GAMgASgJIjMKDFBoYXNlQ2hhbmdlZBIjCgVwaGFzZRgBIAEoDjIULnJlYmFsYW5jZXIudjEuUGhhc2UiXQoSQWxsb2NhdGlvbnNGZXRjaGVkEhAKCHN0cmF0ZWd5GAEgASgJEiYKB3RhcmdldHMYAiADKAsyFS5yZWJhbGFuY2VyLnYxLlRhcmdldBINCgVhc19vZhgDIAEoCSJVCglQbGFuUmVhZHkSIQoEcGxhbhgBIAEoCzITLnJlYmFsYW5jZXIudjEuUGxhbhIXCg9uZXRfbGlxdWlkYXRpb24YAiABKAESDAoEY2FzaBgDIAEoASI1Cg5PcmRlclN1Ym1pdHRlZBIjCgVvcmRlchgBIAEoCzIULnJlYmFsYW5jZXIudjEuT3JkZXIiMwoMT3JkZXJVcGRhdGVkEiMKBW9yZGVyGAEgASgLMhQucmViYWxhbmNlci52MS5PcmRlciIwCgtPcmRlckZpbGxlZBIhCgRmaWxsGAEgASgLMhMucmViYWxhbmNlci52MS5GaWxsIm8KDFJ1bkNvbXBsZXRlZBIoCgZzdGF0dXMYASABKA4yGC5yZWJhbGFuY2VyLnYxLlJ1blN0YXR1cxIPCgdtZXNzYWdlGAIgASgJEiQKBm9yZGVycxgDIAMoCzIULnJlYmFsYW5jZXIudjEuT3JkZXIicAoJUnVuRmFpbGVkEiwKBnJlYXNvbhgBIAEoDjIcLnJlYmFsYW5jZXIudjEuRmFpbHVyZVJlYXNvbhIPCgdtZXNzYWdlGAIgASgJEiQKBm9yZGVycxgDIAMoCzIULnJlYmFsYW5jZXIudjEuT3JkZXIiVAoMUnVuUG9zdHBvbmVkEjMKD25leHRfYXR0ZW1wdF9hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHbWVzc2FnZRgCIAEoCSIfCg1HZXRSdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSIxCg5HZXRSdW5SZXNwb25zZRIfCgNydW4YASABKAsyEi5yZWJhbGFuY2VyLnYxLlJ1biI0Cg9MaXN0UnVuc1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRINCgVsaW1pdBgCIAEoDSI0ChBMaXN0UnVuc1Jlc3BvbnNlEiAKBHJ1bnMYASADKAsyEi5yZWJhbGFuY2VyLnYxLlJ1biIrChVMaXN0T3Blbk9yZGVyc1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCSI+ChZMaXN0T3Blbk9yZGVyc1Jlc3BvbnNlEiQKBm9yZGVycxgBIAMoCzIULnJlYmFsYW5jZXIudjEuT3JkZXIiLQoXQ2FuY2VsT3Blbk9yZGVyc1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCSJsChhDYW5jZWxPcGVuT3JkZXJzUmVzcG9uc2USJwoJY2FuY2VsbGVkGAEgAygLMhQucmViYWxhbmNlci52MS5PcmRlchInCglyZW1haW5pbmcYAiADKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyIhIKEEdldEhlYWx0aFJlcXVlc3QiXAoPQ29tcG9uZW50SGVhbHRoEgwKBG5hbWUYASABKAkSKwoGc3RhdHVzGAIgASgOMhsucmViYWxhbmNlci52MS5IZWFsdGhTdGF0dXMSDgoGZGV0YWlsGAMgASgJInQKEUdldEhlYWx0aFJlc3BvbnNlEisKBnN0YXR1cxgBIAEoDjIbLnJlYmFsYW5jZXIudjEuSGVhbHRoU3RhdHVzEjIKCmNvbXBvbmVudHMYAiADKAsyHi5yZWJhbGFuY2VyLnYxLkNvbXBvbmVudEhlYWx0aCpaCgtBY2NvdW50VHlwZRIcChhBQ0NPVU5UX1RZUEVfVU5TUEVDSUZJRUQQABIWChJBQ0NPVU5UX1RZUEVfUEFQRVIQARIVChFBQ0NPVU5UX1RZUEVfTElWRRACKmQKDUV4ZWN1dGlvbk1vZGUSHgoaRVhFQ1VUSU9OX01PREVfVU5TUEVDSUZJRUQQABIaChZFWEVDVVRJT05fTU9ERV9EUllfUlVOEAESFwoTRVhFQ1VUSU9OX01PREVfTElWRRACKlAKCU9yZGVyU2lkZRIaChZPUkRFUl9TSURFX1VOU1BFQ0lGSUVEEAASEgoOT1JERVJfU0lERV9CVVkQARITCg9PUkRFUl9TSURFX1NFTEwQAip0CglPcmRlclR5cGUSGgoWT1JERVJfVFlQRV9VTlNQRUNJRklFRBAAEhUKEU9SREVSX1RZUEVfTUFSS0VUEAESFAoQT1JERVJfVFlQRV9MSU1JVBACEh4KGk9SREVSX1RZUEVfTUFSS0VUX09OX0NMT1NFEAMq2wEKC09yZGVyU3RhdHVzEhwKGE9SREVSX1NUQVRVU19VTlNQRUNJRklFRBAAEh8KG09SREVSX1NUQVRVU19QRU5ESU5HX1NVQk1JVBABEhoKFk9SREVSX1NUQVRVU19TVUJNSVRURUQQAhIhCh1PUkRFUl9TVEFUVVNfUEFSVElBTExZX0ZJTExFRBADEhcKE09SREVSX1NUQVRVU19GSUxMRUQQBBIaChZPUkRFUl9TVEFUVVNfQ0FOQ0VMTEVEEAUSGQoVT1JERVJfU1RBVFVTX1JFSkVDVEVEEAYqtQEKCVJ1blN0YXR1cxIaChZSVU5fU1RBVFVTX1VOU1BFQ0lGSUVEEAASFgoSUlVOX1NUQVRVU19SVU5OSU5HEAESGAoUUlVOX1NUQVRVU19DT01QTEVURUQQAhIpCiVSVU5fU1RBVFVTX0NPTVBMRVRFRF9XSVRIX0FESlVTVE1FTlRTEAMSFQoRUlVOX1NUQVRVU19GQUlMRUQQBBIYChRSVU5fU1RBVFVTX1BPU1RQT05FRBAFKv4BCgVQaGFzZRIVChFQSEFTRV9VTlNQRUNJRklFRBAAEh4KGlBIQVNFX0ZFVENISU5HX0FMTE9DQVRJT05TEAESGQoVUEhBU0VfUkVBRElOR19BQ0NPVU5UEAISEgoOUEhBU0VfUExBTk5JTkcQAxIYChRQSEFTRV9DSEVDS0lOR19IT1VSUxAEEiAKHFBIQVNFX0NBTkNFTExJTkdfT1BFTl9PUkRFUlMQBRIRCg1QSEFTRV9TRUxMSU5HEAYSGQoVUEhBU0VfUkVGUkVTSElOR19DQVNIEAcSEAoMUEhBU0VfQlVZSU5HEAgSEwoPUEhBU0VfUFJFRkxJR0hUEAkq4AMKDUZhaWx1cmVSZWFzb24SHgoaRkFJTFVSRV9SRUFTT05fVU5TUEVDSUZJRUQQABIqCiZGQUlMVVJFX1JFQVNPTl9BTExPQ0FUSU9OU19VTkFWQUlMQUJMRRABEiYKIkZBSUxVUkVfUkVBU09OX0lOVkFMSURfQUxMT0NBVElPTlMQAhIlCiFGQUlMVVJFX1JFQVNPTl9CUk9LRVJfVU5BVkFJTEFCTEUQAxIgChxGQUlMVVJFX1JFQVNPTl9NSVNTSU5HX1BSSUNFEAQSHQoZRkFJTFVSRV9SRUFTT05fUklTS19MSU1JVBAFEiwKKEZBSUxVUkVfUkVBU09OX09QRU5fT1JERVJTX05PVF9DQU5DRUxMRUQQBhIhCh1GQUlMVVJFX1JFQVNPTl9PUkRFUl9SRUpFQ1RFRBAHEiAKHEZBSUxVUkVfUkVBU09OX09SREVSX1RJTUVPVVQQCBIdChlGQUlMVVJFX1JFQVNPTl9MSVZFX0dVQVJEEAkSHgoaRkFJTFVSRV9SRUFTT05fSU5URVJSVVBURUQQChIbChdGQUlMVVJFX1JFQVNPTl9JTlRFUk5BTBALEiQKIEZBSUxVUkVfUkVBU09OX1BSRUZMSUdIVF9SRUZVU0VEEAwqZwoMSGVhbHRoU3RhdHVzEh0KGUhFQUxUSF9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVIRUFMVEhfU1RBVFVTX1NFUlZJTkcQARIdChlIRUFMVEhfU1RBVFVTX05PVF9TRVJWSU5HEAIyjAoKEVJlYmFsYW5jZXJTZXJ2aWNlEm0KDExpc3RBY2NvdW50cxIiLnJlYmFsYW5jZXIudjEuTGlzdEFjY291bnRzUmVxdWVzdBojLnJlYmFsYW5jZXIudjEuTGlzdEFjY291bnRzUmVzcG9uc2UiFJACAYLT5JMCCxIJL2FjY291bnRzEoQBCgxHZXRQb3NpdGlvbnMSIi5yZWJhbGFuY2VyLnYxLkdldFBvc2l0aW9uc1JlcXVlc3QaIy5yZWJhbGFuY2VyLnYxLkdldFBvc2l0aW9uc1Jlc3BvbnNlIiuQAgGC0+STAiISIC9hY2NvdW50cy97YWNjb3VudF9pZH0vcG9zaXRpb25zEokBCg9HZXRBY2NvdW50VmFsdWUSJS5yZWJhbGFuY2VyLnYxLkdldEFjY291bnRWYWx1ZVJlcXVlc3QaJi5yZWJhbGFuY2VyLnYxLkdldEFjY291bnRWYWx1ZVJlc3BvbnNlIieQAgGC0+STAh4SHC9hY2NvdW50cy97YWNjb3VudF9pZH0vdmFsdWUSfAoKR2V0VGFyZ2V0cxIgLnJlYmFsYW5jZXIudjEuR2V0VGFyZ2V0c1JlcXVlc3QaIS5yZWJhbGFuY2VyLnYxLkdldFRhcmdldHNSZXNwb25zZSIpkAIBgtPkkwIgEh4vYWNjb3VudHMve2FjY291bnRfaWR9L3RhcmdldHMSmgEKCVJlYmFsYW5jZRIfLnJlYmFsYW5jZXIudjEuUmViYWxhbmNlUmVxdWVzdBogLnJlYmFsYW5jZXIudjEuUmViYWxhbmNlUmVzcG9uc2UiSILT5JMCQjoBKlokOgEqIh8vcmViYWxhbmNlL3thY2NvdW50X2lkfS9kcnktcnVuIhcvcmViYWxhbmNlL3thY2NvdW50X2lkfTABEmAKBkdldFJ1bhIcLnJlYmFsYW5jZXIudjEuR2V0UnVuUmVxdWVzdBodLnJlYmFsYW5jZXIudjEuR2V0UnVuUmVzcG9uc2UiGZACAYLT5JMCEBIOL3J1bnMve3J1bl9pZH0ScwoITGlzdFJ1bnMSHi5yZWJhbGFuY2VyLnYxLkxpc3RSdW5zUmVxdWVzdBofLnJlYmFsYW5jZXIudjEuTGlzdFJ1bnNSZXNwb25zZSImkAIBgtPkkwIdEhsvYWNjb3VudHMve2FjY291bnRfaWR9L3J1bnMShwEKDkxpc3RPcGVuT3JkZXJzEiQucmViYWxhbmNlci52MS5MaXN0T3Blbk9yZGVyc1JlcXVlc3QaJS5yZWJhbGFuY2VyLnYxLkxpc3RPcGVuT3JkZXJzUmVzcG9uc2UiKJACAYLT5JMCHxIdL2FjY291bnRzL3thY2NvdW50X2lkfS9vcmRlcnMSlAEKEENhbmNlbE9wZW5PcmRlcnMSJi5yZWJhbGFuY2VyLnYxLkNhbmNlbE9wZW5PcmRlcnNSZXF1ZXN0GicucmViYWxhbmNlci52MS5DYW5jZWxPcGVuT3JkZXJzUmVzcG9uc2UiL4LT5JMCKToBKiIkL2FjY291bnRzL3thY2NvdW50X2lkfS9vcmRlcnM6Y2FuY2VsEmIKCUdldEhlYWx0aBIfLnJlYmFsYW5jZXIudjEuR2V0SGVhbHRoUmVxdWVzdBogLnJlYmFsYW5jZXIudjEuR2V0SGVhbHRoUmVzcG9uc2UiEpACAYLT5JMCCRIHL2hlYWx0aGIGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * Account is one account from accounts.yaml.
@@ -322,6 +322,14 @@ export type Plan = Message<"rebalancer.v1.Plan"> & {
    * @generated from field: repeated string warnings = 5;
    */
   warnings: string[];
+
+  /**
+   * What the broker said about every planned order before anything was placed; unset before the
+   * preflight ran (or when the plan has no orders).
+   *
+   * @generated from field: rebalancer.v1.Preflight preflight = 6;
+   */
+  preflight?: Preflight | undefined;
 };
 
 /**
@@ -330,6 +338,173 @@ export type Plan = Message<"rebalancer.v1.Plan"> & {
  */
 export const PlanSchema: GenMessage<Plan> = /*@__PURE__*/
   messageDesc(file_rebalancer_v1_rebalancer, 5);
+
+/**
+ * Preflight is the broker's check of a plan's orders before any is cancelled or placed: on IBKR
+ * one what-if order per planned order (same contract, side, quantity, type and account), which
+ * IB answers with the margin and commission impact and never works or fills.
+ *
+ * @generated from message rebalancer.v1.Preflight
+ */
+export type Preflight = Message<"rebalancer.v1.Preflight"> & {
+  /**
+   * False when the check was not made: turned off for the account (`preflight: off` in
+   * accounts.yaml) or not offered by the broker; `skipped_reason` says which.
+   *
+   * @generated from field: bool checked = 1;
+   */
+  checked: boolean;
+
+  /**
+   * Why the check was not made, for humans; empty when it was.
+   *
+   * @generated from field: string skipped_reason = 2;
+   */
+  skippedReason: string;
+
+  /**
+   * One result per planned order, in the plan's order (sells, then buys).
+   *
+   * @generated from field: repeated rebalancer.v1.PreflightResult results = 3;
+   */
+  results: PreflightResult[];
+
+  /**
+   * Funds available for trading when the check was made (the broker's AvailableFunds).
+   *
+   * @generated from field: double available_funds = 4;
+   */
+  availableFunds: number;
+
+  /**
+   * Funds available to the buys: available_funds, plus what the sells free (minus their
+   * initial-margin change), minus the cash reserve.
+   *
+   * @generated from field: double funds_for_buys = 5;
+   */
+  fundsForBuys: number;
+
+  /**
+   * What the buys need: the sum of their initial-margin changes and commissions.
+   *
+   * @generated from field: double buys_required = 6;
+   */
+  buysRequired: number;
+
+  /**
+   * True when the buys needed more than funds_for_buys and were scaled down to fit (the plan's
+   * orders and warnings show the scaled buys).
+   *
+   * @generated from field: bool buys_scaled = 7;
+   */
+  buysScaled: boolean;
+};
+
+/**
+ * Describes the message rebalancer.v1.Preflight.
+ * Use `create(PreflightSchema)` to create a new message.
+ */
+export const PreflightSchema: GenMessage<Preflight> = /*@__PURE__*/
+  messageDesc(file_rebalancer_v1_rebalancer, 6);
+
+/**
+ * PreflightResult is the broker's answer for one planned order.
+ *
+ * @generated from message rebalancer.v1.PreflightResult
+ */
+export type PreflightResult = Message<"rebalancer.v1.PreflightResult"> & {
+  /**
+   * Ticker symbol.
+   *
+   * @generated from field: string symbol = 1;
+   */
+  symbol: string;
+
+  /**
+   * Buy or sell.
+   *
+   * @generated from field: rebalancer.v1.OrderSide side = 2;
+   */
+  side: OrderSide;
+
+  /**
+   * Whole shares checked.
+   *
+   * @generated from field: uint32 quantity = 3;
+   */
+  quantity: number;
+
+  /**
+   * True when the broker would take the order.
+   *
+   * @generated from field: bool accepted = 4;
+   */
+  accepted: boolean;
+
+  /**
+   * The broker's reason when it refused the order, e.g. IB's "Order rejected - reason:" text.
+   *
+   * @generated from field: string reason = 5;
+   */
+  reason: string;
+
+  /**
+   * The broker's code for a refusal (IB 201, 203, ...); 0 when accepted or unknown.
+   *
+   * @generated from field: int32 broker_code = 6;
+   */
+  brokerCode: number;
+
+  /**
+   * Change of the account's initial margin if the order filled, in the account's currency
+   * (positive for a buy, negative when a sell frees margin); 0 when the broker did not say.
+   *
+   * @generated from field: double initial_margin_change = 7;
+   */
+  initialMarginChange: number;
+
+  /**
+   * Change of the maintenance margin, same conventions.
+   *
+   * @generated from field: double maintenance_margin_change = 8;
+   */
+  maintenanceMarginChange: number;
+
+  /**
+   * Change of the equity with loan value, same conventions.
+   *
+   * @generated from field: double equity_with_loan_change = 9;
+   */
+  equityWithLoanChange: number;
+
+  /**
+   * Commission the broker expects for the order; 0 when it did not say.
+   *
+   * @generated from field: double commission = 10;
+   */
+  commission: number;
+
+  /**
+   * Currency of the commission, e.g. "USD"; empty when unknown.
+   *
+   * @generated from field: string commission_currency = 11;
+   */
+  commissionCurrency: string;
+
+  /**
+   * What the broker warned about without refusing (IB's warningText and informational codes).
+   *
+   * @generated from field: repeated string warnings = 12;
+   */
+  warnings: string[];
+};
+
+/**
+ * Describes the message rebalancer.v1.PreflightResult.
+ * Use `create(PreflightResultSchema)` to create a new message.
+ */
+export const PreflightResultSchema: GenMessage<PreflightResult> = /*@__PURE__*/
+  messageDesc(file_rebalancer_v1_rebalancer, 7);
 
 /**
  * Order is an order placed at the broker.
@@ -434,7 +609,7 @@ export type Order = Message<"rebalancer.v1.Order"> & {
  * Use `create(OrderSchema)` to create a new message.
  */
 export const OrderSchema: GenMessage<Order> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 6);
+  messageDesc(file_rebalancer_v1_rebalancer, 8);
 
 /**
  * Fill is one execution of an order.
@@ -497,7 +672,7 @@ export type Fill = Message<"rebalancer.v1.Fill"> & {
  * Use `create(FillSchema)` to create a new message.
  */
 export const FillSchema: GenMessage<Fill> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 7);
+  messageDesc(file_rebalancer_v1_rebalancer, 9);
 
 /**
  * Trigger says who or what asked for a run.
@@ -540,7 +715,7 @@ export type Trigger = Message<"rebalancer.v1.Trigger"> & {
  * Use `create(TriggerSchema)` to create a new message.
  */
 export const TriggerSchema: GenMessage<Trigger> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 8);
+  messageDesc(file_rebalancer_v1_rebalancer, 10);
 
 /**
  * Run is the audit record of one rebalance.
@@ -680,7 +855,7 @@ export type Run = Message<"rebalancer.v1.Run"> & {
  * Use `create(RunSchema)` to create a new message.
  */
 export const RunSchema: GenMessage<Run> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 9);
+  messageDesc(file_rebalancer_v1_rebalancer, 11);
 
 /**
  * ListAccountsRequest asks for the configured accounts.
@@ -695,7 +870,7 @@ export type ListAccountsRequest = Message<"rebalancer.v1.ListAccountsRequest"> &
  * Use `create(ListAccountsRequestSchema)` to create a new message.
  */
 export const ListAccountsRequestSchema: GenMessage<ListAccountsRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 10);
+  messageDesc(file_rebalancer_v1_rebalancer, 12);
 
 /**
  * ListAccountsResponse holds the configured accounts.
@@ -723,7 +898,7 @@ export type ListAccountsResponse = Message<"rebalancer.v1.ListAccountsResponse">
  * Use `create(ListAccountsResponseSchema)` to create a new message.
  */
 export const ListAccountsResponseSchema: GenMessage<ListAccountsResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 11);
+  messageDesc(file_rebalancer_v1_rebalancer, 13);
 
 /**
  * GetPositionsRequest names the account to read.
@@ -744,7 +919,7 @@ export type GetPositionsRequest = Message<"rebalancer.v1.GetPositionsRequest"> &
  * Use `create(GetPositionsRequestSchema)` to create a new message.
  */
 export const GetPositionsRequestSchema: GenMessage<GetPositionsRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 12);
+  messageDesc(file_rebalancer_v1_rebalancer, 14);
 
 /**
  * GetPositionsResponse holds an account's holdings.
@@ -786,7 +961,7 @@ export type GetPositionsResponse = Message<"rebalancer.v1.GetPositionsResponse">
  * Use `create(GetPositionsResponseSchema)` to create a new message.
  */
 export const GetPositionsResponseSchema: GenMessage<GetPositionsResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 13);
+  messageDesc(file_rebalancer_v1_rebalancer, 15);
 
 /**
  * GetAccountValueRequest names the account to read.
@@ -807,7 +982,7 @@ export type GetAccountValueRequest = Message<"rebalancer.v1.GetAccountValueReque
  * Use `create(GetAccountValueRequestSchema)` to create a new message.
  */
 export const GetAccountValueRequestSchema: GenMessage<GetAccountValueRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 14);
+  messageDesc(file_rebalancer_v1_rebalancer, 16);
 
 /**
  * GetAccountValueResponse holds an account's value.
@@ -863,7 +1038,7 @@ export type GetAccountValueResponse = Message<"rebalancer.v1.GetAccountValueResp
  * Use `create(GetAccountValueResponseSchema)` to create a new message.
  */
 export const GetAccountValueResponseSchema: GenMessage<GetAccountValueResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 15);
+  messageDesc(file_rebalancer_v1_rebalancer, 17);
 
 /**
  * GetTargetsRequest names the account whose targets to fetch.
@@ -884,7 +1059,7 @@ export type GetTargetsRequest = Message<"rebalancer.v1.GetTargetsRequest"> & {
  * Use `create(GetTargetsRequestSchema)` to create a new message.
  */
 export const GetTargetsRequestSchema: GenMessage<GetTargetsRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 16);
+  messageDesc(file_rebalancer_v1_rebalancer, 18);
 
 /**
  * GetTargetsResponse holds an account's target weights.
@@ -934,7 +1109,7 @@ export type GetTargetsResponse = Message<"rebalancer.v1.GetTargetsResponse"> & {
  * Use `create(GetTargetsResponseSchema)` to create a new message.
  */
 export const GetTargetsResponseSchema: GenMessage<GetTargetsResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 17);
+  messageDesc(file_rebalancer_v1_rebalancer, 19);
 
 /**
  * RebalanceRequest asks for one rebalance of one account.
@@ -987,7 +1162,7 @@ export type RebalanceRequest = Message<"rebalancer.v1.RebalanceRequest"> & {
  * Use `create(RebalanceRequestSchema)` to create a new message.
  */
 export const RebalanceRequestSchema: GenMessage<RebalanceRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 18);
+  messageDesc(file_rebalancer_v1_rebalancer, 20);
 
 /**
  * RebalanceResponse is one progress event of a run. Events of one run are numbered from 1 and
@@ -1117,7 +1292,7 @@ export type RebalanceResponse = Message<"rebalancer.v1.RebalanceResponse"> & {
  * Use `create(RebalanceResponseSchema)` to create a new message.
  */
 export const RebalanceResponseSchema: GenMessage<RebalanceResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 19);
+  messageDesc(file_rebalancer_v1_rebalancer, 21);
 
 /**
  * RunAccepted opens a run's stream.
@@ -1152,7 +1327,7 @@ export type RunAccepted = Message<"rebalancer.v1.RunAccepted"> & {
  * Use `create(RunAcceptedSchema)` to create a new message.
  */
 export const RunAcceptedSchema: GenMessage<RunAccepted> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 20);
+  messageDesc(file_rebalancer_v1_rebalancer, 22);
 
 /**
  * PhaseChanged marks the start of a phase.
@@ -1173,7 +1348,7 @@ export type PhaseChanged = Message<"rebalancer.v1.PhaseChanged"> & {
  * Use `create(PhaseChangedSchema)` to create a new message.
  */
 export const PhaseChangedSchema: GenMessage<PhaseChanged> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 21);
+  messageDesc(file_rebalancer_v1_rebalancer, 23);
 
 /**
  * AllocationsFetched reports the targets used.
@@ -1208,7 +1383,7 @@ export type AllocationsFetched = Message<"rebalancer.v1.AllocationsFetched"> & {
  * Use `create(AllocationsFetchedSchema)` to create a new message.
  */
 export const AllocationsFetchedSchema: GenMessage<AllocationsFetched> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 22);
+  messageDesc(file_rebalancer_v1_rebalancer, 24);
 
 /**
  * PlanReady reports the plan.
@@ -1243,7 +1418,7 @@ export type PlanReady = Message<"rebalancer.v1.PlanReady"> & {
  * Use `create(PlanReadySchema)` to create a new message.
  */
 export const PlanReadySchema: GenMessage<PlanReady> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 23);
+  messageDesc(file_rebalancer_v1_rebalancer, 25);
 
 /**
  * OrderSubmitted reports an order placed at the broker.
@@ -1264,7 +1439,7 @@ export type OrderSubmitted = Message<"rebalancer.v1.OrderSubmitted"> & {
  * Use `create(OrderSubmittedSchema)` to create a new message.
  */
 export const OrderSubmittedSchema: GenMessage<OrderSubmitted> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 24);
+  messageDesc(file_rebalancer_v1_rebalancer, 26);
 
 /**
  * OrderUpdated reports an order's new status.
@@ -1285,7 +1460,7 @@ export type OrderUpdated = Message<"rebalancer.v1.OrderUpdated"> & {
  * Use `create(OrderUpdatedSchema)` to create a new message.
  */
 export const OrderUpdatedSchema: GenMessage<OrderUpdated> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 25);
+  messageDesc(file_rebalancer_v1_rebalancer, 27);
 
 /**
  * OrderFilled reports a fill.
@@ -1306,7 +1481,7 @@ export type OrderFilled = Message<"rebalancer.v1.OrderFilled"> & {
  * Use `create(OrderFilledSchema)` to create a new message.
  */
 export const OrderFilledSchema: GenMessage<OrderFilled> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 26);
+  messageDesc(file_rebalancer_v1_rebalancer, 28);
 
 /**
  * RunCompleted ends a run that finished.
@@ -1341,7 +1516,7 @@ export type RunCompleted = Message<"rebalancer.v1.RunCompleted"> & {
  * Use `create(RunCompletedSchema)` to create a new message.
  */
 export const RunCompletedSchema: GenMessage<RunCompleted> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 27);
+  messageDesc(file_rebalancer_v1_rebalancer, 29);
 
 /**
  * RunFailed ends a run that failed.
@@ -1376,7 +1551,7 @@ export type RunFailed = Message<"rebalancer.v1.RunFailed"> & {
  * Use `create(RunFailedSchema)` to create a new message.
  */
 export const RunFailedSchema: GenMessage<RunFailed> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 28);
+  messageDesc(file_rebalancer_v1_rebalancer, 30);
 
 /**
  * RunPostponed ends a run that placed nothing because a market is closed.
@@ -1404,7 +1579,7 @@ export type RunPostponed = Message<"rebalancer.v1.RunPostponed"> & {
  * Use `create(RunPostponedSchema)` to create a new message.
  */
 export const RunPostponedSchema: GenMessage<RunPostponed> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 29);
+  messageDesc(file_rebalancer_v1_rebalancer, 31);
 
 /**
  * GetRunRequest names a run.
@@ -1425,7 +1600,7 @@ export type GetRunRequest = Message<"rebalancer.v1.GetRunRequest"> & {
  * Use `create(GetRunRequestSchema)` to create a new message.
  */
 export const GetRunRequestSchema: GenMessage<GetRunRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 30);
+  messageDesc(file_rebalancer_v1_rebalancer, 32);
 
 /**
  * GetRunResponse holds a run.
@@ -1446,7 +1621,7 @@ export type GetRunResponse = Message<"rebalancer.v1.GetRunResponse"> & {
  * Use `create(GetRunResponseSchema)` to create a new message.
  */
 export const GetRunResponseSchema: GenMessage<GetRunResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 31);
+  messageDesc(file_rebalancer_v1_rebalancer, 33);
 
 /**
  * ListRunsRequest names the account whose runs to list.
@@ -1474,7 +1649,7 @@ export type ListRunsRequest = Message<"rebalancer.v1.ListRunsRequest"> & {
  * Use `create(ListRunsRequestSchema)` to create a new message.
  */
 export const ListRunsRequestSchema: GenMessage<ListRunsRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 32);
+  messageDesc(file_rebalancer_v1_rebalancer, 34);
 
 /**
  * ListRunsResponse holds runs, newest first.
@@ -1495,7 +1670,7 @@ export type ListRunsResponse = Message<"rebalancer.v1.ListRunsResponse"> & {
  * Use `create(ListRunsResponseSchema)` to create a new message.
  */
 export const ListRunsResponseSchema: GenMessage<ListRunsResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 33);
+  messageDesc(file_rebalancer_v1_rebalancer, 35);
 
 /**
  * ListOpenOrdersRequest names the account whose working orders to list.
@@ -1516,7 +1691,7 @@ export type ListOpenOrdersRequest = Message<"rebalancer.v1.ListOpenOrdersRequest
  * Use `create(ListOpenOrdersRequestSchema)` to create a new message.
  */
 export const ListOpenOrdersRequestSchema: GenMessage<ListOpenOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 34);
+  messageDesc(file_rebalancer_v1_rebalancer, 36);
 
 /**
  * ListOpenOrdersResponse holds the working orders.
@@ -1537,7 +1712,7 @@ export type ListOpenOrdersResponse = Message<"rebalancer.v1.ListOpenOrdersRespon
  * Use `create(ListOpenOrdersResponseSchema)` to create a new message.
  */
 export const ListOpenOrdersResponseSchema: GenMessage<ListOpenOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 35);
+  messageDesc(file_rebalancer_v1_rebalancer, 37);
 
 /**
  * CancelOpenOrdersRequest names the account whose working orders to cancel.
@@ -1558,7 +1733,7 @@ export type CancelOpenOrdersRequest = Message<"rebalancer.v1.CancelOpenOrdersReq
  * Use `create(CancelOpenOrdersRequestSchema)` to create a new message.
  */
 export const CancelOpenOrdersRequestSchema: GenMessage<CancelOpenOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 36);
+  messageDesc(file_rebalancer_v1_rebalancer, 38);
 
 /**
  * CancelOpenOrdersResponse reports what was cancelled.
@@ -1586,7 +1761,7 @@ export type CancelOpenOrdersResponse = Message<"rebalancer.v1.CancelOpenOrdersRe
  * Use `create(CancelOpenOrdersResponseSchema)` to create a new message.
  */
 export const CancelOpenOrdersResponseSchema: GenMessage<CancelOpenOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 37);
+  messageDesc(file_rebalancer_v1_rebalancer, 39);
 
 /**
  * GetHealthRequest asks for the health report.
@@ -1601,7 +1776,7 @@ export type GetHealthRequest = Message<"rebalancer.v1.GetHealthRequest"> & {
  * Use `create(GetHealthRequestSchema)` to create a new message.
  */
 export const GetHealthRequestSchema: GenMessage<GetHealthRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 38);
+  messageDesc(file_rebalancer_v1_rebalancer, 40);
 
 /**
  * ComponentHealth is the health of one component.
@@ -1636,7 +1811,7 @@ export type ComponentHealth = Message<"rebalancer.v1.ComponentHealth"> & {
  * Use `create(ComponentHealthSchema)` to create a new message.
  */
 export const ComponentHealthSchema: GenMessage<ComponentHealth> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 39);
+  messageDesc(file_rebalancer_v1_rebalancer, 41);
 
 /**
  * GetHealthResponse is the health report.
@@ -1664,7 +1839,7 @@ export type GetHealthResponse = Message<"rebalancer.v1.GetHealthResponse"> & {
  * Use `create(GetHealthResponseSchema)` to create a new message.
  */
 export const GetHealthResponseSchema: GenMessage<GetHealthResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 40);
+  messageDesc(file_rebalancer_v1_rebalancer, 42);
 
 /**
  * AccountType says whether an account trades real money.
@@ -1994,6 +2169,14 @@ export enum Phase {
    * @generated from enum value: PHASE_BUYING = 8;
    */
   BUYING = 8,
+
+  /**
+   * Checking every planned order with the broker (IBKR what-if orders) before anything is
+   * cancelled or placed; comes after PHASE_CHECKING_HOURS.
+   *
+   * @generated from enum value: PHASE_PREFLIGHT = 9;
+   */
+  PREFLIGHT = 9,
 }
 
 /**
@@ -2091,6 +2274,15 @@ export enum FailureReason {
    * @generated from enum value: FAILURE_REASON_INTERNAL = 11;
    */
   INTERNAL = 11,
+
+  /**
+   * The broker refused a planned order in the preflight check (e.g. IB 201 on a what-if order:
+   * no trading permission, not allowed in a retirement account); nothing was cancelled or placed.
+   * The run's message names each refused symbol, side and the broker's reason.
+   *
+   * @generated from enum value: FAILURE_REASON_PREFLIGHT_REFUSED = 12;
+   */
+  PREFLIGHT_REFUSED = 12,
 }
 
 /**

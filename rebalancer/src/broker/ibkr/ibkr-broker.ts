@@ -31,7 +31,13 @@ export function createIbkrBroker(options: IbkrBrokerOptions): IbkrBroker {
   const contracts = new IbkrContracts(connection, concurrency, log);
   const accounts = new IbkrAccounts(connection, resolved.accountIds, log);
   const marketData = new IbkrMarketData(connection, contracts, { ...resolved, concurrency }, log);
-  const orders = new IbkrOrders(connection, contracts, accounts, resolved, log);
+  const orders = new IbkrOrders(
+    connection,
+    contracts,
+    accounts,
+    { ...resolved, whatIfConcurrency: concurrency },
+    log,
+  );
   connection.start();
   return {
     name: "ibkr",
@@ -42,6 +48,7 @@ export function createIbkrBroker(options: IbkrBrokerOptions): IbkrBroker {
     quotes: (symbols) => marketData.quotes(symbols),
     sessions: (symbols, at, extended) => contracts.sessions(symbols, at, extended),
     openOrders: (accountId) => orders.open(accountId),
+    preflight: (request) => orders.whatIf(request),
     placeOrder: (request) => orders.place(request),
     cancelOrder: (orderId) => orders.cancel(orderId),
     cancelAllOrders: () => orders.cancelAll(),

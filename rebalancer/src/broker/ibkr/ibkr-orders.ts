@@ -12,10 +12,18 @@ import {
 import { defer } from "rxjs";
 import { BrokerError } from "../broker-error.js";
 import { pendingOrder } from "../pending-order.js";
-import type { BrokerFill, BrokerOrder, OrderEvent, OrderRequest, RunActivity } from "../broker.js";
+import type {
+  BrokerFill,
+  BrokerOrder,
+  OrderEvent,
+  OrderRequest,
+  PreflightCheck,
+  RunActivity,
+} from "../broker.js";
 import type { IbkrAccounts } from "./ibkr-accounts.js";
 import { guarded, type IbkrConnection, type IbkrLog } from "./ibkr-connection.js";
 import type { IbkrContracts } from "./ibkr-contracts.js";
+import { limitConcurrency } from "./limit-concurrency.js";
 import {
   brokerErrorFromIb,
   isIbWarning,
@@ -60,6 +68,17 @@ interface TrackedOrder {
   };
 }
 
+/** A what-if order waiting for IB's answer. */
+interface PendingWhatIf {
+  /** For messages, e.g. "what-if BUY 10 SPY for DU111111 (order 1000001)". */
+  what: string;
+  /** IB's warningText and informational codes, in arrival order. */
+  warnings: string[];
+  resolve(check: PreflightCheck): void;
+  timer: NodeJS.Timeout;
+  reject(error: BrokerError): void;
+}
+
 type Emitter = Record<
   "on" | "off",
   (event: string, listener: (...args: unknown[]) => void) => unknown
@@ -69,9 +88,11 @@ const IB_FINAL = new Set(["Filled", "Cancelled", "ApiCancelled", "Inactive"]);
 
 export class IbkrOrders {
   private readonly tracked = new Map<number, TrackedOrder>();
+  private readonly whatIfs = new Map<number, PendingWhatIf>();
   private readonly listeners = new Set<(event: OrderEvent) => void>();
   private readonly detach: (() => void)[] = [];
   private lastOrderId = 0;
+  private readonly whatIfGate: <T>(task: () => Promise<T>) => Promise<T>;
 
   constructor(
     private readonly connection: IbkrConnection,
@@ -82,9 +103,12 @@ export class IbkrOrders {
       requestTimeoutMs: number;
       /** Extra codes that are only ever warnings on an order. */
       informationalCodes: number[];
+      /** What-if orders waiting for TWS at once (more wait their turn); default 20. */
+      whatIfConcurrency?: number;
     },
     private readonly log: IbkrLog,
   ) {
+    this.whatIfGate = limitConcurrency(options.whatIfConcurrency ?? 20);
     // IBApi's typed overloads do not admit a generic listener; it is an event emitter underneath.
     const api = connection.api as unknown as Emitter;
     const on = <A extends unknown[]>(event: EventName, handler: (...args: A) => void) => {
@@ -118,9 +142,10 @@ export class IbkrOrders {
       this.onError(reqId, code, error.message),
     );
     const started = connection.sessionStarted.subscribe(() => void this.reconcile());
-    const ended = connection.sessionEnded.subscribe(() =>
-      this.failPendingAcks("connection to TWS lost"),
-    );
+    const ended = connection.sessionEnded.subscribe(() => {
+      this.failPendingAcks("connection to TWS lost");
+      this.failWhatIfs("connection to TWS lost");
+    });
     this.detach.push(
       () => started.unsubscribe(),
       () => ended.unsubscribe(),
@@ -140,12 +165,7 @@ export class IbkrOrders {
     await this.accounts.assertKnown(request.accountId);
     const contract = await this.contracts.contract(request.symbol);
     this.connection.assertReady(`order ${description}`);
-    const ibOrderId = Math.max(
-      this.lastOrderId + 1,
-      this.connection.nextValidOrderId,
-      this.options.orderIdBase,
-    );
-    this.lastOrderId = ibOrderId;
+    const ibOrderId = this.nextOrderId();
     const tracked = this.track(ibOrderId, description, pendingOrder(String(ibOrderId), request));
     const acknowledged = new Promise<BrokerOrder>((resolve, reject) => {
       const ms = this.options.requestTimeoutMs;
@@ -162,6 +182,40 @@ export class IbkrOrders {
     );
     this.connection.next.placeOrder(ibOrderId, contract, ibOrderFromRequest(request));
     return acknowledged;
+  }
+
+  /**
+   * Sends the order as a what-if order (same contract, side, quantity, type and account, with
+   * `whatIf` set): IB answers with an openOrder carrying the margin and commission impact and
+   * neither works nor fills it. A reject code on its id (201, 203, ...) resolves as refused.
+   */
+  whatIf(request: OrderRequest): Promise<PreflightCheck> {
+    return this.whatIfGate(() => this.sendWhatIf(request));
+  }
+
+  private async sendWhatIf(request: OrderRequest): Promise<PreflightCheck> {
+    const side = request.side === "buy" ? "BUY" : "SELL";
+    const description = `${side} ${request.quantity} ${request.symbol} for ${request.accountId}`;
+    assertValid(request, description);
+    await this.accounts.assertKnown(request.accountId);
+    const contract = await this.contracts.contract(request.symbol);
+    this.connection.assertReady(`what-if order ${description}`);
+    const ibOrderId = this.nextOrderId();
+    const what = `what-if ${description} (order ${ibOrderId})`;
+    const answered = new Promise<PreflightCheck>((resolve, reject) => {
+      const ms = this.options.requestTimeoutMs;
+      const timer = setTimeout(() => {
+        this.whatIfs.delete(ibOrderId);
+        reject(new BrokerError("unavailable", `${what}: TWS did not answer within ${ms} ms`));
+      }, ms);
+      this.whatIfs.set(ibOrderId, { what, warnings: [], resolve, reject, timer });
+    });
+    this.log.debug({ orderId: ibOrderId }, `checking ${what}`);
+    this.connection.next.placeOrder(ibOrderId, contract, {
+      ...ibOrderFromRequest(request),
+      whatIf: true,
+    });
+    return answered;
   }
 
   /** Asks TWS to cancel one of this client's orders; the outcome arrives as an order event. */
@@ -203,6 +257,7 @@ export class IbkrOrders {
 
   close(): void {
     this.failPendingAcks("the IBKR broker was closed");
+    this.failWhatIfs("the IBKR broker was closed");
     for (const detach of this.detach) detach();
     this.listeners.clear();
   }
@@ -214,6 +269,8 @@ export class IbkrOrders {
     state: IbOrderState,
   ): void {
     if (order.clientId !== this.connection.clientId) return;
+    // A what-if answer is never a working order.
+    if (order.whatIf || this.whatIfs.has(orderId)) return this.onWhatIfAnswer(orderId, state);
     let tracked = this.tracked.get(orderId);
     if (!tracked) {
       // A working order this client id placed before a restart: follow it too.
@@ -268,6 +325,8 @@ export class IbkrOrders {
   // reject list and answers the placeOrder (TWS has not confirmed the order yet). See
   // shared/facts/ib-order-messages.md: unknown codes (10349 and whatever TWS adds next) are warnings.
   private onError(reqId: number, code: number, message: string): void {
+    const whatIf = this.whatIfs.get(reqId);
+    if (whatIf) return this.onWhatIfError(reqId, whatIf, code, message);
     const tracked = this.tracked.get(reqId);
     if (!tracked) return;
     tracked.confirmed = true;
@@ -294,6 +353,73 @@ export class IbkrOrders {
       this.emit({ kind: "status", order: { ...tracked.view } });
       if (!informational || REQUEST_REFUSED_CODES.has(code)) this.requeryStatus();
     }
+  }
+
+  // IB may answer a what-if twice: first with only a warningText and unset margins, then with
+  // the figures (erdewit/ib_insync #380); the answer is the one with initMarginChange set.
+  private onWhatIfAnswer(orderId: number, state: IbOrderState): void {
+    const pending = this.whatIfs.get(orderId);
+    if (!pending) return;
+    const warning = state.warningText?.trim();
+    if (warning && !pending.warnings.includes(warning)) pending.warnings.push(warning);
+    if (state.initMarginChange === undefined || !Number.isFinite(state.initMarginChange)) return;
+    const money = (value: number | undefined) =>
+      value !== undefined && Number.isFinite(value) ? value : 0;
+    this.settleWhatIf(orderId, pending, {
+      accepted: true,
+      reason: "",
+      brokerCode: 0,
+      initialMarginChange: money(state.initMarginChange),
+      maintenanceMarginChange: money(state.maintMarginChange),
+      equityWithLoanChange: money(state.equityWithLoanChange),
+      commission: money(state.commission),
+      commissionCurrency: state.commissionCurrency ?? "",
+      warnings: [...pending.warnings],
+    });
+  }
+
+  private onWhatIfError(orderId: number, pending: PendingWhatIf, code: number, text: string) {
+    const informational = this.options.informationalCodes.includes(code) || isIbWarning(code, text);
+    if (informational || !ORDER_REJECT_CODES.has(code)) {
+      pending.warnings.push(`IB ${code}: ${text}`);
+      return;
+    }
+    this.log.info({ orderId, code }, `${pending.what} refused: ${text}`);
+    this.settleWhatIf(orderId, pending, {
+      accepted: false,
+      reason: rejectionReason(text),
+      brokerCode: code,
+      initialMarginChange: 0,
+      maintenanceMarginChange: 0,
+      equityWithLoanChange: 0,
+      commission: 0,
+      commissionCurrency: "",
+      warnings: [...pending.warnings],
+    });
+  }
+
+  private settleWhatIf(orderId: number, pending: PendingWhatIf, check: PreflightCheck): void {
+    clearTimeout(pending.timer);
+    this.whatIfs.delete(orderId);
+    pending.resolve(check);
+  }
+
+  private failWhatIfs(reason: string): void {
+    for (const [orderId, pending] of this.whatIfs) {
+      clearTimeout(pending.timer);
+      pending.reject(new BrokerError("unavailable", `${pending.what}: ${reason}`));
+      this.whatIfs.delete(orderId);
+    }
+  }
+
+  /** Order ids only grow: above every id used, nextValidId and the configured base. */
+  private nextOrderId(): number {
+    this.lastOrderId = Math.max(
+      this.lastOrderId + 1,
+      this.connection.nextValidOrderId,
+      this.options.orderIdBase,
+    );
+    return this.lastOrderId;
   }
 
   /** Asks TWS to resend the status of this client's open orders (answers arrive as events). */

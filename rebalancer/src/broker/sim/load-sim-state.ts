@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
-import type { SimAccount, SimHolding, SimState } from "./sim-state.js";
+import type { SimAccount, SimAccountType, SimHolding, SimState } from "./sim-state.js";
 
 /** The bundled example: the accounts of the root accounts.yaml with holdings, cash and prices. */
 export const bundledSimStateFile = fileURLToPath(
@@ -32,7 +32,8 @@ export function loadSimState(file: string = bundledSimStateFile): SimState {
 
 /**
  * Validates the text of a simulation state file:
- * `{currency?, prices: {SYMBOL: price}, accounts: [{account_id, cash, holdings: [{symbol, quantity, average_cost?}]}]}`.
+ * `{currency?, prices: {SYMBOL: price}, ira_restricted_symbols?: [SYMBOL],
+ * accounts: [{account_id, type?: individual | ira, cash, unsettled_cash?, holdings: [{symbol, quantity, average_cost?}]}]}`.
  */
 export function parseSimState(text: string, file: string): SimState {
   let doc: unknown;
@@ -73,8 +74,20 @@ export function parseSimState(text: string, file: string): SimState {
       accounts.push(account);
     });
   }
+  const restricted = doc.ira_restricted_symbols ?? [];
+  if (
+    !Array.isArray(restricted) ||
+    !restricted.every((s) => typeof s === "string" && /^[A-Z0-9.]+$/.test(s))
+  ) {
+    problems.push("ira_restricted_symbols: must be a list of upper-case ticker symbols");
+  }
   if (problems.length > 0) throw new SimStateFileError(file, problems);
-  return { currency: currency as string, prices, accounts };
+  return {
+    currency: currency as string,
+    prices,
+    accounts,
+    ...((restricted as string[]).length > 0 && { iraRestrictedSymbols: restricted as string[] }),
+  };
 }
 
 function readAccount(
@@ -95,6 +108,18 @@ function readAccount(
   const cash = raw.cash;
   if (typeof cash !== "number" || !Number.isFinite(cash) || cash < 0) {
     problems.push(`${path}.cash: must be a number, at least 0`);
+  }
+  const unsettled = raw.unsettled_cash ?? 0;
+  if (
+    typeof unsettled !== "number" ||
+    !(unsettled >= 0) ||
+    (typeof cash === "number" && cash >= 0 && unsettled > cash)
+  ) {
+    problems.push(`${path}.unsettled_cash: must be a number from 0 to the cash`);
+  }
+  const type = raw.type ?? "individual";
+  if (type !== "individual" && type !== "ira") {
+    problems.push(`${path}.type: must be individual or ira, got ${JSON.stringify(type)}`);
   }
   const holdings: SimHolding[] = [];
   const list = raw.holdings ?? [];
@@ -125,7 +150,13 @@ function readAccount(
     });
   }
   if (problems.length > before) return undefined;
-  return { accountId: accountId as string, cash: cash as number, holdings };
+  return {
+    accountId: accountId as string,
+    ...(type === "ira" && { type: type as SimAccountType }),
+    cash: cash as number,
+    ...((unsettled as number) > 0 && { unsettledCash: unsettled as number }),
+    holdings,
+  };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -9,6 +9,7 @@ import type {
   OrderEvent,
   OrderRequest,
   OrderState,
+  PreflightCheck,
   Quote,
   RunActivity,
 } from "../broker.js";
@@ -30,7 +31,8 @@ export interface SimBrokerOptions {
   fillParts?: number;
   /**
    * Orders to reject, with the broker's message: by symbol (`{QQQ: "no trading permission"}`) or
-   * a function of the request returning the message, or undefined to accept. Default none.
+   * a function of the request returning the message, or undefined to accept. Rejected when
+   * placed; what-if checks accept them (the broker changed its mind between the two). Default none.
    */
   rejections?: Record<string, string> | ((request: OrderRequest) => string | undefined);
   /** Orders that are accepted but never fill (to test timeouts): symbols or a predicate. Default none. */
@@ -49,6 +51,19 @@ export interface SimBroker extends Broker {
   setPrice(symbol: string, price: number | null): void;
   /** The books as they stand, in the form of a starting state. */
   snapshot(): SimState;
+}
+
+/**
+ * How the simulated broker refuses a buy in a retirement account, worded as IB's rejections of
+ * such orders are ("not permitted ... retirement accounts"); the run recognises the wording.
+ */
+export function retirementRefusal(symbol: string): string {
+  return `${symbol}: this product is not permitted in retirement (IRA) accounts`;
+}
+
+/** IB's fixed-rate stock commission: 0.005 per share, at least 1, at most 1% of the value. */
+function commissionFor(quantity: number, price: number): number {
+  return Math.round(Math.min(Math.max(1, quantity * 0.005), quantity * price * 0.01) * 100) / 100;
 }
 
 /** An order and the simulation's plans for it. */
@@ -73,7 +88,13 @@ const terminal: ReadonlySet<OrderState> = new Set(["filled", "cancelled", "rejec
  * event followed by a `status` event (partially_filled or filled).
  */
 export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
-  const ledger = new SimLedger(options.state ?? loadSimState(options.file));
+  const state = options.state ?? loadSimState(options.file);
+  const ledger = new SimLedger(state);
+  const iraAccounts = new Set(
+    state.accounts.filter((a) => a.type === "ira").map((a) => a.accountId),
+  );
+  const iraRestricted = new Set(state.iraRestrictedSymbols ?? []);
+  const unsettled = new Map(state.accounts.map((a) => [a.accountId, a.unsettledCash ?? 0]));
   for (const [symbol, price] of Object.entries(options.prices ?? {})) {
     ledger.setPrice(symbol, price);
   }
@@ -167,10 +188,16 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
   }
 
   const availableFunds = (accountId: string, except?: WorkingOrder) =>
-    Math.round((ledger.cash(accountId) - reserved(accountId, except)) * 100) / 100;
+    Math.round(
+      (ledger.cash(accountId) - (unsettled.get(accountId) ?? 0) - reserved(accountId, except)) *
+        100,
+    ) / 100;
 
-  /** Why the broker refuses the order, or undefined when it takes it. */
-  function refusal(w: WorkingOrder): string | undefined {
+  /**
+   * Why the broker refuses the order, or undefined when it takes it. `whatIf` leaves out the
+   * funds check: a what-if answers with the margin the order needs, whatever is available.
+   */
+  function refusal(w: { request: OrderRequest }, whatIf = false): string | undefined {
     const { request } = w;
     if (!Number.isInteger(request.quantity) || request.quantity <= 0) {
       return `quantity must be a whole number of shares above 0, got ${request.quantity}`;
@@ -181,8 +208,16 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
     ) {
       return "a limit order needs a limit price above 0";
     }
-    const configured = rejectionOf(request);
+    // Configured rejections come at placement: the what-if check passed, the order did not.
+    const configured = whatIf ? undefined : rejectionOf(request);
     if (configured !== undefined) return configured;
+    if (
+      request.side === "buy" &&
+      iraAccounts.has(request.accountId) &&
+      iraRestricted.has(request.symbol)
+    ) {
+      return retirementRefusal(request.symbol);
+    }
     const price = ledger.price(request.symbol);
     if (price === undefined) return `no market data for ${request.symbol}`;
     if (request.side === "sell") {
@@ -193,6 +228,7 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
       }
       return undefined;
     }
+    if (whatIf) return undefined;
     const cost = request.quantity * (request.orderType === "limit" ? request.limitPrice! : price);
     const available = availableFunds(request.accountId);
     if (cost > available) {
@@ -326,6 +362,41 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
         .map((w) => ({ ...w.order }));
     },
 
+    async preflight(request: OrderRequest): Promise<PreflightCheck> {
+      knownAccount(request.accountId);
+      const reason = refusal({ request }, true);
+      if (reason !== undefined) {
+        return {
+          accepted: false,
+          reason,
+          brokerCode: 201,
+          initialMarginChange: 0,
+          maintenanceMarginChange: 0,
+          equityWithLoanChange: 0,
+          commission: 0,
+          commissionCurrency: "",
+          warnings: [],
+        };
+      }
+      // A cash account: a buy ties up its whole value, a sell frees it; commission is spent.
+      const price =
+        request.orderType === "limit" ? request.limitPrice! : ledger.price(request.symbol)!;
+      const value = Math.round(request.quantity * price * 100) / 100;
+      const change = request.side === "buy" ? value : -value;
+      const commission = commissionFor(request.quantity, price);
+      return {
+        accepted: true,
+        reason: "",
+        brokerCode: 0,
+        initialMarginChange: change,
+        maintenanceMarginChange: change,
+        equityWithLoanChange: -commission,
+        commission,
+        commissionCurrency: ledger.currency,
+        warnings: [],
+      };
+    },
+
     async placeOrder(request: OrderRequest): Promise<BrokerOrder> {
       knownAccount(request.accountId);
       const order = pendingOrder(String(nextOrderId++), request);
@@ -381,7 +452,10 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
     },
 
     snapshot(): SimState {
-      return ledger.snapshot();
+      const books = ledger.snapshot();
+      return iraRestricted.size > 0
+        ? { ...books, iraRestrictedSymbols: [...iraRestricted] }
+        : books;
     },
   };
 }

@@ -7,10 +7,24 @@ export interface SimHolding {
   averageCost: number;
 }
 
+/**
+ * What kind of account the simulation models: "individual" takes any order it can pay for; "ira"
+ * (a retirement account) also refuses buys of the state's `iraRestrictedSymbols`, with the
+ * broker's retirement-account text.
+ */
+export type SimAccountType = "individual" | "ira";
+
 /** One simulated account. Money in the state's currency. */
 export interface SimAccount {
   accountId: string;
+  /** Default "individual". */
+  type?: SimAccountType;
   cash: number;
+  /**
+   * Cash from sales not yet settled: counted in cash but not in the funds available for trading
+   * (retirement accounts may not trade with it). Default 0.
+   */
+  unsettledCash?: number;
   holdings: SimHolding[];
 }
 
@@ -21,4 +35,9 @@ export interface SimState {
   /** Last price per symbol; every held symbol needs one. */
   prices: Record<string, number>;
   accounts: SimAccount[];
+  /**
+   * Symbols an `ira` account may not buy (leveraged and inverse ETFs, for example); selling what
+   * it already holds is allowed. Default none.
+   */
+  iraRestrictedSymbols?: string[];
 }
