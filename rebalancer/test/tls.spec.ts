@@ -439,10 +439,13 @@ describe("the rebalancer over TLS", function () {
           (e: unknown) => ConnectError.from(e),
         );
         expect(error, name).to.be.instanceOf(ConnectError);
+        // The handshake fails on the client's side: how the reset surfaces (an abort while
+        // writing, an unavailable peer) depends on timing, never an answer from the service.
         expect(error?.code, `${name}: ${error?.message}`).to.be.oneOf([
           Code.Unavailable,
           Code.Unknown,
           Code.Internal,
+          Code.Aborted,
         ]);
       }
       const grpcClient = new grpc.Client(

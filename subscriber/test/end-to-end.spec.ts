@@ -1,7 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { fileURLToPath } from "node:url";
 import * as Ably from "ably";
 import { expect } from "chai";
 import { createLogger } from "@mesh/platform/logger";
@@ -13,18 +12,10 @@ import {
   type RebalancerClient,
 } from "../src/delivery/rebalancer-client.js";
 import { startAblyEmulator, type AblyEmulator } from "./ably-emulator/ably-emulator.js";
-import { postEvent, scratchDir, testConfig } from "./support/test-subscriber.js";
-
-const allocations = fileURLToPath(new URL("../../rebalancer/allocations/", import.meta.url));
+import { postEvent, scratchDir, simAccountsYaml, testConfig } from "./support/test-subscriber.js";
 
 /** Two accounts of the simulated broker's bundled state, one per strategy. */
-const accountsYaml = `
-defaults:
-  allocation_url: "file:${allocations}{strategy}.yaml"
-accounts:
-  - { account_id: DU1000001, type: paper, enabled: true, strategy: etf-blend-301-20 }
-  - { account_id: DU1000002, type: paper, enabled: true, strategy: etf-blend-200-35 }
-`;
+const accountsYaml = simAccountsYaml(["DU1000001", "DU1000002"]);
 
 interface LogLine {
   msg: string;

@@ -9,7 +9,7 @@ import { until } from "@mesh/platform/testing/until";
 import { createRebalancerClient } from "../src/delivery/rebalancer-client.js";
 import { openSqliteInbox } from "../src/inbox/sqlite-inbox.js";
 import { startFakeRebalancer, type FakeRebalancer } from "./support/fake-rebalancer.js";
-import { getJson, postEvent, scratchDir } from "./support/test-subscriber.js";
+import { getJson, postEvent, scratchDir, simAccountsYaml } from "./support/test-subscriber.js";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 
@@ -218,17 +218,10 @@ describe("the subscriber process with the real rebalancer (simulated broker)", f
   let scratch: ReturnType<typeof scratchDir>;
   const children: ChildProcess[] = [];
   let rebalancer: Awaited<ReturnType<typeof startRebalancer>> | undefined;
-  const allocations = fileURLToPath(new URL("../../rebalancer/allocations/", import.meta.url));
 
   beforeEach(() => {
     scratch = scratchDir();
-    writeFileSync(
-      scratch.accountsFile,
-      `defaults: { allocation_url: "file:${allocations}{strategy}.yaml" }
-accounts:
-  - { account_id: DU1000002, type: paper, enabled: true, strategy: etf-blend-200-35 }
-`,
-    );
+    writeFileSync(scratch.accountsFile, simAccountsYaml(["DU1000002"]));
   });
   afterEach(async () => {
     for (const child of children.splice(0)) {

@@ -3,7 +3,6 @@
 import { renameSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   makeTestCertificates,
   type TestCertificates,
@@ -14,15 +13,9 @@ import { expect } from "chai";
 import { until } from "@mesh/platform/testing/until";
 import { startSubscriber, type Subscriber } from "../src/app.js";
 import { createRebalancerClient } from "../src/delivery/rebalancer-client.js";
-import { scratchDir, testConfig } from "./support/test-subscriber.js";
+import { scratchDir, simAccountsYaml, testConfig } from "./support/test-subscriber.js";
 
-const allocations = fileURLToPath(new URL("../../rebalancer/allocations/", import.meta.url));
-const accountsYaml = `
-defaults:
-  allocation_url: "file:${allocations}{strategy}.yaml"
-accounts:
-  - { account_id: DU1000002, type: paper, enabled: true, strategy: etf-blend-200-35 }
-`;
+const accountsYaml = simAccountsYaml(["DU1000002"]);
 
 /** POSTs an event to the subscriber's HTTPS ingress, trusting the test CA. */
 function postEvent(url: string, ca: Buffer, eventId: string): Promise<number> {

@@ -28,7 +28,7 @@ export interface TwsServerOptions extends MarketOptions {
   nextValidIdDelayMs?: number;
   /**
    * Half-open link: right after handling the Nth order placed (counted over all sessions, from
-   * 1), the session that placed it goes silent: its socket stays open, but the server neither
+   * 1; what-if orders are checks, not placed orders, and do not count), the session that placed it goes silent: its socket stays open, but the server neither
    * reads nor writes on it again, while the market goes on (orders fill). Default: never.
    */
   freezeAfterOrders?: number;
@@ -210,7 +210,9 @@ export async function startTwsServer(options: TwsServerOptions = {}): Promise<Tw
     if (snapshot && instrument.completesSnapshot) send(session, [IN.TICK_SNAPSHOT_END, 1, reqId]);
   }
 
-  function placeOrder(session: Session, f: string[]): void {
+  /** Hands a PLACE_ORDER to the market; returns whether it was a what-if order. */
+  function placeOrder(session: Session, f: string[]): { whatIf: boolean } {
+    const whatIf = f[84] === "1";
     market.placeOrder({
       orderId: int(f[1]),
       clientId: session.clientId!,
@@ -226,8 +228,9 @@ export async function startTwsServer(options: TwsServerOptions = {}): Promise<Tw
       transmit: f[27] === "1",
       outsideRth: f[33] === "1",
       // After the delta-neutral flag (81), algoStrategy (82, empty: no params) and algoId (83).
-      whatIf: f[84] === "1",
+      whatIf,
     });
+    return { whatIf };
   }
 
   function sendOpenOrders(session: Session, onlyOwn: boolean): void {
@@ -321,7 +324,7 @@ export async function startTwsServer(options: TwsServerOptions = {}): Promise<Tw
       case OUT.REQ_ACCOUNT_SUMMARY:
         return sendAccountSummary(session, f);
       case OUT.PLACE_ORDER:
-        placeOrder(session, f);
+        if (placeOrder(session, f).whatIf) return;
         if (++ordersPlaced === options.freezeAfterOrders) freeze(session);
         return;
       case OUT.CANCEL_ORDER:

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createLogger } from "@mesh/platform/logger";
 import {
   defaultDeliveryConfig,
@@ -22,6 +23,33 @@ accounts:
   - { account_id: U004, type: live, enabled: true, strategy: s1 }
   - { account_id: DU005, type: paper, enabled: false, strategy: s1 }
 `;
+
+const bundledAllocations = fileURLToPath(
+  new URL("../../../rebalancer/allocations/", import.meta.url),
+);
+
+/**
+ * accounts.yaml for the real rebalancer on its simulated broker's bundled accounts, allocations
+ * from the bundled files. DU1000002 is an ira account at the simulated broker: as in the root
+ * accounts.yaml it trades through the ira replacement set, else its preflight refuses the run.
+ */
+export function simAccountsYaml(accounts: ("DU1000001" | "DU1000002")[]): string {
+  const entries = {
+    DU1000001: "{ account_id: DU1000001, type: paper, enabled: true, strategy: etf-blend-301-20 }",
+    DU1000002:
+      "{ account_id: DU1000002, type: paper, enabled: true, strategy: etf-blend-200-35, replacement_set: ira }",
+  };
+  return `
+defaults:
+  allocation_url: "file:${bundledAllocations}{strategy}.yaml"
+replacement_sets:
+  ira:
+    - { source: UVXY, target: VXX, scale: 1.5 }
+    - { source: SPXL, target: SPY, scale: 3.0 }
+accounts:
+${accounts.map((id) => `  - ${entries[id]}`).join("\n")}
+`;
+}
 
 /** A scratch directory with accounts.yaml; remove() deletes it. */
 export function scratchDir(): { dir: string; accountsFile: string; remove(): void } {
