@@ -181,7 +181,8 @@ async function runPhases(
   } catch (err) {
     const failure = RunFailure.from(err);
     // Whatever stopped the run, its record must say what the broker did with its orders.
-    const behind = unreconciled(await orders?.reconcile().catch((e: Error) => e.message));
+    const settleMs = deps.settleTimeoutMs ?? 30_000;
+    const behind = unreconciled(await orders?.reconcile(settleMs).catch((e: Error) => e.message));
     run.status = RunStatus.FAILED;
     run.failureReason = failure.reason;
     run.message = failure.message + behind;

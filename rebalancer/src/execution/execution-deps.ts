@@ -19,6 +19,11 @@ export interface ExecutionDeps {
   /** How long to wait for a phase's orders to fill; default 5 minutes. */
   fillTimeoutMs?: number;
   /**
+   * How long a run that failed waits for its orders still working at the broker to end, so that
+   * its final record says how they ended; default 30 s.
+   */
+  settleTimeoutMs?: number;
+  /**
    * Open orders placed by another client (another API client id, or by hand in TWS), which this
    * broker cannot cancel: "refuse" (default) refuses to trade while any is open;
    * "ignore_untraded_symbols" leaves those on symbols the plan does not trade in place and refuses

@@ -10,7 +10,7 @@ import {
 } from "@mesh/proto/rebalancer/v1/rebalancer";
 import type { Broker, BrokerOrder } from "../broker/broker.js";
 import { fillMessage, orderMessage } from "./broker-messages.js";
-import { OrderTracker } from "./order-tracker.js";
+import { isTerminal, OrderTracker } from "./order-tracker.js";
 import type { Emit } from "./run-event.js";
 
 /**
@@ -74,25 +74,37 @@ export class RunOrders {
   /**
    * Reads the run's orders and executions from the broker and applies what the record lacks
    * (orders it never heard of, missed fills, newer states), then waits until that is recorded.
-   * Resolves with why the broker could not be read, or undefined once the record equals it.
+   * Orders still working at the broker go on filling: with `settleMs`, they get that long to end
+   * (their events keep arriving) and the broker is read once more, so the final record says how
+   * they ended. Resolves with why the broker could not be read, or undefined once the record
+   * equals it.
    */
-  async reconcile(): Promise<string | undefined> {
+  async reconcile(settleMs = 0): Promise<string | undefined> {
     if (!this.trading) return undefined;
-    const since = this.run.createdAt ? timestampDate(this.run.createdAt) : new Date(0);
     try {
-      const activity = await this.broker.runActivity(this.run.accountId, this.run.runId, since);
-      const byId = new Map(activity.orders.map((o) => [o.orderId, o]));
-      for (const fill of activity.fills) {
-        const order = byId.get(fill.orderId);
-        if (order) this.tracker.apply({ kind: "fill", fill, order });
+      await this.applyActivity();
+      const ids = [...this.positions.keys()];
+      if (settleMs > 0 && !ids.every((id) => isTerminal(this.tracker.get(id)!))) {
+        await this.tracker.settle(ids, settleMs);
+        await this.applyActivity();
       }
-      for (const order of activity.orders) this.tracker.apply({ kind: "status", order });
     } catch (err) {
       await this.recorded();
       return (err as Error).message;
     }
     await this.recorded();
     return undefined;
+  }
+
+  private async applyActivity(): Promise<void> {
+    const since = this.run.createdAt ? timestampDate(this.run.createdAt) : new Date(0);
+    const activity = await this.broker.runActivity(this.run.accountId, this.run.runId, since);
+    const byId = new Map(activity.orders.map((o) => [o.orderId, o]));
+    for (const fill of activity.fills) {
+      const order = byId.get(fill.orderId);
+      if (order) this.tracker.apply({ kind: "fill", fill, order });
+    }
+    for (const order of activity.orders) this.tracker.apply({ kind: "status", order });
   }
 
   /** Records an order `placeOrder` returned; its state may be older than events already seen. */
