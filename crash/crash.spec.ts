@@ -33,7 +33,6 @@ describe("crash test (quick form): SIGKILLs of the rebalancer and the subscriber
       "accountsUnbalanced",
       "ordersMismatched",
     ]);
-    expect(report.durationMs).to.be.below(60_000);
     if (process.env.CRASH_EXPECT_ZERO) expect(isClean(report.counts), text).to.equal(true);
   });
 });
