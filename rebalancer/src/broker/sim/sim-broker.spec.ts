@@ -65,12 +65,13 @@ function record(broker: Broker) {
       });
     }
   }
-  const ended = (orderId: string) =>
+  const ended = (orderId: string, timeoutMs?: number) =>
     until(
       (e) =>
         e.kind === "status" &&
         e.order.orderId === orderId &&
         ["filled", "cancelled", "rejected"].includes(e.order.status),
+      timeoutMs,
     );
   /** "status:submitted", "fill:3", "status:filled", ... for one order. */
   const story = (orderId: string) =>
@@ -668,30 +669,27 @@ describe("createSimBroker", () => {
       expect((await second.accountValues("DU3")).cash).to.equal(77);
     });
 
-    it("carries on a working order after a restart, on the schedule it had", async () => {
+    it("carries on a partly filled order after a restart, with its parts and schedule", async () => {
       const file = ledgerFile();
       const first = sim({ ledgerFile: file, fillDelayMs: 300, fillParts: 2 });
       const before = record(first);
       const placed = await first.placeOrder(order({ quantity: 4 }));
-      await before.until((e) => e.kind === "status" && e.order.status === "submitted");
-      const dueAt = Date.now() + 300;
+      const firstFill = await before.until((e) => e.kind === "fill");
       await first.close();
 
-      const second = sim({ ledgerFile: file, fillDelayMs: 300, fillParts: 2 });
+      // Other settings now: the order keeps the split and the schedule it was given.
+      const second = sim({ ledgerFile: file, fillDelayMs: 60_000, fillParts: 1 });
       const after = record(second);
-      expect((await second.openOrders("DU1")).map((o) => o.orderId)).to.deep.equal([
-        placed.orderId,
-      ]);
-      const fill = await after.until((e) => e.kind === "fill", 2000);
-      expect(Date.now()).to.be.at.least(dueAt - 20);
-      await after.ended(placed.orderId);
-      expect(after.story(placed.orderId)).to.deep.equal([
-        "fill:2@20",
-        "status:partially_filled",
-        "fill:2@20",
-        "status:filled",
-      ]);
-      expect(fill.kind === "fill" && fill.fill.executionId).to.equal(`${placed.orderId}.1`);
+      expect(
+        (await second.openOrders("DU1")).map((o) => [o.orderId, o.filledQuantity]),
+      ).to.deep.equal([[placed.orderId, 2]]);
+      await after.ended(placed.orderId, 2000);
+      expect(after.story(placed.orderId)).to.deep.equal(["fill:2@20", "status:filled"]);
+      const secondFill = after.events.find((e) => e.kind === "fill")!;
+      if (firstFill.kind !== "fill" || secondFill.kind !== "fill")
+        throw new Error("fills expected");
+      expect(secondFill.fill.executionId).to.equal(`${placed.orderId}.2`);
+      expect(secondFill.fill.time.getTime() - firstFill.fill.time.getTime()).to.be.at.least(300);
       expect(await second.openOrders("DU1")).to.deep.equal([]);
     });
 
