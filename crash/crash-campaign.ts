@@ -105,7 +105,7 @@ export async function runCrashTest(options: CrashOptions): Promise<CrashReport> 
   let sent = 0;
   try {
     await Promise.all([rebalancer.start(), subscriber.start()]);
-    progress(`rebalancer ${rebalancerUrl}, subscriber ${subscriberUrl}, files in ${folder}`);
+    progress(`rebalancer ${rebalancerUrl}, subscriber ${subscriberUrl}; logs in ${folder}`);
 
     // One sender per account, each waiting for an event's run before the next, so that each run
     // trades from where the previous one left the account (the targets alternate).
