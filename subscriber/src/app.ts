@@ -257,12 +257,13 @@ export async function startSubscriber(
   };
 
   if (config.realtime) {
-    realtime = startAblySource({
+    realtime = await startAblySource({
       config: config.realtime,
       channels: intake.channels(),
       intake,
       inbox,
       logger: logger.child({ component: "realtime" }),
+      metrics,
     });
   }
   logger.info(

@@ -20,6 +20,8 @@ export interface RealtimeStatus {
   reason?: string;
   since: string;
   channels: Record<string, ChannelStatus>;
+  /** Gaps the inbox refused to record, held in memory until it takes them, per channel. */
+  heldGaps?: Record<string, number>;
 }
 
 /** Whether the rebalancer answers, as deliveries and probes found. */

@@ -9,6 +9,11 @@ export const gapStates: readonly GapState[] = ["open", "covered", "unrecoverable
 
 /** How the subscriber learnt of a gap. */
 export type GapCause =
+  /**
+   * The service started with no mark for the channel (a new inbox): the recovery window is
+   * read, and nothing older was ever expected, so nothing older is reported lost.
+   */
+  | "first start"
   /** The service started: everything since the channel's mark may have been missed. */
   | "start-up"
   /** A channel attached without continuity (resume refused or expired, or a discontinuity). */
