@@ -199,7 +199,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): SubscriberConfig {
   if (!["true", "false", "1", "0"].includes(tlsRaw)) {
     problems.push(`ABLY_TLS: must be true or false, got "${tlsRaw}"`);
   }
-  const recoverySeconds = read.integer("REALTIME_RECOVERY_WINDOW", 600, 0, 7 * 86_400);
+  // At least twice the continuity margin (30 s): a shorter window would report every gap lost.
+  const recoverySeconds = read.integer("REALTIME_RECOVERY_WINDOW", 600, 60, 7 * 86_400);
   const maxAgeSeconds = read.integer("DELIVERY_MAX_AGE", 6 * 3600, 1, 30 * 86_400);
   const concurrency = read.integer("DELIVERY_CONCURRENCY", 4, 1, 256);
   const pendingMaxAgeSeconds = read.integer("HEALTH_PENDING_MAX_AGE", 600, 1, 30 * 86_400);

@@ -135,6 +135,23 @@ export function describeGapStoreContract(
       });
     });
 
+    it("makes one record of two overlapping gaps lost on the same channel", async () => {
+      const a = await store.open(gap({ from: 1000, to: 2000 }));
+      const b = await store.open(gap({ from: 1800, to: 3000 }));
+      const other = await store.open(gap({ channel: "s2", from: 1000, to: 3000 }));
+      await store.giveUp(a.id, { until: 2000, reason: "history does not reach back", at: 6000 });
+      const second = await store.giveUp(b.id, { until: 3000, reason: "same", at: 6100 });
+      expect(second.extended).to.equal(true);
+      expect(second.record).to.deep.include({ id: a.id, from: 1000, to: 3000 });
+      const third = await store.giveUp(other.id, {
+        until: 3000,
+        reason: "other channel",
+        at: 6200,
+      });
+      expect(third.extended).to.equal(false);
+      expect((await store.unacknowledged()).map((g) => g.id)).to.deep.equal([a.id, other.id]);
+    });
+
     it("turns a gap lost whole into the record itself", async () => {
       const { id } = await store.open(gap());
       const { record } = await store.giveUp(id, {

@@ -98,8 +98,9 @@ export interface GapStore {
   /**
    * Records that the open gap's messages before `until` cannot be recovered, for `reason`, as
    * one gap_unrecoverable record: the gap continues from `until`, or, when `until` reaches its
-   * end, is lost whole. A loss right after an unacknowledged one of the same channel extends
-   * that record rather than adding another. Returns the record and whether it is new.
+   * end, is lost whole. A loss touching or overlapping an unacknowledged one of the same channel
+   * extends that record rather than adding another (one outage, one record). Returns the record
+   * and whether it is new.
    */
   giveUp(
     id: number,

@@ -134,12 +134,12 @@ export function createSqliteGapStore(db: Database, options: SqliteGapStoreOption
     UPDATE realtime_gaps SET state = 'covered', recovered = recovered + @recovered,
       closed_at = @at, last_attempt_at = @at
     WHERE id = @id AND state = 'open'`);
-  const adjacentLoss = db.prepare<[string, number], Row>(`
+  const touchingLoss = db.prepare<[{ channel: string; from: number; to: number }], Row>(`
     SELECT * FROM realtime_gaps WHERE state = 'unrecoverable' AND acknowledged_at IS NULL
-      AND channel = ? AND to_at = ? ORDER BY id DESC LIMIT 1`);
-  const extendLoss = db.prepare<[number, number, number]>(
-    "UPDATE realtime_gaps SET to_at = ?, closed_at = ? WHERE id = ?",
-  );
+      AND channel = @channel AND from_at <= @to AND to_at >= @from ORDER BY id DESC LIMIT 1`);
+  const extendLoss = db.prepare<[{ id: number; from: number; to: number; at: number }]>(`
+    UPDATE realtime_gaps SET from_at = MIN(from_at, @from), to_at = MAX(to_at, @to),
+      closed_at = @at WHERE id = @id`);
   const shorten = db.prepare<[number, number]>("UPDATE realtime_gaps SET from_at = ? WHERE id = ?");
   const lose = db.prepare<[string, number, number]>(`
     UPDATE realtime_gaps SET state = 'unrecoverable', reason = ?, closed_at = ?
@@ -174,9 +174,9 @@ export function createSqliteGapStore(db: Database, options: SqliteGapStoreOption
       if (!row || row.state !== "open") throw new Error(`gap ${id} is not open`);
       const whole = loss.until >= row.to_at;
       const end = whole ? row.to_at : loss.until;
-      const previous = adjacentLoss.get(row.channel, row.from_at);
+      const previous = touchingLoss.get({ channel: row.channel, from: row.from_at, to: end });
       if (previous) {
-        extendLoss.run(end, loss.at, previous.id);
+        extendLoss.run({ id: previous.id, from: row.from_at, to: end, at: loss.at });
         if (whole) remove.run(id);
         else shorten.run(end, id);
         return { record: toGap(byId.get(previous.id)!), extended: true };

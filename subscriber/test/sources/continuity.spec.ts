@@ -1,14 +1,22 @@
+import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import * as Ably from "ably";
 import Database from "better-sqlite3";
 import { expect } from "chai";
 import { stays, until } from "@mesh/platform/testing/until";
 import { startSubscriber, type Subscriber } from "../../src/app.js";
-import type { RealtimeConfig } from "../../src/config.js";
+import type { HealthConfig, RealtimeConfig } from "../../src/config.js";
 import type { Gap } from "../../src/inbox/gap-store.js";
 import { openSqliteInbox } from "../../src/inbox/sqlite-inbox.js";
 import { startAblyEmulator, type AblyEmulator } from "../ably-emulator/ably-emulator.js";
 import { startFakeRebalancer, type FakeRebalancer } from "../support/fake-rebalancer.js";
+import {
+  answering,
+  exited,
+  freePort,
+  spawnScript,
+  spawnSubscriber,
+} from "../support/subscriber-process.js";
 import { scratchDir, testConfig, testLogger } from "../support/test-subscriber.js";
 
 describe("Ably continuity: every gap recovered or reported (real SDK against the emulator)", () => {
@@ -21,10 +29,12 @@ describe("Ably continuity: every gap recovered or reported (real SDK against the
   const start = async (
     realtime: Partial<RealtimeConfig> = {},
     options: Parameters<typeof startSubscriber>[1] = {},
+    health: Partial<HealthConfig> = {},
   ) => {
     const { endpoint, port } = emulator.clientOptions();
     const config = testConfig(scratch.dir, rebalancer.url, {
       realtime: { key: emulator.key, endpoint, port, ...realtime },
+      health,
     });
     const subscriber = await startSubscriber(config, { logger: testLogger, ...options });
     running.push(subscriber);
@@ -63,8 +73,11 @@ describe("Ably continuity: every gap recovered or reported (real SDK against the
     };
   };
   /** A running subscriber that has delivered `seen` and recovered its start-up gaps. */
-  const settled = async (realtime: Partial<RealtimeConfig> = {}) => {
-    const subscriber = await start(realtime);
+  const settled = async (
+    realtime: Partial<RealtimeConfig> = {},
+    health: Partial<HealthConfig> = {},
+  ) => {
+    const subscriber = await start(realtime, {}, health);
     await attached(subscriber);
     await publish("seen");
     await until(async () => (await done(subscriber)) === 1, 5000, "seen delivered");
@@ -282,4 +295,164 @@ describe("Ably continuity: every gap recovered or reported (real SDK against the
     expect(gap?.state).to.equal("covered");
     expect(keys()).to.deep.equal(["while-locked/DU003"]);
   });
+
+  it("is degraded while a gap's recovery fails repeatedly, naming the failure, and ok once read", async () => {
+    const subscriber = await settled();
+    const link = await cut(subscriber);
+    emulator.failHistory(1_000_000, 503);
+    const gap = await link.reconnect();
+    await until(async () => (await health(subscriber)).status === "degraded", 5000, "degraded");
+    const report = await health(subscriber);
+    expect(report.components.continuity).to.equal("down");
+    const failing = new RegExp(
+      `^history recovery of gap ${gap.id} on s2 failed \\d+ times in a row: 50300 history unavailable \\(503\\)$`,
+    );
+    expect(
+      report.problems!.some((p) => failing.test(p)),
+      report.problems!.join("\n"),
+    ).to.equal(true);
+    emulator.failHistory(0);
+    await noOpenGap(subscriber);
+    expect((await health(subscriber)).status).to.equal("ok");
+  });
+
+  it("is degraded by a gap open longer than HEALTH_GAP_MAX_AGE", async () => {
+    const subscriber = await settled({}, { gapMaxAgeMs: 1000, recoveryFailures: 1_000_000 });
+    const link = await cut(subscriber);
+    emulator.failHistory(1_000_000);
+    const gap = await link.reconnect();
+    await until(async () => (await health(subscriber)).status === "degraded", 5000, "degraded");
+    const problems = (await health(subscriber)).problems!;
+    expect(problems.find((p) => p.startsWith(`gap ${gap.id} on s2`))).to.match(
+      /^gap \d+ on s2 is open for [12] s, over HEALTH_GAP_MAX_AGE=1 s: 50000 history unavailable \(500\)$/,
+    );
+  });
+
+  it("is degraded by a gap_unrecoverable until an operator acknowledges it, and shows it in /status", async () => {
+    const subscriber = await settled();
+    const link = await cut(subscriber);
+    await publish("expired");
+    emulator.expireHistory();
+    await link.reconnect();
+    await until(async () => (await subscriber.inbox.gaps.counts()).unacknowledged === 1);
+    const [lost] = await subscriber.inbox.gaps.unacknowledged();
+    const report = await health(subscriber);
+    expect(report.status).to.equal("degraded");
+    expect(report.problems).to.deep.equal([
+      `gap_unrecoverable ${lost!.id} on s2, ${new Date(lost!.from).toISOString()} to ${new Date(lost!.to).toISOString()}: ${lost!.reason}; once handled, acknowledge it: npm run gaps -w subscriber -- ack ${lost!.id}`,
+    ]);
+    const shown = (await (await fetch(`${subscriber.url}/status`)).json()) as {
+      gaps: { unrecoverable: { id: number; channel: string; reason: string }[] };
+    };
+    expect(shown.gaps.unrecoverable).to.have.length(1);
+    expect(shown.gaps.unrecoverable[0]).to.include({ id: lost!.id, channel: "s2" });
+    expect(
+      await subscriber.inbox.gaps.acknowledge(lost!.id, { who: "test", at: Date.now() }),
+    ).to.equal(true);
+    expect((await health(subscriber)).status).to.equal("ok");
+  });
 });
+
+describe("Ably continuity across a SIGKILL: the subscriber process, its metrics and the gaps CLI", function () {
+  this.timeout(90_000);
+  let scratch: ReturnType<typeof scratchDir>;
+  let rebalancer: FakeRebalancer;
+  let emulator: AblyEmulator;
+  const children: ChildProcess[] = [];
+
+  beforeEach(async () => {
+    scratch = scratchDir();
+    rebalancer = await startFakeRebalancer();
+    emulator = await startAblyEmulator({ connectionStateTtl: 60_000 });
+  });
+  afterEach(async () => {
+    for (const child of children.splice(0)) {
+      child.kill("SIGKILL");
+      await exited(child);
+    }
+    await emulator.close();
+    await rebalancer.stop();
+    scratch.remove();
+  });
+
+  it("reports history expired while it was down as one gap_unrecoverable, counted, until acknowledged", async () => {
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const url = `http://127.0.0.1:${port}`;
+    const env = {
+      ACCOUNTS_FILE: scratch.accountsFile,
+      DATA_DIR: join(scratch.dir, "data"),
+      SUBSCRIBER_HOST: "127.0.0.1",
+      SUBSCRIBER_PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      REBALANCER_API_URL: rebalancer.url,
+      REALTIME_API_KEY: emulator.key,
+      ABLY_ENDPOINT: "127.0.0.1",
+      ABLY_PORT: String(emulator.port),
+      ABLY_TLS: "false",
+    };
+    const rest = new Ably.Rest({ ...emulator.clientOptions(), logLevel: 0 });
+    const publish = (eventId: string) =>
+      rest.channels.get("s2").publish("event", { exec: "rebalance", eventId });
+    const status = async () =>
+      (await (await fetch(`${url}/status`)).json()) as {
+        inbox: { done: number };
+        realtime: { channels: Record<string, { state: string }> };
+        gaps: { open: unknown[]; unrecoverable: { id: number; channel: string }[] };
+        health: { status: string; problems?: string[] };
+      };
+
+    const first = spawnSubscriber(env);
+    children.push(first.child);
+    await answering(url, first, 40_000);
+    await until(async () => (await status()).realtime.channels.s2?.state === "attached", 20_000);
+    await publish("seen");
+    await until(async () => (await status()).inbox.done === 1, 20_000, "seen delivered");
+    first.child.kill("SIGKILL");
+    await exited(first.child);
+
+    await publish("lost-while-down");
+    emulator.expireHistory();
+    const second = spawnSubscriber({ ...env, LOG_LEVEL: "error" });
+    children.push(second.child);
+    await answering(url, second, 40_000);
+    await until(
+      async () => (await status()).gaps.unrecoverable.length === 1,
+      20_000,
+      `one gap_unrecoverable; output:\n${second.output()}`,
+    );
+    await until(async () => (await status()).gaps.open.length === 0, 20_000, "no open gap");
+    const shown = await status();
+    const [lost] = shown.gaps.unrecoverable;
+    expect(lost!.channel).to.equal("s2");
+    expect(shown.health.status).to.equal("degraded");
+    expect(shown.health.problems![0]).to.match(
+      new RegExp(`^gap_unrecoverable ${lost!.id} on s2, .*channel history does not reach back`),
+    );
+    const line = second
+      .output()
+      .split("\n")
+      .find((l) => l.includes('"msg":"gap_unrecoverable"'));
+    expect(JSON.parse(line!)).to.deep.include({ level: 50, gap: lost!.id, channel: "s2" });
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(metrics).to.match(/^subscriber_gaps_unrecoverable_total\{event_channel="s2",.*\} 1$/m);
+    expect(metrics).to.match(/^subscriber_gaps\{gap_state="unacknowledged",.*\} 1$/m);
+    expect(rebalancer.requests.map((r) => r.idempotencyKey)).to.deep.equal(["seen/DU003"]);
+
+    const cli = spawnScript("src/cli/gaps.ts", ["ack", String(lost!.id), "--by", "ops"], env);
+    expect(await exited(cli.child), cli.output()).to.equal(0);
+    expect(cli.output()).to.match(new RegExp(`^acknowledged ${lost!.id}: `));
+    const after = await status();
+    expect(after.health.status).to.equal("ok");
+    expect(after.gaps.unrecoverable).to.deep.equal([]);
+  });
+});
+
+/** The detailed health report of a subscriber (loopback callers see the details). */
+async function health(subscriber: Subscriber) {
+  const res = await fetch(`${subscriber.url}/health`);
+  return (await res.json()) as {
+    status: string;
+    components: Record<string, string>;
+    problems?: string[];
+  };
+}
