@@ -358,27 +358,52 @@ describe("Ably continuity across a SIGKILL: the subscriber process, its metrics 
   let scratch: ReturnType<typeof scratchDir>;
   let rebalancer: FakeRebalancer;
   let emulator: AblyEmulator;
+  let rest: Ably.Rest;
+  let env: Record<string, string>;
+  let url: string;
+  let metricsUrl: string;
   const children: ChildProcess[] = [];
+
+  const publish = (eventId: string) =>
+    rest.channels.get("s2").publish("event", { exec: "rebalance", eventId });
+  const status = async () =>
+    (await (await fetch(`${url}/status`)).json()) as {
+      inbox: { done: number };
+      realtime: { channels: Record<string, { state: string }> };
+      gaps: {
+        open: { id: number; channel: string; cause: string; failures: number }[];
+        unrecoverable: { id: number; channel: string }[];
+      };
+      health: { status: string; problems?: string[] };
+    };
+  const spawn = async (extra: Record<string, string> = {}) => {
+    const run = spawnSubscriber({ ...env, ...extra });
+    children.push(run.child);
+    await answering(url, run, 40_000);
+    return run;
+  };
+  /** A subscriber process that delivered `seen` (the message history must later hold). */
+  const settled = async () => {
+    const run = await spawn();
+    await until(async () => (await status()).realtime.channels.s2?.state === "attached", 20_000);
+    await publish("seen");
+    await until(async () => (await status()).inbox.done === 1, 20_000, "seen delivered");
+    return run;
+  };
+  const kill = async (run: { child: ChildProcess }) => {
+    run.child.kill("SIGKILL");
+    await exited(run.child);
+  };
 
   beforeEach(async () => {
     scratch = scratchDir();
     rebalancer = await startFakeRebalancer();
     emulator = await startAblyEmulator({ connectionStateTtl: 60_000 });
-  });
-  afterEach(async () => {
-    for (const child of children.splice(0)) {
-      child.kill("SIGKILL");
-      await exited(child);
-    }
-    await emulator.close();
-    await rebalancer.stop();
-    scratch.remove();
-  });
-
-  it("reports history expired while it was down as one gap_unrecoverable, counted, until acknowledged", async () => {
+    rest = new Ably.Rest({ ...emulator.clientOptions(), logLevel: 0 });
     const [port, metricsPort] = [await freePort(), await freePort()];
-    const url = `http://127.0.0.1:${port}`;
-    const env = {
+    url = `http://127.0.0.1:${port}`;
+    metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    env = {
       ACCOUNTS_FILE: scratch.accountsFile,
       DATA_DIR: join(scratch.dir, "data"),
       SUBSCRIBER_HOST: "127.0.0.1",
@@ -390,31 +415,53 @@ describe("Ably continuity across a SIGKILL: the subscriber process, its metrics 
       ABLY_PORT: String(emulator.port),
       ABLY_TLS: "false",
     };
-    const rest = new Ably.Rest({ ...emulator.clientOptions(), logLevel: 0 });
-    const publish = (eventId: string) =>
-      rest.channels.get("s2").publish("event", { exec: "rebalance", eventId });
-    const status = async () =>
-      (await (await fetch(`${url}/status`)).json()) as {
-        inbox: { done: number };
-        realtime: { channels: Record<string, { state: string }> };
-        gaps: { open: unknown[]; unrecoverable: { id: number; channel: string }[] };
-        health: { status: string; problems?: string[] };
-      };
+  });
+  afterEach(async () => {
+    for (const child of children.splice(0)) {
+      child.kill("SIGKILL");
+      await exited(child);
+    }
+    await emulator.close();
+    await rebalancer.stop();
+    scratch.remove();
+  });
 
-    const first = spawnSubscriber(env);
-    children.push(first.child);
-    await answering(url, first, 40_000);
-    await until(async () => (await status()).realtime.channels.s2?.state === "attached", 20_000);
-    await publish("seen");
-    await until(async () => (await status()).inbox.done === 1, 20_000, "seen delivered");
-    first.child.kill("SIGKILL");
-    await exited(first.child);
+  it("resumes, after a SIGKILL, a gap it could not read before", async () => {
+    const first = await settled();
+    emulator.failHistory(1_000_000);
+    emulator.refuseResumes(true);
+    emulator.dropConnections();
+    const open = await until(
+      async () =>
+        (await status()).gaps.open.find(
+          (g) => g.channel === "s2" && g.cause === "not resumed" && g.failures > 0,
+        ),
+      20_000,
+      "a failing gap",
+    );
+    await kill(first);
+
+    emulator.failHistory(0);
+    emulator.refuseResumes(false);
+    await spawn();
+    await until(async () => (await status()).gaps.open.length === 0, 20_000, "no open gap");
+    // Read beside the running service, as the gaps CLI does.
+    const inbox = openSqliteInbox(join(env.DATA_DIR!, "subscriber-inbox.sqlite"));
+    try {
+      expect(await inbox.gaps.get(open.id)).to.deep.include({ state: "covered" });
+    } finally {
+      await inbox.close();
+    }
+    expect(rebalancer.requests.map((r) => r.idempotencyKey)).to.deep.equal(["seen/DU003"]);
+  });
+
+  it("reports history expired while it was down as one gap_unrecoverable, counted, until acknowledged", async () => {
+    const first = await settled();
+    await kill(first);
 
     await publish("lost-while-down");
     emulator.expireHistory();
-    const second = spawnSubscriber({ ...env, LOG_LEVEL: "error" });
-    children.push(second.child);
-    await answering(url, second, 40_000);
+    const second = await spawn({ LOG_LEVEL: "error" });
     await until(
       async () => (await status()).gaps.unrecoverable.length === 1,
       20_000,
@@ -433,7 +480,7 @@ describe("Ably continuity across a SIGKILL: the subscriber process, its metrics 
       .split("\n")
       .find((l) => l.includes('"msg":"gap_unrecoverable"'));
     expect(JSON.parse(line!)).to.deep.include({ level: 50, gap: lost!.id, channel: "s2" });
-    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const metrics = await (await fetch(metricsUrl)).text();
     expect(metrics).to.match(/^subscriber_gaps_unrecoverable_total\{event_channel="s2",.*\} 1$/m);
     expect(metrics).to.match(/^subscriber_gaps\{gap_state="unacknowledged",.*\} 1$/m);
     expect(rebalancer.requests.map((r) => r.idempotencyKey)).to.deep.equal(["seen/DU003"]);
