@@ -168,7 +168,7 @@ export function startHistoryRecovery(options: HistoryRecoveryOptions): HistoryRe
     try {
       await recover(gap);
     } catch (err) {
-      const error = describe(err);
+      const error = describeError(err);
       await gaps.failed(gap.id, { error, at: Date.now() }).catch(() => undefined);
       // Health reports a recovery failing repeatedly; each attempt is one line, without a stack.
       logger.warn(
@@ -243,7 +243,8 @@ export function startHistoryRecovery(options: HistoryRecoveryOptions): HistoryRe
   };
 }
 
-function describe(err: unknown): string {
+/** A short reason: an Ably error's code and message, else the error's message. */
+function describeError(err: unknown): string {
   if (err && typeof err === "object" && "code" in err && "message" in err) {
     return `${String(err.code)} ${String(err.message)}`;
   }
