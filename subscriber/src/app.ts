@@ -7,11 +7,14 @@ import { eligibleAccounts, loadAccounts } from "@mesh/platform/accounts";
 import { createLogger, type Logger } from "@mesh/platform/logger";
 import { trace, type Meter, type Tracer } from "@opentelemetry/api";
 import type { SubscriberConfig } from "./config.js";
-import { describeFailure } from "./delivery/classify-failure.js";
 import { createDispatcher } from "./delivery/dispatcher.js";
 import { createRebalancerClient } from "./delivery/rebalancer-client.js";
+import { createRebalancerProbe } from "./delivery/rebalancer-probe.js";
 import { createRebalancerReachability } from "./delivery/rebalancer-reachability.js";
-import { startHttpIngress, type HealthReport } from "./sources/http-ingress.js";
+import { publicHealth } from "./health/health-report.js";
+import { createSubscriberHealth } from "./health/subscriber-health.js";
+import type { Gap } from "./inbox/gap-store.js";
+import { startHttpIngress } from "./sources/http-ingress.js";
 import type { Inbox } from "./inbox/inbox.js";
 import { openSqliteInbox } from "./inbox/sqlite-inbox.js";
 import { createIntake } from "./intake/intake.js";
@@ -95,13 +98,19 @@ export async function startSubscriber(
   let apiKey: string | (() => string | undefined) | undefined = config.rebalancer.apiKey;
   const keyFile = config.rebalancer.apiKeyFile;
   if (keyFile !== undefined) {
-    const key = reloadable("rebalancer API key", [keyFile], () => {
-      const value = readFileSync(keyFile, "utf8").replace(/\r?\n$/, "");
-      if (value === "" && config.rebalancer.apiKey !== undefined) {
-        throw new Error(`${keyFile} is empty; keeping the key in use`);
-      }
-      return value || undefined;
-    });
+    const key = reloadable(
+      "rebalancer API key",
+      [keyFile],
+      () => {
+        const value = readFileSync(keyFile, "utf8").replace(/\r?\n$/, "");
+        if (value === "" && config.rebalancer.apiKey !== undefined) {
+          throw new Error(`${keyFile} is empty; keeping the key in use`);
+        }
+        return value || undefined;
+      },
+      // A new key deserves a new verdict: the next call says whether it is accepted.
+      () => reachability.keyChanged(),
+    );
     apiKey = () => key.current();
   }
   const clientFiles: TlsFiles = {
@@ -171,72 +180,41 @@ export async function startSubscriber(
     circuit: dispatcher.status().circuit,
   });
 
-  const health = async (): Promise<HealthReport> => {
-    const problems: string[] = [];
-    const components: HealthReport["components"] = { inbox: "up", realtime: "disabled" };
-    const realtime = status().realtime;
-    if (realtime.enabled) {
-      components.realtime = "up";
-      if (["failed", "suspended", "closed"].includes(realtime.state)) {
-        components.realtime = "down";
-        problems.push(
-          `realtime connection ${realtime.state}: ${realtime.reason ?? "no reason given"}`,
-        );
-      }
-      for (const [name, channel] of Object.entries(realtime.channels)) {
-        if (channel.state === "failed" || channel.state === "suspended") {
-          components.realtime = "down";
-          problems.push(`channel ${name} ${channel.state}: ${channel.reason ?? "no reason given"}`);
-        }
-      }
-    }
-    try {
-      await inbox.counts();
-    } catch (err) {
-      components.inbox = "down";
-      problems.push(`inbox unavailable: ${(err as Error).message}`);
-    }
-    const warnings = reloadables
-      .map((material) => material.health())
-      .filter((health) => !health.ok)
-      .map((health) => health.detail);
-    return {
-      ok: problems.length === 0,
-      components,
-      problems,
-      ...(warnings.length ? { warnings } : {}),
-    };
-  };
-
-  // Deliveries alone leave reachability unknown while the inbox is idle: ask, at most every few
-  // seconds, with a short deadline so the status endpoint stays fast.
-  let probedAt = 0;
-  const probeRebalancer = async () => {
-    if (Date.now() - probedAt < 5000) return;
-    probedAt = Date.now();
-    try {
-      await rebalancer.service.getHealth({}, { timeoutMs: 1000 });
-      reachability.reached();
-    } catch (err) {
-      reachability.unreachable(describeFailure(err));
-    }
-  };
+  const health = createSubscriberHealth({
+    inbox,
+    thresholds: config.health,
+    realtime: () => status().realtime,
+    probeRebalancer: createRebalancerProbe({ client: rebalancer.service, reachability }),
+    rebalancer: () => reachability.status(),
+    circuit: () => dispatcher.status().circuit,
+    halfOpenAfterMs: config.delivery.breakerHalfOpenAfterMs,
+    warnings: () =>
+      reloadables
+        .map((material) => material.health())
+        .filter((health) => !health.ok)
+        .map((health) => health.detail),
+  });
 
   const http = await startHttpIngress({
     host: config.host,
     port: config.port,
     intake,
     ...(config.webhookKey ? { webhookKey: config.webhookKey } : {}),
-    health,
+    health: () => health.report(),
     ...(config.rebalancer.apiKey ? { detailsKey: config.rebalancer.apiKey } : {}),
     status: async (detailed) => {
-      await probeRebalancer();
-      const { problems, ...report } = await health();
+      const report = await health.report();
+      const [open, unrecoverable] = await Promise.all([
+        inbox.gaps.listOpen(),
+        inbox.gaps.unacknowledged(),
+      ]).catch(() => [[], []]);
+      const shown = (gap: Gap) => gapView(gap, detailed);
       return {
         ...(detailed ? status() : publicStatus(status())),
-        health: detailed ? { ...report, problems } : report,
+        health: detailed ? report : publicHealth(report),
         inbox: await inbox.counts(),
         deliveriesInFlight: dispatcher.inFlight(),
+        gaps: { open: open.map(shown), unrecoverable: unrecoverable.map(shown) },
       };
     },
     logger: logger.child({ component: "http" }),
@@ -257,12 +235,22 @@ export async function startSubscriber(
   };
 
   if (config.realtime) {
-    realtime = startAblySource({
+    realtime = await startAblySource({
       config: config.realtime,
       channels: intake.channels(),
       intake,
       inbox,
       logger: logger.child({ component: "realtime" }),
+      metrics,
+    }).catch(async (err: unknown) => {
+      // The inbox cannot read the channels' marks or record their start-up gaps: stop cleanly.
+      for (const material of reloadables) material.close();
+      await http.close();
+      metrics?.close();
+      await dispatcher.close();
+      rebalancer.close();
+      await inbox.close();
+      throw err;
     });
   }
   logger.info(
@@ -302,5 +290,23 @@ export async function startSubscriber(
         metrics?.close();
         await inbox.close();
       })()),
+  };
+}
+
+/** A gap as /status shows it: times in ISO form; the last error only to callers with details. */
+function gapView(gap: Gap, detailed: boolean) {
+  const iso = (ms: number | undefined) =>
+    ms === undefined ? undefined : new Date(ms).toISOString();
+  return {
+    id: gap.id,
+    channel: gap.channel,
+    state: gap.state,
+    cause: gap.cause,
+    from: iso(gap.from),
+    to: iso(gap.to),
+    openedAt: iso(gap.openedAt),
+    failures: gap.failures,
+    ...(gap.reason ? { reason: gap.reason } : {}),
+    ...(detailed && gap.lastError ? { lastError: gap.lastError } : {}),
   };
 }

@@ -114,4 +114,48 @@ describe("loadConfig", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("takes the health thresholds and the recovery window, refusing values it cannot honour", () => {
+    const defaults = loadConfig({});
+    expect(defaults.health).to.deep.equal({
+      pendingMaxAgeMs: 600_000,
+      gapMaxAgeMs: 120_000,
+      recoveryFailures: 3,
+    });
+    const set = loadConfig({
+      HEALTH_PENDING_MAX_AGE: "900",
+      HEALTH_GAP_MAX_AGE: "60",
+      HEALTH_RECOVERY_FAILURES: "5",
+      REALTIME_API_KEY: "app.key:secret",
+      REALTIME_RECOVERY_WINDOW: "3600",
+    });
+    expect(set.health).to.deep.equal({
+      pendingMaxAgeMs: 900_000,
+      gapMaxAgeMs: 60_000,
+      recoveryFailures: 5,
+    });
+    expect(set.realtime).to.deep.include({
+      recoveryWindowMs: 3_600_000,
+      continuityMarginMs: 30_000,
+      checkpointIntervalMs: 5000,
+    });
+    let error: unknown;
+    try {
+      loadConfig({
+        HEALTH_PENDING_MAX_AGE: "0",
+        HEALTH_GAP_MAX_AGE: "2m",
+        HEALTH_RECOVERY_FAILURES: "1.5",
+        REALTIME_RECOVERY_WINDOW: "0",
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).to.be.instanceOf(ConfigError);
+    expect((error as ConfigError).problems).to.deep.equal([
+      'REALTIME_RECOVERY_WINDOW: must be a whole number between 60 and 604800, got "0"',
+      'HEALTH_PENDING_MAX_AGE: must be a whole number between 1 and 2592000, got "0"',
+      'HEALTH_GAP_MAX_AGE: must be a whole number between 1 and 604800, got "2m"',
+      'HEALTH_RECOVERY_FAILURES: must be a whole number between 1 and 1000, got "1.5"',
+    ]);
+  });
 });

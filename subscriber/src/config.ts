@@ -18,9 +18,54 @@ export interface RealtimeConfig {
   disconnectedRetryTimeoutMs: number;
   /** SDK: wait for a realtime request's answer, ms; default 10000. */
   realtimeRequestTimeoutMs: number;
-  /** Messages older than this are not recovered from history after a gap, ms; default 600000. */
+  /**
+   * Messages older than this are not recovered from history after a gap: that part of the gap
+   * is recorded as gap_unrecoverable, ms (REALTIME_RECOVERY_WINDOW, seconds); default 600000.
+   */
   recoveryWindowMs: number;
+  /**
+   * Gaps start this long before the last moment a channel was known continuous, and end this
+   * long after they were learnt: a link can die before the SDK notices (Ably's maxIdleInterval
+   * plus realtimeRequestTimeout) and clocks differ a little, ms; default 30000.
+   */
+  continuityMarginMs: number;
+  /** How often the mark of a continuous channel is moved forward, ms; default 5000. */
+  checkpointIntervalMs: number;
+  /** Messages asked for per history page (Ably's most is 1000); default 1000. */
+  historyPageSize: number;
+  /** First wait after a failed history recovery, ms (exponential with jitter); default 500. */
+  recoveryRetryInitialDelayMs: number;
+  /** Longest wait between history recovery attempts, ms; default 30000. */
+  recoveryRetryMaxDelayMs: number;
 }
+
+/** Defaults of the realtime timings that are not read from the environment. */
+export const defaultRealtimeTimings = {
+  disconnectedRetryTimeoutMs: 15_000,
+  realtimeRequestTimeoutMs: 10_000,
+  continuityMarginMs: 30_000,
+  checkpointIntervalMs: 5000,
+  historyPageSize: 1000,
+  recoveryRetryInitialDelayMs: 500,
+  recoveryRetryMaxDelayMs: 30_000,
+} satisfies Partial<RealtimeConfig>;
+
+/** When /health turns degraded (events are still taken in and kept; something needs attention). */
+export interface HealthConfig {
+  /** The entry waiting longest for delivery is older than this, ms (HEALTH_PENDING_MAX_AGE, seconds); default 600000. */
+  pendingMaxAgeMs: number;
+  /** A realtime gap is still open after this long, ms (HEALTH_GAP_MAX_AGE, seconds); default 120000. */
+  gapMaxAgeMs: number;
+  /** A gap's history recovery failed this many times in a row (HEALTH_RECOVERY_FAILURES); default 3. */
+  recoveryFailures: number;
+}
+
+/** Defaults of the health thresholds. */
+export const defaultHealthConfig: HealthConfig = {
+  pendingMaxAgeMs: 600_000,
+  gapMaxAgeMs: 120_000,
+  recoveryFailures: 3,
+};
 
 /** How inbox entries are delivered to the rebalancer. */
 export interface DeliveryConfig {
@@ -98,6 +143,8 @@ export interface SubscriberConfig {
   webhookKey?: string;
   /** Delivery settings; defaults in defaultDeliveryConfig. */
   delivery: DeliveryConfig;
+  /** Health thresholds; defaults in defaultHealthConfig. */
+  health: HealthConfig;
 }
 
 /** Defaults of the delivery settings. */
@@ -152,9 +199,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): SubscriberConfig {
   if (!["true", "false", "1", "0"].includes(tlsRaw)) {
     problems.push(`ABLY_TLS: must be true or false, got "${tlsRaw}"`);
   }
-  const recoverySeconds = read.integer("REALTIME_RECOVERY_WINDOW", 600, 0, 7 * 86_400);
+  // At least twice the continuity margin (30 s): a shorter window would report every gap lost.
+  const recoverySeconds = read.integer("REALTIME_RECOVERY_WINDOW", 600, 60, 7 * 86_400);
   const maxAgeSeconds = read.integer("DELIVERY_MAX_AGE", 6 * 3600, 1, 30 * 86_400);
   const concurrency = read.integer("DELIVERY_CONCURRENCY", 4, 1, 256);
+  const pendingMaxAgeSeconds = read.integer("HEALTH_PENDING_MAX_AGE", 600, 1, 30 * 86_400);
+  const gapMaxAgeSeconds = read.integer("HEALTH_GAP_MAX_AGE", 120, 1, 7 * 86_400);
+  const recoveryFailures = read.integer("HEALTH_RECOVERY_FAILURES", 3, 1, 1000);
   const apiKey = read.secret("REBALANCER_API_KEY");
   // Binding beyond loopback is the operator's choice; without webhook signatures stay local.
   const host = read.text("SUBSCRIBER_HOST", realtimeKey ? "0.0.0.0" : "127.0.0.1");
@@ -227,8 +278,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): SubscriberConfig {
             ...(endpoint ? { endpoint } : {}),
             ...(ablyPort ? { port: ablyPort } : {}),
             tls: tlsRaw === "true" || tlsRaw === "1",
-            disconnectedRetryTimeoutMs: 15_000,
-            realtimeRequestTimeoutMs: 10_000,
+            ...defaultRealtimeTimings,
             recoveryWindowMs: recoverySeconds * 1000,
           },
           webhookKey: realtimeKey,
@@ -239,6 +289,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): SubscriberConfig {
       concurrency,
       maxAgeMs: maxAgeSeconds * 1000,
       attemptTimeoutMs: timeoutSeconds * 1000,
+    },
+    health: {
+      pendingMaxAgeMs: pendingMaxAgeSeconds * 1000,
+      gapMaxAgeMs: gapMaxAgeSeconds * 1000,
+      recoveryFailures,
     },
   };
 }

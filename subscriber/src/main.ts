@@ -3,6 +3,7 @@ import { ConfigError } from "@mesh/platform/config-error";
 import { createMetricsInterceptor } from "@mesh/platform/metrics-interceptor";
 import { startTelemetry } from "@mesh/platform/telemetry";
 import { readTlsFiles } from "@mesh/platform/tls-files";
+import { createLogger } from "@mesh/platform/logger";
 import { createTracingInterceptor } from "@mesh/platform/tracing-interceptor";
 import { startSubscriber } from "./app.js";
 import { loadConfig } from "./config.js";
@@ -10,6 +11,7 @@ import { loadConfig } from "./config.js";
 // The composition root: the only place that reads the environment.
 try {
   const config = loadConfig(process.env);
+  const logger = createLogger({ name: "subscriber", level: config.logLevel });
   const telemetry = startTelemetry({
     serviceName: "subscriber",
     env: process.env,
@@ -18,6 +20,7 @@ try {
     metricsTls: config.tls && readTlsFiles(config.tls),
   });
   const subscriber = await startSubscriber(config, {
+    logger,
     tracer: telemetry.tracer,
     meter: telemetry.meter,
     onServerTls: (tls) => telemetry.setMetricsTls(tls),
@@ -27,7 +30,7 @@ try {
     ],
   });
   const stop = (signal: string) => {
-    process.stderr.write(`subscriber: ${signal}, stopping\n`);
+    logger.info({ signal }, "stopping");
     subscriber
       .close()
       // Flushes the spans of the last deliveries before exiting.
@@ -38,7 +41,7 @@ try {
       );
   };
   process.on("SIGHUP", () => {
-    process.stderr.write("subscriber: SIGHUP, re-reading keys and certificates\n");
+    logger.info({ signal: "SIGHUP" }, "re-reading keys and certificates");
     subscriber.reload();
   });
   process.once("SIGTERM", () => stop("SIGTERM"));

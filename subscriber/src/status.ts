@@ -20,6 +20,8 @@ export interface RealtimeStatus {
   reason?: string;
   since: string;
   channels: Record<string, ChannelStatus>;
+  /** Gaps the inbox refused to record, held in memory until it takes them, per channel. */
+  heldGaps?: Record<string, number>;
 }
 
 /** Whether the rebalancer answers, as deliveries and probes found. */
@@ -27,6 +29,11 @@ export interface RebalancerStatus {
   url: string;
   /** Unknown (undefined) until the first call; then whether the last call reached it. */
   reachable?: boolean;
+  /**
+   * Unknown until a call was answered; false once the rebalancer refused the subscriber's key
+   * (Unauthenticated or PermissionDenied), until an answer accepts it again.
+   */
+  authorized?: boolean;
   lastError?: string;
   lastSuccessAt?: string;
 }

@@ -1,7 +1,6 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { writeFileSync } from "node:fs";
 import { expect } from "chai";
 import { startRebalancer } from "@mesh/rebalancer/app";
@@ -9,39 +8,8 @@ import { until } from "@mesh/platform/testing/until";
 import { createRebalancerClient } from "../src/delivery/rebalancer-client.js";
 import { openSqliteInbox } from "../src/inbox/sqlite-inbox.js";
 import { startFakeRebalancer, type FakeRebalancer } from "./support/fake-rebalancer.js";
+import { exited, freePort, spawnSubscriber } from "./support/subscriber-process.js";
 import { getJson, postEvent, scratchDir, simAccountsYaml } from "./support/test-subscriber.js";
-
-const packageDir = fileURLToPath(new URL("..", import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Runs the real entry point (src/main.ts) as its own process, as `npm start` would. */
-function spawnSubscriber(env: Record<string, string>): {
-  child: ChildProcess;
-  output: () => string;
-} {
-  let output = "";
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: packageDir,
-    // No fixed metrics port unless a test asks: other processes may hold the default.
-    env: { PATH: process.env.PATH, LOG_LEVEL: "warn", METRICS_PORT: "0", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  return { child, output: () => output };
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
-}
 
 describe("the subscriber process (src/main.ts)", function () {
   this.timeout(30_000);
@@ -174,6 +142,29 @@ describe("the subscriber process (src/main.ts)", function () {
     ).to.equal(1);
   });
 
+  it("says it stops on SIGTERM through its logger, as JSON like every other line, and exits 0", async () => {
+    const port = await freePort();
+    const run = spawnSubscriber({
+      ACCOUNTS_FILE: scratch.accountsFile,
+      DATA_DIR: join(scratch.dir, "data"),
+      SUBSCRIBER_PORT: String(port),
+      REBALANCER_API_URL: rebalancer.url,
+      LOG_LEVEL: "info",
+    });
+    children.push(run.child);
+    await until(() => run.output().includes('"msg":"subscriber started"'), 15_000, "started");
+    run.child.kill("SIGTERM");
+    expect(await exited(run.child)).to.equal(0);
+    expect(run.output()).not.to.contain("subscriber: SIGTERM");
+    const stopping = run
+      .output()
+      .split("\n")
+      .filter((line) => line.includes('"msg":"stopping"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(stopping).to.have.length(1);
+    expect(stopping[0]).to.include({ name: "subscriber", signal: "SIGTERM", level: 30 });
+  });
+
   it("refuses to start on a bad configuration, naming the variable, with a non-zero exit", async () => {
     const run = spawnSubscriber({ TRADING_MODE: "demo", ACCOUNTS_FILE: scratch.accountsFile });
     children.push(run.child);
@@ -196,14 +187,18 @@ describe("the subscriber process (src/main.ts)", function () {
         [{ LOG_LEVEL: "verbose" }, /LOG_LEVEL: must be .*got "verbose"/],
         [{ SUBSCRIBER_PORT: String(port) }, /cannot start: .*EADDRINUSE/],
       ];
-      for (const [env, message] of cases) {
+      // At once: six cold starts one after the other take most of the timeout on a busy machine.
+      const runs = cases.map(([env, message]) => {
         const run = spawnSubscriber({
           ACCOUNTS_FILE: scratch.accountsFile,
           DATA_DIR: join(scratch.dir, "data"),
           ...env,
         });
         children.push(run.child);
-        expect(await exited(run.child), JSON.stringify(env)).to.equal(2);
+        return { env, message, run, code: exited(run.child) };
+      });
+      for (const { env, message, run, code } of runs) {
+        expect(await code, JSON.stringify(env)).to.equal(2);
         expect(run.output()).to.match(message);
         expect(run.output()).not.to.match(/\n\s+at /);
       }

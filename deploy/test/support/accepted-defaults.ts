@@ -28,5 +28,8 @@ export const acceptedDefaults: Record<NodeService, Record<string, string>> = {
     DELIVERY_CONCURRENCY: "4 deliveries at once, one per account",
     INIT_CWD: "set by npm; containers use absolute paths",
     REALTIME_API_KEY: "no Ably connection until a key is configured (local events only)",
+    HEALTH_PENDING_MAX_AGE: "degraded once an entry waited 10 minutes for delivery",
+    HEALTH_GAP_MAX_AGE: "degraded once a realtime gap stayed open 2 minutes",
+    HEALTH_RECOVERY_FAILURES: "degraded once a gap's history recovery failed 3 times in a row",
   },
 };

@@ -22,7 +22,8 @@ export type DeliveryOutcome =
 
 /**
  * Delivers one entry: the command's RPC, consuming the whole Rebalance stream and logging each
- * progress event. RPC errors are thrown as they come (the caller classifies them); a stream that
+ * progress event through `logger`, which the caller bound to the entry (entry id, account,
+ * idempotency key) once. RPC errors are thrown as they come (the caller classifies them); a stream that
  * ends without a final event throws UNAVAILABLE so it is retried under the same key.
  */
 export async function deliverEntry(
@@ -95,10 +96,9 @@ async function rebalance(
     },
     { signal },
   );
-  const log = logger.child({ entryId: entry.id, accountId: entry.accountId, idempotencyKey: key });
   for await (const res of stream) {
     const event = res.event;
-    log.info(
+    logger.info(
       { runId: res.runId, sequence: res.sequence, event: event.case, replayed: res.replayed },
       "run progress",
     );

@@ -1,4 +1,4 @@
-import type { Client } from "@connectrpc/connect";
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import type { Logger } from "@mesh/platform/logger";
 import type { RebalancerService } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { context, ROOT_CONTEXT, SpanStatusCode, type Span, type Tracer } from "@opentelemetry/api";
@@ -123,14 +123,19 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     );
 
   const attempt = async (entry: InboxEntry, span: Span): Promise<DeliveryOutcomeName> => {
-    const log = logger.child({ entryId: entry.id, accountId: entry.accountId });
+    // The delivery's one set of bindings: everything below logs through it and adds none of its own.
+    const log = logger.child({
+      entryId: entry.id,
+      accountId: entry.accountId,
+      idempotencyKey: idempotencyKey(entry),
+    });
     await inbox.countAttempt(entry.id);
     try {
       const outcome = await policy.execute(
         ({ signal }) => deliverEntry(client, entry, signal, log),
         stopping.signal,
       );
-      reachability.reached();
+      reachability.reached("delivery");
       if (outcome.runId) span.setAttribute("run.id", outcome.runId);
       if (outcome.kind === "done") {
         await inbox.complete(entry.id, { runId: outcome.runId, result: outcome.result });
@@ -159,12 +164,16 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       }
       failed(span, err, reason);
       if (isPermanentFailure(err)) {
-        reachability.reached();
+        reachability.reached("delivery");
         await inbox.kill(entry.id, reason);
         log.error({ reason }, "refused by the rebalancer, dead-lettered");
         return "refused";
       }
-      reachability.unreachable(reason);
+      // A refused key is an answer: health names it rather than calling the rebalancer down. An
+      // open circuit made no call, so it teaches nothing about the rebalancer.
+      if (err instanceof ConnectError && err.code === Code.Unauthenticated) {
+        reachability.refused(reason, "delivery");
+      } else if (!(err instanceof BrokenCircuitError)) reachability.unreachable(reason);
       const age = Date.now() - entry.ageFrom;
       if (age >= config.maxAgeMs) {
         const dead = `gave up after ${entry.attempts + 1} attempts over ${Math.round(age / 1000)} s: ${reason}`;

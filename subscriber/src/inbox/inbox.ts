@@ -1,4 +1,5 @@
 import type { EventCommand } from "../intake/parse-event.js";
+import type { GapStore } from "./gap-store.js";
 
 /**
  * Where an entry stands: waiting (`pending`, possibly until `nextAttemptAt`), being delivered
@@ -85,8 +86,8 @@ export interface ListFilter {
 
 /**
  * The durable inbox: every message is recorded here before it is acknowledged and delivered from
- * here, so nothing is lost across restarts. SQLite by default; the interface allows a shared
- * database later.
+ * here, so nothing is lost across restarts, and the gaps of the realtime channels are obligations
+ * recorded beside the messages. SQLite by default; the interface allows a shared database later.
  */
 export interface Inbox {
   /**
@@ -128,6 +129,15 @@ export interface Inbox {
   counts(): Promise<Record<EntryState, number>>;
   /** Earliest nextAttemptAt of a pending entry, for the dispatcher's timer. */
   nextDueAt(): Promise<number | undefined>;
+  /**
+   * The pending or in-flight entry waiting longest (smallest ageFrom not after `now`: a run
+   * postponed to a later time is not waiting yet), for health; undefined when none.
+   */
+  oldestWaiting(now: number): Promise<InboxEntry | undefined>;
+  /** Resolves once a write was committed; rejects with the reason when the inbox cannot write. */
+  checkWritable(): Promise<void>;
+  /** The realtime channels' gaps and marks, in the same database. */
+  readonly gaps: GapStore;
   /**
    * Latest publishedAt of the messages that came over the realtime connection (live or from
    * history) on a channel: where continuity recovery starts. Other sources do not count, since a

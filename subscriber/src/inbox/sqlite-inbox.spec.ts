@@ -130,4 +130,39 @@ describe("SQLite inbox", () => {
     expect(await inbox.find("DU1", "e-1")).to.include({ command: "dry-run", state: "pending" });
     expect(await inbox.find("DU2", "e-1")).to.equal(undefined);
   });
+
+  it("names the entry waiting longest, not counting runs postponed to later", async () => {
+    expect(await inbox.oldestWaiting(10_000)).to.equal(undefined);
+    const [a, b] = await inbox.record([
+      entry({ receivedAt: 3000 }),
+      entry({ accountId: "DU2", receivedAt: 4000 }),
+    ]);
+    expect((await inbox.oldestWaiting(10_000))?.id).to.equal(a!.id);
+    await inbox.reschedule(a!.id, { at: 50_000, reason: "market closed", newRun: true });
+    expect((await inbox.oldestWaiting(10_000))?.id, "postponed until 50 s").to.equal(b!.id);
+    await inbox.complete(b!.id, { runId: "r", result: "ok" });
+    expect(await inbox.oldestWaiting(10_000)).to.equal(undefined);
+    expect((await inbox.oldestWaiting(60_000))?.id).to.equal(a!.id);
+  });
+
+  it("says it cannot write while another connection holds the database's write lock", async () => {
+    const file = join(dir, "inbox.sqlite");
+    await inbox.close();
+    inbox = openSqliteInbox(file, { busyTimeoutMs: 50 });
+    await inbox.checkWritable();
+    const other = new Database(file);
+    other.exec("BEGIN IMMEDIATE");
+    try {
+      const error = await inbox.checkWritable().then(
+        () => undefined,
+        (err: Error) => err,
+      );
+      expect(error?.message).to.match(/locked/);
+      expect((await inbox.counts()).pending, "reads still work").to.equal(0);
+    } finally {
+      other.exec("ROLLBACK");
+      other.close();
+    }
+    await inbox.checkWritable();
+  });
 });

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { entryStates, type EntryState, type Inbox, type InboxEntry } from "./inbox.js";
+import { createSqliteGapStore } from "./sqlite-gap-store.js";
 
 const schema = `
 CREATE TABLE IF NOT EXISTS inbox (
@@ -29,6 +30,7 @@ CREATE TABLE IF NOT EXISTS inbox (
 );
 CREATE INDEX IF NOT EXISTS inbox_due ON inbox (state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS inbox_channel ON inbox (channel, published_at);
+CREATE TABLE IF NOT EXISTS inbox_probe (id INTEGER PRIMARY KEY CHECK (id = 1), written_at INTEGER NOT NULL);
 `;
 
 /** Columns added after the first release: added in place to inbox files that lack them. */
@@ -95,6 +97,8 @@ export interface SqliteInboxOptions {
   rejectedKeep?: number;
   /** Rejected entries older than this are deleted, ms; default 7 days. */
   rejectedMaxAgeMs?: number;
+  /** How long a write waits for another connection's lock (the CLI) before failing, ms; default 5000. */
+  busyTimeoutMs?: number;
 }
 
 /**
@@ -109,7 +113,7 @@ export function openSqliteInbox(file: string, options: SqliteInboxOptions = {}):
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
-  db.pragma("busy_timeout = 5000");
+  db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
   db.exec(schema);
   // Immediate: the CLI may open the same old file at once, and only one of them may add a column.
   db.transaction(() => {
@@ -179,6 +183,15 @@ export function openSqliteInbox(file: string, options: SqliteInboxOptions = {}):
   const earliestDue = db.prepare<[], { at: number | null }>(
     "SELECT MIN(next_attempt_at) AS at FROM inbox WHERE state = 'pending'",
   );
+  const oldestWaiting = db.prepare<[number], Row>(
+    `SELECT * FROM inbox WHERE state IN ('pending', 'in_flight') AND age_from <= ?
+     ORDER BY age_from, id LIMIT 1`,
+  );
+  const probe = db.prepare<[number]>(
+    `INSERT INTO inbox_probe (id, written_at) VALUES (1, ?)
+     ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at`,
+  );
+  const gaps = createSqliteGapStore(db);
   const latestRealtime = db.prepare<[string], { at: number | null }>(
     "SELECT MAX(published_at) AS at FROM inbox WHERE channel = ? AND source IN ('realtime', 'history')",
   );
@@ -252,6 +265,14 @@ export function openSqliteInbox(file: string, options: SqliteInboxOptions = {}):
       return counts;
     },
     nextDueAt: async () => earliestDue.get()?.at ?? undefined,
+    oldestWaiting: async (at) => {
+      const row = oldestWaiting.get(at);
+      return row ? toEntry(row) : undefined;
+    },
+    checkWritable: async () => {
+      probe.run(now());
+    },
+    gaps,
     lastPublishedAt: async (channel) => latestRealtime.get(channel)?.at ?? undefined,
     close: async () => {
       if (db.open) db.close();

@@ -5,19 +5,9 @@ import type { SecureContextOptions } from "node:tls";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "@mesh/platform/logger";
 import { context, propagation } from "@opentelemetry/api";
+import { publicHealth, type HealthReport } from "../health/health-report.js";
 import type { Intake } from "../intake/intake.js";
 import { readAblyWebhook, verifyAblySignature } from "./ably-webhook.js";
-
-/** What GET /health answers: serving or not, each component up or down, and why not. */
-export interface HealthReport {
-  ok: boolean;
-  /** e.g. `{inbox: "up", realtime: "down"}`; "disabled" for a component not configured. */
-  components: Record<string, "up" | "down" | "disabled">;
-  /** Reasons, for callers allowed to see details only. */
-  problems: string[];
-  /** What works but needs attention, e.g. a failed certificate reload (previous one in use). */
-  warnings?: string[];
-}
 
 /** Options of startHttpIngress. */
 export interface HttpIngressOptions {
@@ -32,11 +22,15 @@ export interface HttpIngressOptions {
   /** The body of GET /status; `detailed` adds reasons, errors and addresses; required. */
   status(detailed: boolean): Promise<unknown>;
   /**
-   * Key whose `Authorization: Bearer <key>` shows details (health problems, last errors,
-   * addresses) in /health and /status. Default none: callers on loopback see them, no one else.
+   * Key whose `Authorization: Bearer <key>` shows details (health problems and warnings, last
+   * errors, addresses) in /health and /status. Default none: callers on loopback see them, no
+   * one else.
    */
   detailsKey?: string;
-  /** The report GET /health answers (200 when ok, else 503); required, no default. */
+  /**
+   * The report GET /health answers: 200 when ok or degraded (events are still taken in), 503
+   * when failing; required, no default.
+   */
   health(): Promise<HealthReport>;
   /** Receives failed requests and webhook junk; required, no default. */
   logger: Logger;
@@ -82,12 +76,12 @@ export async function startHttpIngress(options: HttpIngressOptions): Promise<Htt
       throw new HttpProblem(400, "the request target is not a valid URL");
     }
     if (req.method === "GET" && path === "/health") {
-      const { problems, ...report } = await options.health();
-      return json(res, report.ok ? 200 : 503, {
-        status: report.ok ? "ok" : "failing",
-        ...report,
-        ...(detailed(req) ? { problems } : {}),
-      });
+      const report = await options.health();
+      return json(
+        res,
+        report.status === "failing" ? 503 : 200,
+        detailed(req) ? report : publicHealth(report),
+      );
     }
     if (req.method === "GET" && path === "/status") {
       return json(res, 200, await options.status(detailed(req)));

@@ -28,6 +28,8 @@ export interface SubscriberMetrics {
   ): void;
   /** One delivery attempt (its quick retries included) ended. */
   deliveryFinished(outcome: DeliveryOutcomeName, durationMs: number): void;
+  /** A gap_unrecoverable record was made for a channel. */
+  gapUnrecoverable(channel: string): void;
   /** Stops observing the inbox and the status (the subscriber closed; the meter lives on). */
   close(): void;
 }
@@ -49,8 +51,8 @@ const circuitStates = ["closed", "open", "half-open", "isolated"];
 
 /**
  * Registers the subscriber's instruments: events received / rejected / duplicated by channel and
- * source, deliveries by outcome with their duration, inbox depth by state, circuit state and
- * rebalancer reachability.
+ * source, deliveries by outcome with their duration, inbox depth by state, circuit state,
+ * rebalancer reachability, gap_unrecoverable records and gaps open or not acknowledged.
  */
 export function createSubscriberMetrics(options: SubscriberMetricsOptions): SubscriberMetrics {
   const { meter, inbox } = options;
@@ -80,11 +82,23 @@ export function createSubscriberMetrics(options: SubscriberMetricsOptions): Subs
   const reachable = meter.createObservableGauge("subscriber.rebalancer.reachable", {
     description: "1 when the last call reached the rebalancer, 0 when it did not",
   });
+  const unrecoverable = meter.createCounter("subscriber.gaps.unrecoverable", {
+    description: "gap_unrecoverable records: stretches of a channel that history could not cover",
+  });
+  const gapGauge = meter.createObservableGauge("subscriber.gaps", {
+    description: "Realtime gaps open (being recovered) and unrecoverable ones not acknowledged",
+  });
+  const observed = [inboxDepth, circuit, reachable, gapGauge];
 
   const observe: BatchObservableCallback = async (result) => {
     // A closed or failing inbox leaves the depth out rather than failing the whole scrape.
     const counts = await inbox.counts().catch(() => undefined);
+    const gaps = await inbox.gaps.counts().catch(() => undefined);
     const status = options.status();
+    if (gaps) {
+      result.observe(gapGauge, gaps.open, { "gap.state": "open" });
+      result.observe(gapGauge, gaps.unacknowledged, { "gap.state": "unacknowledged" });
+    }
     for (const state of entryStates) {
       if (counts) result.observe(inboxDepth, counts[state], { "inbox.state": state });
     }
@@ -96,7 +110,7 @@ export function createSubscriberMetrics(options: SubscriberMetricsOptions): Subs
       result.observe(reachable, status.rebalancer.reachable ? 1 : 0);
     }
   };
-  meter.addBatchObservableCallback(observe, [inboxDepth, circuit, reachable]);
+  meter.addBatchObservableCallback(observe, observed);
 
   return {
     messageReceived: (message, outcome) => {
@@ -113,6 +127,9 @@ export function createSubscriberMetrics(options: SubscriberMetricsOptions): Subs
       deliveries.add(1, { "delivery.outcome": outcome });
       deliveryDuration.record(durationMs, { "delivery.outcome": outcome });
     },
-    close: () => meter.removeBatchObservableCallback(observe, [inboxDepth, circuit, reachable]),
+    gapUnrecoverable: (channel) => {
+      unrecoverable.add(1, { "event.channel": known.has(channel) ? channel : "other" });
+    },
+    close: () => meter.removeBatchObservableCallback(observe, observed),
   };
 }

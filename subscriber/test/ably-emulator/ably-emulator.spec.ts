@@ -100,6 +100,75 @@ describe("Ably emulator, driven by the real SDK", () => {
     expect(page.items.map((m) => m.data)).to.deep.equal(["lost"]);
   });
 
+  it("refuses every resume while told to, so channels re-attach without continuity", async () => {
+    const client = realtime();
+    const channel = client.channels.get("s1");
+    const received = collect(channel);
+    await channel.attach();
+    emulator.refuseResumes(true);
+    emulator.refuseConnections(true);
+    emulator.dropConnections();
+    await until(() => client.connection.state !== "connected");
+    emulator.publish("s1", [{ data: "lost" }]);
+    emulator.refuseConnections(false);
+    const change = await new Promise<Ably.ChannelStateChange>((resolve) =>
+      channel.once("attached", resolve),
+    );
+    expect(change.resumed).to.equal(false);
+    expect(received).to.have.length(0);
+  });
+
+  it("pages history forwards with a next link, as Ably does", async () => {
+    await emulator.close();
+    emulator = await startAblyEmulator({ maxHistoryPage: 2 });
+    emulator.publish(
+      "s1",
+      [1, 2, 3, 4, 5].map((n) => ({ data: String(n) })),
+    );
+    const rest = new Ably.Rest({ ...emulator.clientOptions(), logLevel: 0 });
+    let page: Ably.PaginatedResult<Ably.InboundMessage> | null = await rest.channels
+      .get("s1")
+      .history({ start: 0, direction: "forwards", limit: 1000 });
+    const pages: string[][] = [];
+    while (page) {
+      pages.push(page.items.map((m) => m.data as string));
+      page = page.hasNext() ? await page.next() : null;
+    }
+    expect(pages).to.deep.equal([["1", "2"], ["3", "4"], ["5"]]);
+    expect(emulator.historyRequests()).to.equal(3);
+  });
+
+  it("fails the next N history requests with an Ably error, then answers", async () => {
+    emulator.publish("s1", [{ data: "kept" }]);
+    emulator.failHistory(2, 503);
+    const rest = new Ably.Rest({ ...emulator.clientOptions(), logLevel: 0 });
+    const read = () =>
+      rest.channels
+        .get("s1")
+        .history({ start: 0 })
+        .then(
+          (page) => page.items.map((m) => m.data),
+          (err: Ably.ErrorInfo) => err.statusCode,
+        );
+    expect(await read()).to.equal(503);
+    expect(await read()).to.equal(503);
+    expect(await read()).to.deep.equal(["kept"]);
+  });
+
+  it("expires history older than a time, as retention does", async () => {
+    emulator.publish("s1", [{ data: "old" }]);
+    emulator.publish("s2", [{ data: "other" }]);
+    await until(() => Date.now() > emulator.history("s1")[0]!.timestamp);
+    const before = Date.now();
+    emulator.publish("s1", [{ data: "new" }]);
+    emulator.expireHistory({ channel: "s1", before });
+    expect(emulator.history("s1").map((m) => m.data)).to.deep.equal(["new"]);
+    expect(emulator.history("s2")).to.have.length(1);
+    emulator.expireHistory();
+    expect(emulator.history("s1")).to.have.length(0);
+    expect(emulator.history("s2")).to.have.length(0);
+  });
+
   it("refuses a bad key with 40101 and the SDK goes to failed", async () => {
     const client = realtime({ key: "testapp.testkey:wrong" });
     const error = await connected(client).then(

@@ -12,6 +12,8 @@ export interface AblyEmulatorOptions {
   connectionStateTtl?: number;
   /** maxIdleInterval announced to clients, ms; WebSocket pings go out at a third of it. */
   maxIdleInterval?: number;
+  /** Most messages in one history page, whatever `limit` asks for; default 1000 (as Ably). */
+  maxHistoryPage?: number;
 }
 
 /** Client options that point the real SDK at the emulator. */
@@ -41,6 +43,20 @@ export interface AblyEmulator {
   refuseConnections(refuse: boolean): void;
   /** Forgets the state of every dropped connection, as when a gap outlasts connectionStateTtl. */
   expireConnectionState(): void;
+  /** While true, every resume is refused (80008) and channels re-attach without continuity. */
+  refuseResumes(refuse: boolean): void;
+  /**
+   * The next `count` history requests (each page is one) answer `status` with an Ably error
+   * body, as a 5xx or a 429 from Ably would; default status 500.
+   */
+  failHistory(count: number, status?: number): void;
+  /**
+   * Forgets the messages of a channel (every channel when unnamed) published before `before`
+   * (default: now, so all of them), as Ably's history retention does.
+   */
+  expireHistory(options?: { channel?: string; before?: number }): void;
+  /** History requests received (each page is one), failed ones included. */
+  historyRequests(): number;
   /** Number of WebSocket connections accepted so far. */
   connectionsAccepted(): number;
   /** Every ATTACH received, in order, for assertions on continuity. */
@@ -66,9 +82,15 @@ export async function startAblyEmulator(options: AblyEmulatorOptions = {}): Prom
   const connections = new Map<string, ConnectionState>();
   const sockets = new Set<Socket>();
   const attaches: AblyEmulator["attaches"] = [];
+  const maxHistoryPage = options.maxHistoryPage ?? 1000;
   let refusing = false;
+  let refusingResumes = false;
   let accepted = 0;
+  let historyRequests = 0;
+  let historyFailures: { count: number; status: number } = { count: 0, status: 500 };
 
+  // Serials keep counting when history expires, so a resume never confuses two messages.
+  const lastSerial = new Map<string, number>();
   const stored = (name: string) => {
     let list = channels.get(name);
     if (!list) channels.set(name, (list = []));
@@ -123,8 +145,9 @@ export async function startAblyEmulator(options: AblyEmulatorOptions = {}): Prom
         encoding: m.encoding,
         timestamp: now,
         connectionId,
-        serial: list.length + 1,
+        serial: (lastSerial.get(channel) ?? 0) + 1,
       };
+      lastSerial.set(channel, message.serial);
       list.push(message);
       return message;
     });
@@ -176,15 +199,37 @@ export async function startAblyEmulator(options: AblyEmulatorOptions = {}): Prom
       return;
     }
     if (req.method === "GET") {
+      historyRequests++;
+      if (historyFailures.count > 0) {
+        historyFailures.count--;
+        const { status } = historyFailures;
+        return restError(res, status, status * 100, `history unavailable (${status})`);
+      }
       const start = Number(url.searchParams.get("start") ?? 0);
       const end = Number(url.searchParams.get("end") ?? Number.MAX_SAFE_INTEGER);
-      const limit = Number(url.searchParams.get("limit") ?? 100);
-      const forwards = url.searchParams.get("direction") === "forwards";
+      const limit = Math.min(Number(url.searchParams.get("limit") ?? 100), maxHistoryPage);
+      const direction = url.searchParams.get("direction") ?? "backwards";
+      // The next page continues after the serial the previous one ended on.
+      const after = Number(
+        url.searchParams.get("cursor") ?? (direction === "forwards" ? 0 : Infinity),
+      );
       let list = stored(channel).filter((m) => m.timestamp >= start && m.timestamp <= end);
-      if (!forwards) list = list.slice().reverse();
-      const page = list.slice(0, limit).map(({ serial: _serial, ...m }) => m);
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify(page));
+      if (direction === "forwards") list = list.filter((m) => m.serial > after);
+      else list = list.filter((m) => m.serial < after).reverse();
+      const page = list.slice(0, limit);
+      const headers: Record<string, string> = { "content-type": "application/json" };
+      if (list.length > limit) {
+        const next = new URLSearchParams({
+          start: String(start),
+          end: String(end),
+          limit: String(limit),
+          direction,
+          cursor: String(page[page.length - 1]!.serial),
+        });
+        headers.link = `<./messages?${next}>; rel="next"`;
+      }
+      res.writeHead(200, headers);
+      res.end(JSON.stringify(page.map(({ serial: _serial, ...m }) => m)));
       return;
     }
     restError(res, 405, 40500, `method ${req.method} not allowed`);
@@ -212,7 +257,7 @@ export async function startAblyEmulator(options: AblyEmulatorOptions = {}): Prom
       return;
     }
     const resumeKey = url.searchParams.get("resume");
-    let conn = resumeKey ? connections.get(resumeKey) : undefined;
+    let conn = resumeKey && !refusingResumes ? connections.get(resumeKey) : undefined;
     const resumed = conn !== undefined;
     if (conn) {
       clearTimeout(conn.expiry);
@@ -270,7 +315,7 @@ export async function startAblyEmulator(options: AblyEmulatorOptions = {}): Prom
         let replay: StoredMessage[] = [];
         if (continues) replay = list.filter((m) => m.serial > from);
         else if (msg.params?.rewind) replay = rewound(list, msg.params.rewind);
-        const serial = list.length;
+        const serial = lastSerial.get(channel) ?? 0;
         conn.channels.set(channel, serial);
         send(ws, {
           action: Action.ATTACHED,
@@ -333,6 +378,22 @@ export async function startAblyEmulator(options: AblyEmulatorOptions = {}): Prom
         connections.delete(conn.id);
       }
     },
+    refuseResumes: (refuse) => {
+      refusingResumes = refuse;
+    },
+    failHistory: (count, status = 500) => {
+      historyFailures = { count, status };
+    },
+    expireHistory: ({ channel, before = Date.now() + 1 } = {}) => {
+      for (const [name, list] of channels) {
+        if (channel !== undefined && name !== channel) continue;
+        channels.set(
+          name,
+          list.filter((m) => m.timestamp >= before),
+        );
+      }
+    },
+    historyRequests: () => historyRequests,
     connectionsAccepted: () => accepted,
     close: async () => {
       for (const conn of connections.values()) {

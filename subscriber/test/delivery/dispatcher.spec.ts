@@ -1,4 +1,6 @@
+import { Writable } from "node:stream";
 import { Code } from "@connectrpc/connect";
+import { createLogger } from "@mesh/platform/logger";
 import { ExecutionMode } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { expect } from "chai";
 import { stays, until } from "@mesh/platform/testing/until";
@@ -249,5 +251,36 @@ describe("delivery to the rebalancer", () => {
     running.push(subscriber);
     await postEvent(subscriber.url, "s2", { exec: "rebalance", eventId: "auth" });
     await until(async () => (await subscriber.inbox.counts()).done === 1);
+  });
+
+  it("names the entry, account and idempotency key once in every delivery line", async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(...chunk.toString().split("\n").filter(Boolean));
+        done();
+      },
+    });
+    const subscriber = await startSubscriber(testConfig(scratch.dir, rebalancer.url), {
+      logger: createLogger({ name: "test", level: "info", destination }),
+    });
+    running.push(subscriber);
+    rebalancer.behaviour = () => ({ kind: "error", code: Code.Unavailable });
+    await postEvent(subscriber.url, "s2", { exec: "rebalance", eventId: "once" });
+    await until(() => lines.some((l) => l.includes('"msg":"delivery failed, will retry"')));
+    rebalancer.behaviour = () => ({ kind: "complete" });
+    await until(() => lines.some((l) => l.includes('"msg":"delivered"')));
+    const delivery = lines.filter((l) => l.includes('"component":"delivery"'));
+    expect(delivery.map((l) => JSON.parse(l).msg)).to.include.members([
+      "delivery failed, will retry",
+      "run progress",
+      "delivered",
+    ]);
+    for (const line of delivery.filter((l) => l.includes('"entryId"'))) {
+      // JSON.parse would keep the last of two equal keys: count them in the raw line.
+      for (const key of ["entryId", "accountId", "idempotencyKey"]) {
+        expect(line.split(`"${key}":`).length - 1, `${key} in ${line}`).to.equal(1);
+      }
+    }
   });
 });

@@ -176,7 +176,7 @@ describe("HTTP ingress: bad input gets a 4xx and never runs", () => {
     expect(Object.keys(status.body.lastEventAt as object)).to.deep.equal(["s1"]);
   });
 
-  it("shows last errors and addresses only to callers with the key; /health says up or down", async () => {
+  it("shows last errors and addresses only to callers with the key; /health says up or down per component", async () => {
     await rebalancer.stop();
     await start("status-key");
     const open = await getJson(`${subscriber.url}/status`);
@@ -189,11 +189,26 @@ describe("HTTP ingress: bad input gets a 4xx and never runs", () => {
     expect(detailed.rebalancer.url).to.equal(rebalancer.url);
     expect(detailed.rebalancer.lastError).to.match(/^Unavailable/);
     const health = await getJson(`${subscriber.url}/health`);
+    expect(health.status, "events are still taken in").to.equal(200);
     expect(health.body).to.deep.equal({
-      status: "ok",
-      ok: true,
-      components: { inbox: "up", realtime: "disabled" },
+      status: "degraded",
+      components: {
+        inbox: "up",
+        realtime: "disabled",
+        rebalancer: "down",
+        circuit: "up",
+        backlog: "up",
+        continuity: "disabled",
+      },
     });
+    const withKey = await fetch(`${subscriber.url}/health`, {
+      headers: { authorization: "Bearer status-key" },
+    });
+    const { problems } = (await withKey.json()) as { problems: string[] };
+    expect(problems).to.have.length(1);
+    expect(problems[0]).to.match(
+      /^rebalancer unreachable at http:\/\/127\.0\.0\.1:\d+: Unavailable/,
+    );
     await rebalancer.restart();
   });
 });

@@ -155,6 +155,11 @@ export async function startFakeRebalancer(
         }
         yield emit(completedEvent);
       },
+      async listAccounts(_request, context) {
+        authorize(context.requestHeader);
+        fake.calls.push("listAccounts");
+        return { accounts: [] };
+      },
       async getPositions(request, context) {
         authorize(context.requestHeader);
         fake.calls.push("getPositions");

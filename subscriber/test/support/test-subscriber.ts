@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { createLogger } from "@mesh/platform/logger";
 import {
   defaultDeliveryConfig,
+  defaultHealthConfig,
   type RealtimeConfig,
   type SubscriberConfig,
 } from "../../src/config.js";
@@ -66,6 +67,7 @@ export function testConfig(
   overrides: {
     realtime?: Partial<RealtimeConfig> & { key: string };
     delivery?: Partial<SubscriberConfig["delivery"]>;
+    health?: Partial<SubscriberConfig["health"]>;
     dataDir?: string;
     webhookKey?: string;
     protocol?: SubscriberConfig["rebalancer"]["protocol"];
@@ -95,6 +97,11 @@ export function testConfig(
             disconnectedRetryTimeoutMs: 200,
             realtimeRequestTimeoutMs: 2000,
             recoveryWindowMs: 600_000,
+            continuityMarginMs: 200,
+            checkpointIntervalMs: 50,
+            historyPageSize: 1000,
+            recoveryRetryInitialDelayMs: 20,
+            recoveryRetryMaxDelayMs: 100,
             ...overrides.realtime,
           },
         }
@@ -113,6 +120,7 @@ export function testConfig(
       pollIntervalMs: 50,
       ...overrides.delivery,
     },
+    health: { ...defaultHealthConfig, ...overrides.health },
   };
 }
 
