@@ -5,7 +5,13 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { create } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { until } from "@mesh/platform/testing/until";
+import * as reflection from "@mesh/proto/grpc/reflection/v1/reflection";
+import { Health } from "@mesh/proto/health/v1/health";
+import { RebalancerService } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { expect } from "chai";
 import { freePort } from "./support/free-port.js";
 
@@ -71,5 +77,44 @@ describe("the rebalancer process", () => {
     expect(status).to.equal(200);
     child.kill("SIGTERM");
     expect((await exited).code).to.equal(0);
+  });
+
+  it("serves 50 gRPC calls as buf curl makes them (reflection, then the call) without a listener warning", async function () {
+    this.timeout(60_000);
+    const port = await freePort();
+    const { child, exited } = startMain({
+      API_PORT: String(port),
+      DATA_DIR: mkdtempSync(join(tmpdir(), "main-")),
+    });
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const transport = createGrpcTransport({ baseUrl });
+    const health = createClient(Health, transport);
+    await until(
+      () =>
+        health.check({}).then(
+          () => true,
+          () => false,
+        ),
+      20_000,
+      "the rebalancer serving gRPC",
+    );
+    const reflect = createClient(reflection.ServerReflection, transport);
+    const api = createClient(RebalancerService, transport);
+    async function* listServices() {
+      yield create(reflection.ServerReflectionRequestSchema, {
+        messageRequest: { case: "listServices", value: "" },
+      });
+    }
+    for (let call = 0; call < 50; call++) {
+      for await (const answer of reflect.serverReflectionInfo(listServices())) {
+        expect(answer.messageResponse.case).to.equal("listServicesResponse");
+      }
+      await api.listAccounts({});
+      await health.check({});
+    }
+    child.kill("SIGTERM");
+    const { code, stderr } = await exited;
+    expect(code).to.equal(0);
+    expect(stderr).not.to.contain("MaxListenersExceededWarning");
   });
 });
