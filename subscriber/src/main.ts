@@ -1,5 +1,6 @@
 import { AccountsFileError } from "@mesh/platform/accounts";
 import { ConfigError } from "@mesh/platform/config-error";
+import { createLogger } from "@mesh/platform/logger";
 import { createMetricsInterceptor } from "@mesh/platform/metrics-interceptor";
 import { startTelemetry } from "@mesh/platform/telemetry";
 import { readTlsFiles } from "@mesh/platform/tls-files";
@@ -10,14 +11,21 @@ import { loadConfig } from "./config.js";
 // The composition root: the only place that reads the environment.
 try {
   const config = loadConfig(process.env);
+  const logger = createLogger({
+    name: "subscriber",
+    level: config.logLevel,
+    ...(config.logFormat ? { pretty: config.logFormat === "pretty" } : {}),
+  });
   const telemetry = startTelemetry({
     serviceName: "subscriber",
     env: process.env,
+    logger,
     metricsPort: config.metricsPort,
     metricsHost: config.metricsHost,
     metricsTls: config.tls && readTlsFiles(config.tls),
   });
   const subscriber = await startSubscriber(config, {
+    logger,
     tracer: telemetry.tracer,
     meter: telemetry.meter,
     onServerTls: (tls) => telemetry.setMetricsTls(tls),
