@@ -142,7 +142,10 @@ describe("the rebalancer process", () => {
     it("are JSON objects, one a line, when stdout is not a terminal", async () => {
       const lines = (await logsOf({})).trim().split("\n");
       const serving = lines.map((line) => JSON.parse(line) as { msg: string; name: string });
-      expect(serving.map((line) => line.msg)).to.include("serving");
+      expect(
+        serving.map((line) => line.msg),
+        lines.join("\n"),
+      ).to.include("serving");
       expect(serving.every((line) => line.name === "rebalancer")).to.equal(true);
     });
 
@@ -178,7 +181,7 @@ describe("the rebalancer process", () => {
       await exited;
       // eslint-disable-next-line no-control-regex
       const plain = out.replace(/\x1b\[[0-9;]*m/g, "").replace(/\r/g, "");
-      expect(plain).to.match(prettyLine);
+      expect(plain, plain).to.match(prettyLine);
     });
   });
 

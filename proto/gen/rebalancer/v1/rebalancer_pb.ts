@@ -6,7 +6,8 @@
 // - Money (values, cash, market values) is `double`, in the account's base currency, rounded to
 //   cents (2 decimal places, half away from zero) by the server.
 // - Weights are `double` fractions of the account's net liquidation value in [0, 1]
-//   (0.25 means 25%); percentages are named `*_percent` and are in [0, 100].
+//   (0.25 means 25%), rounded to 6 decimal places (half away from zero) by the server, so no
+//   0.6000000000000001 reaches a caller; percentages are named `*_percent` and are in [0, 100].
 // - Held quantities are `double` because brokers may report fractional positions; order
 //   quantities are whole shares (`uint32`), since fractional orders are not accepted through the
 //   TWS API for most accounts.
@@ -27,7 +28,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file rebalancer/v1/rebalancer.proto.
  */
 export const file_rebalancer_v1_rebalancer: GenFile = /*@__PURE__*/
-  fileDesc("Ch5yZWJhbGFuY2VyL3YxL3JlYmFsYW5jZXIucHJvdG8SDXJlYmFsYW5jZXIudjEiswEKB0FjY291bnQSEgoKYWNjb3VudF9pZBgBIAEoCRIoCgR0eXBlGAIgASgOMhoucmViYWxhbmNlci52MS5BY2NvdW50VHlwZRIPCgdlbmFibGVkGAMgASgIEhAKCHN0cmF0ZWd5GAQgASgJEhwKFGNhc2hfcmVzZXJ2ZV9wZXJjZW50GAUgASgBEhcKD3JlcGxhY2VtZW50X3NldBgGIAEoCRIQCghlbGlnaWJsZRgHIAEoCCKJAQoIUG9zaXRpb24SDgoGc3ltYm9sGAEgASgJEhAKCHF1YW50aXR5GAIgASgBEg0KBXByaWNlGAMgASgBEhQKDG1hcmtldF92YWx1ZRgEIAEoARIOCgZ3ZWlnaHQYBSABKAESFAoMYXZlcmFnZV9jb3N0GAYgASgBEhAKCGN1cnJlbmN5GAcgASgJIigKBlRhcmdldBIOCgZzeW1ib2wYASABKAkSDgoGd2VpZ2h0GAIgASgBIo0BCgxQbGFubmVkT3JkZXISDgoGc3ltYm9sGAEgASgJEiYKBHNpZGUYAiABKA4yGC5yZWJhbGFuY2VyLnYxLk9yZGVyU2lkZRIQCghxdWFudGl0eRgDIAEoDRINCgVwcmljZRgEIAEoARIUCgxtYXJrZXRfdmFsdWUYBSABKAESDgoGcmVhc29uGAYgASgJImoKD1Byb2plY3RlZFdlaWdodBIOCgZzeW1ib2wYASABKAkSFgoOY3VycmVudF93ZWlnaHQYAiABKAESFQoNdGFyZ2V0X3dlaWdodBgDIAEoARIYChBwcm9qZWN0ZWRfd2VpZ2h0GAQgASgBItIBCgRQbGFuEisKBm9yZGVycxgBIAMoCzIbLnJlYmFsYW5jZXIudjEuUGxhbm5lZE9yZGVyEi8KB3dlaWdodHMYAiADKAsyHi5yZWJhbGFuY2VyLnYxLlByb2plY3RlZFdlaWdodBIWCg5wcm9qZWN0ZWRfY2FzaBgDIAEoARIVCg1yZXNlcnZlZF9jYXNoGAQgASgBEhAKCHdhcm5pbmdzGAUgAygJEisKCXByZWZsaWdodBgGIAEoCzIYLnJlYmFsYW5jZXIudjEuUHJlZmxpZ2h0IsIBCglQcmVmbGlnaHQSDwoHY2hlY2tlZBgBIAEoCBIWCg5za2lwcGVkX3JlYXNvbhgCIAEoCRIvCgdyZXN1bHRzGAMgAygLMh4ucmViYWxhbmNlci52MS5QcmVmbGlnaHRSZXN1bHQSFwoPYXZhaWxhYmxlX2Z1bmRzGAQgASgBEhYKDmZ1bmRzX2Zvcl9idXlzGAUgASgBEhUKDWJ1eXNfcmVxdWlyZWQYBiABKAESEwoLYnV5c19zY2FsZWQYByABKAgiuAIKD1ByZWZsaWdodFJlc3VsdBIOCgZzeW1ib2wYASABKAkSJgoEc2lkZRgCIAEoDjIYLnJlYmFsYW5jZXIudjEuT3JkZXJTaWRlEhAKCHF1YW50aXR5GAMgASgNEhAKCGFjY2VwdGVkGAQgASgIEg4KBnJlYXNvbhgFIAEoCRITCgticm9rZXJfY29kZRgGIAEoBRIdChVpbml0aWFsX21hcmdpbl9jaGFuZ2UYByABKAESIQoZbWFpbnRlbmFuY2VfbWFyZ2luX2NoYW5nZRgIIAEoARIfChdlcXVpdHlfd2l0aF9sb2FuX2NoYW5nZRgJIAEoARISCgpjb21taXNzaW9uGAogASgBEhsKE2NvbW1pc3Npb25fY3VycmVuY3kYCyABKAkSEAoId2FybmluZ3MYDCADKAki0wIKBU9yZGVyEhAKCG9yZGVyX2lkGAEgASgJEg4KBnN5bWJvbBgCIAEoCRImCgRzaWRlGAMgASgOMhgucmViYWxhbmNlci52MS5PcmRlclNpZGUSEAoIcXVhbnRpdHkYBCABKA0SLAoKb3JkZXJfdHlwZRgFIAEoDjIYLnJlYmFsYW5jZXIudjEuT3JkZXJUeXBlEhMKC2xpbWl0X3ByaWNlGAYgASgBEhUKDXRpbWVfaW5fZm9yY2UYByABKAkSKgoGc3RhdHVzGAggASgOMhoucmViYWxhbmNlci52MS5PcmRlclN0YXR1cxIXCg9maWxsZWRfcXVhbnRpdHkYCSABKAESGgoSYXZlcmFnZV9maWxsX3ByaWNlGAogASgBEg8KB21lc3NhZ2UYCyABKAkSDgoGcnVuX2lkGAwgASgJEhIKCmFjY291bnRfaWQYDSABKAkisQEKBEZpbGwSEAoIb3JkZXJfaWQYASABKAkSFAoMZXhlY3V0aW9uX2lkGAIgASgJEg4KBnN5bWJvbBgDIAEoCRImCgRzaWRlGAQgASgOMhgucmViYWxhbmNlci52MS5PcmRlclNpZGUSEAoIcXVhbnRpdHkYBSABKAESDQoFcHJpY2UYBiABKAESKAoEdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTAoHVHJpZ2dlchIOCgZzb3VyY2UYASABKAkSEAoIZXZlbnRfaWQYAiABKAkSDwoHY2hhbm5lbBgDIAEoCRIOCgZjYWxsZXIYBCABKAkihQUKA1J1bhIOCgZydW5faWQYASABKAkSEgoKYWNjb3VudF9pZBgCIAEoCRIqCgRtb2RlGAMgASgOMhwucmViYWxhbmNlci52MS5FeGVjdXRpb25Nb2RlEicKB3RyaWdnZXIYBCABKAsyFi5yZWJhbGFuY2VyLnYxLlRyaWdnZXISFwoPaWRlbXBvdGVuY3lfa2V5GAUgASgJEigKBnN0YXR1cxgGIAEoDjIYLnJlYmFsYW5jZXIudjEuUnVuU3RhdHVzEjQKDmZhaWx1cmVfcmVhc29uGAcgASgOMhwucmViYWxhbmNlci52MS5GYWlsdXJlUmVhc29uEg8KB21lc3NhZ2UYCCABKAkSLgoKY3JlYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKB3RhcmdldHMYCyADKAsyFS5yZWJhbGFuY2VyLnYxLlRhcmdldBIpCghob2xkaW5ncxgMIAMoCzIXLnJlYmFsYW5jZXIudjEuUG9zaXRpb24SFwoPbmV0X2xpcXVpZGF0aW9uGA0gASgBEgwKBGNhc2gYDiABKAESIQoEcGxhbhgPIAEoCzITLnJlYmFsYW5jZXIudjEuUGxhbhIkCgZvcmRlcnMYECADKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyEiIKBWZpbGxzGBEgAygLMhMucmViYWxhbmNlci52MS5GaWxsEjMKD25leHRfYXR0ZW1wdF9hdBgSIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiFQoTTGlzdEFjY291bnRzUmVxdWVzdCJWChRMaXN0QWNjb3VudHNSZXNwb25zZRIoCghhY2NvdW50cxgBIAMoCzIWLnJlYmFsYW5jZXIudjEuQWNjb3VudBIUCgx0cmFkaW5nX21vZGUYAiABKAkiKQoTR2V0UG9zaXRpb25zUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJIpoBChRHZXRQb3NpdGlvbnNSZXNwb25zZRISCgphY2NvdW50X2lkGAEgASgJEioKCXBvc2l0aW9ucxgCIAMoCzIXLnJlYmFsYW5jZXIudjEuUG9zaXRpb24SFwoPbmV0X2xpcXVpZGF0aW9uGAMgASgBEikKBWFzX29mGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIsChZHZXRBY2NvdW50VmFsdWVSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkiqgEKF0dldEFjY291bnRWYWx1ZVJlc3BvbnNlEhIKCmFjY291bnRfaWQYASABKAkSFwoPbmV0X2xpcXVpZGF0aW9uGAIgASgBEgwKBGNhc2gYAyABKAESFwoPYXZhaWxhYmxlX2Z1bmRzGAQgASgBEhAKCGN1cnJlbmN5GAUgASgJEikKBWFzX29mGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCInChFHZXRUYXJnZXRzUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJIo8BChJHZXRUYXJnZXRzUmVzcG9uc2USEgoKYWNjb3VudF9pZBgBIAEoCRIQCghzdHJhdGVneRgCIAEoCRImCgd0YXJnZXRzGAMgAygLMhUucmViYWxhbmNlci52MS5UYXJnZXQSHAoUY2FzaF9yZXNlcnZlX3BlcmNlbnQYBCABKAESDQoFYXNfb2YYBSABKAkiqgEKEFJlYmFsYW5jZVJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIqCgRtb2RlGAIgASgOMhwucmViYWxhbmNlci52MS5FeGVjdXRpb25Nb2RlEhcKD2lkZW1wb3RlbmN5X2tleRgDIAEoCRInCgd0cmlnZ2VyGAQgASgLMhYucmViYWxhbmNlci52MS5UcmlnZ2VyEhQKDHdhaXRfaWZfYnVzeRgFIAEoCCLwBAoRUmViYWxhbmNlUmVzcG9uc2USDgoGcnVuX2lkGAEgASgJEhAKCHNlcXVlbmNlGAIgASgNEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHJlcGxheWVkGAQgASgIEi4KCGFjY2VwdGVkGAogASgLMhoucmViYWxhbmNlci52MS5SdW5BY2NlcHRlZEgAEiwKBXBoYXNlGAsgASgLMhsucmViYWxhbmNlci52MS5QaGFzZUNoYW5nZWRIABI4CgthbGxvY2F0aW9ucxgMIAEoCzIhLnJlYmFsYW5jZXIudjEuQWxsb2NhdGlvbnNGZXRjaGVkSAASKAoEcGxhbhgNIAEoCzIYLnJlYmFsYW5jZXIudjEuUGxhblJlYWR5SAASOAoPb3JkZXJfc3VibWl0dGVkGA4gASgLMh0ucmViYWxhbmNlci52MS5PcmRlclN1Ym1pdHRlZEgAEjQKDW9yZGVyX3VwZGF0ZWQYDyABKAsyGy5yZWJhbGFuY2VyLnYxLk9yZGVyVXBkYXRlZEgAEjIKDG9yZGVyX2ZpbGxlZBgQIAEoCzIaLnJlYmFsYW5jZXIudjEuT3JkZXJGaWxsZWRIABIwCgljb21wbGV0ZWQYESABKAsyGy5yZWJhbGFuY2VyLnYxLlJ1bkNvbXBsZXRlZEgAEioKBmZhaWxlZBgSIAEoCzIYLnJlYmFsYW5jZXIudjEuUnVuRmFpbGVkSAASMAoJcG9zdHBvbmVkGBMgASgLMhsucmViYWxhbmNlci52MS5SdW5Qb3N0cG9uZWRIAEIHCgVldmVudCJmCgtSdW5BY2NlcHRlZBISCgphY2NvdW50X2lkGAEgASgJEioKBG1vZGUYAiABKA4yHC5yZWJhbGFuY2VyLnYxLkV4ZWN1dGlvbk1vZGUSFwoPaWRlbXBvdGVuY3lfa2V5GAMgASgJIjMKDFBoYXNlQ2hhbmdlZBIjCgVwaGFzZRgBIAEoDjIULnJlYmFsYW5jZXIudjEuUGhhc2UiXQoSQWxsb2NhdGlvbnNGZXRjaGVkEhAKCHN0cmF0ZWd5GAEgASgJEiYKB3RhcmdldHMYAiADKAsyFS5yZWJhbGFuY2VyLnYxLlRhcmdldBINCgVhc19vZhgDIAEoCSJVCglQbGFuUmVhZHkSIQoEcGxhbhgBIAEoCzITLnJlYmFsYW5jZXIudjEuUGxhbhIXCg9uZXRfbGlxdWlkYXRpb24YAiABKAESDAoEY2FzaBgDIAEoASI1Cg5PcmRlclN1Ym1pdHRlZBIjCgVvcmRlchgBIAEoCzIULnJlYmFsYW5jZXIudjEuT3JkZXIiMwoMT3JkZXJVcGRhdGVkEiMKBW9yZGVyGAEgASgLMhQucmViYWxhbmNlci52MS5PcmRlciIwCgtPcmRlckZpbGxlZBIhCgRmaWxsGAEgASgLMhMucmViYWxhbmNlci52MS5GaWxsIm8KDFJ1bkNvbXBsZXRlZBIoCgZzdGF0dXMYASABKA4yGC5yZWJhbGFuY2VyLnYxLlJ1blN0YXR1cxIPCgdtZXNzYWdlGAIgASgJEiQKBm9yZGVycxgDIAMoCzIULnJlYmFsYW5jZXIudjEuT3JkZXIicAoJUnVuRmFpbGVkEiwKBnJlYXNvbhgBIAEoDjIcLnJlYmFsYW5jZXIudjEuRmFpbHVyZVJlYXNvbhIPCgdtZXNzYWdlGAIgASgJEiQKBm9yZGVycxgDIAMoCzIULnJlYmFsYW5jZXIudjEuT3JkZXIiVAoMUnVuUG9zdHBvbmVkEjMKD25leHRfYXR0ZW1wdF9hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHbWVzc2FnZRgCIAEoCSIfCg1HZXRSdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSIxCg5HZXRSdW5SZXNwb25zZRIfCgNydW4YASABKAsyEi5yZWJhbGFuY2VyLnYxLlJ1biI0Cg9MaXN0UnVuc1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRINCgVsaW1pdBgCIAEoDSI0ChBMaXN0UnVuc1Jlc3BvbnNlEiAKBHJ1bnMYASADKAsyEi5yZWJhbGFuY2VyLnYxLlJ1biIrChVMaXN0T3Blbk9yZGVyc1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCSI+ChZMaXN0T3Blbk9yZGVyc1Jlc3BvbnNlEiQKBm9yZGVycxgBIAMoCzIULnJlYmFsYW5jZXIudjEuT3JkZXIiLQoXQ2FuY2VsT3Blbk9yZGVyc1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCSJsChhDYW5jZWxPcGVuT3JkZXJzUmVzcG9uc2USJwoJY2FuY2VsbGVkGAEgAygLMhQucmViYWxhbmNlci52MS5PcmRlchInCglyZW1haW5pbmcYAiADKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyIhIKEEdldEhlYWx0aFJlcXVlc3QiXAoPQ29tcG9uZW50SGVhbHRoEgwKBG5hbWUYASABKAkSKwoGc3RhdHVzGAIgASgOMhsucmViYWxhbmNlci52MS5IZWFsdGhTdGF0dXMSDgoGZGV0YWlsGAMgASgJInQKEUdldEhlYWx0aFJlc3BvbnNlEisKBnN0YXR1cxgBIAEoDjIbLnJlYmFsYW5jZXIudjEuSGVhbHRoU3RhdHVzEjIKCmNvbXBvbmVudHMYAiADKAsyHi5yZWJhbGFuY2VyLnYxLkNvbXBvbmVudEhlYWx0aCpaCgtBY2NvdW50VHlwZRIcChhBQ0NPVU5UX1RZUEVfVU5TUEVDSUZJRUQQABIWChJBQ0NPVU5UX1RZUEVfUEFQRVIQARIVChFBQ0NPVU5UX1RZUEVfTElWRRACKmQKDUV4ZWN1dGlvbk1vZGUSHgoaRVhFQ1VUSU9OX01PREVfVU5TUEVDSUZJRUQQABIaChZFWEVDVVRJT05fTU9ERV9EUllfUlVOEAESFwoTRVhFQ1VUSU9OX01PREVfTElWRRACKlAKCU9yZGVyU2lkZRIaChZPUkRFUl9TSURFX1VOU1BFQ0lGSUVEEAASEgoOT1JERVJfU0lERV9CVVkQARITCg9PUkRFUl9TSURFX1NFTEwQAip0CglPcmRlclR5cGUSGgoWT1JERVJfVFlQRV9VTlNQRUNJRklFRBAAEhUKEU9SREVSX1RZUEVfTUFSS0VUEAESFAoQT1JERVJfVFlQRV9MSU1JVBACEh4KGk9SREVSX1RZUEVfTUFSS0VUX09OX0NMT1NFEAMq2wEKC09yZGVyU3RhdHVzEhwKGE9SREVSX1NUQVRVU19VTlNQRUNJRklFRBAAEh8KG09SREVSX1NUQVRVU19QRU5ESU5HX1NVQk1JVBABEhoKFk9SREVSX1NUQVRVU19TVUJNSVRURUQQAhIhCh1PUkRFUl9TVEFUVVNfUEFSVElBTExZX0ZJTExFRBADEhcKE09SREVSX1NUQVRVU19GSUxMRUQQBBIaChZPUkRFUl9TVEFUVVNfQ0FOQ0VMTEVEEAUSGQoVT1JERVJfU1RBVFVTX1JFSkVDVEVEEAYqtQEKCVJ1blN0YXR1cxIaChZSVU5fU1RBVFVTX1VOU1BFQ0lGSUVEEAASFgoSUlVOX1NUQVRVU19SVU5OSU5HEAESGAoUUlVOX1NUQVRVU19DT01QTEVURUQQAhIpCiVSVU5fU1RBVFVTX0NPTVBMRVRFRF9XSVRIX0FESlVTVE1FTlRTEAMSFQoRUlVOX1NUQVRVU19GQUlMRUQQBBIYChRSVU5fU1RBVFVTX1BPU1RQT05FRBAFKv4BCgVQaGFzZRIVChFQSEFTRV9VTlNQRUNJRklFRBAAEh4KGlBIQVNFX0ZFVENISU5HX0FMTE9DQVRJT05TEAESGQoVUEhBU0VfUkVBRElOR19BQ0NPVU5UEAISEgoOUEhBU0VfUExBTk5JTkcQAxIYChRQSEFTRV9DSEVDS0lOR19IT1VSUxAEEiAKHFBIQVNFX0NBTkNFTExJTkdfT1BFTl9PUkRFUlMQBRIRCg1QSEFTRV9TRUxMSU5HEAYSGQoVUEhBU0VfUkVGUkVTSElOR19DQVNIEAcSEAoMUEhBU0VfQlVZSU5HEAgSEwoPUEhBU0VfUFJFRkxJR0hUEAkq4AMKDUZhaWx1cmVSZWFzb24SHgoaRkFJTFVSRV9SRUFTT05fVU5TUEVDSUZJRUQQABIqCiZGQUlMVVJFX1JFQVNPTl9BTExPQ0FUSU9OU19VTkFWQUlMQUJMRRABEiYKIkZBSUxVUkVfUkVBU09OX0lOVkFMSURfQUxMT0NBVElPTlMQAhIlCiFGQUlMVVJFX1JFQVNPTl9CUk9LRVJfVU5BVkFJTEFCTEUQAxIgChxGQUlMVVJFX1JFQVNPTl9NSVNTSU5HX1BSSUNFEAQSHQoZRkFJTFVSRV9SRUFTT05fUklTS19MSU1JVBAFEiwKKEZBSUxVUkVfUkVBU09OX09QRU5fT1JERVJTX05PVF9DQU5DRUxMRUQQBhIhCh1GQUlMVVJFX1JFQVNPTl9PUkRFUl9SRUpFQ1RFRBAHEiAKHEZBSUxVUkVfUkVBU09OX09SREVSX1RJTUVPVVQQCBIdChlGQUlMVVJFX1JFQVNPTl9MSVZFX0dVQVJEEAkSHgoaRkFJTFVSRV9SRUFTT05fSU5URVJSVVBURUQQChIbChdGQUlMVVJFX1JFQVNPTl9JTlRFUk5BTBALEiQKIEZBSUxVUkVfUkVBU09OX1BSRUZMSUdIVF9SRUZVU0VEEAwqZwoMSGVhbHRoU3RhdHVzEh0KGUhFQUxUSF9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVIRUFMVEhfU1RBVFVTX1NFUlZJTkcQARIdChlIRUFMVEhfU1RBVFVTX05PVF9TRVJWSU5HEAIyjAoKEVJlYmFsYW5jZXJTZXJ2aWNlEm0KDExpc3RBY2NvdW50cxIiLnJlYmFsYW5jZXIudjEuTGlzdEFjY291bnRzUmVxdWVzdBojLnJlYmFsYW5jZXIudjEuTGlzdEFjY291bnRzUmVzcG9uc2UiFJACAYLT5JMCCxIJL2FjY291bnRzEoQBCgxHZXRQb3NpdGlvbnMSIi5yZWJhbGFuY2VyLnYxLkdldFBvc2l0aW9uc1JlcXVlc3QaIy5yZWJhbGFuY2VyLnYxLkdldFBvc2l0aW9uc1Jlc3BvbnNlIiuQAgGC0+STAiISIC9hY2NvdW50cy97YWNjb3VudF9pZH0vcG9zaXRpb25zEokBCg9HZXRBY2NvdW50VmFsdWUSJS5yZWJhbGFuY2VyLnYxLkdldEFjY291bnRWYWx1ZVJlcXVlc3QaJi5yZWJhbGFuY2VyLnYxLkdldEFjY291bnRWYWx1ZVJlc3BvbnNlIieQAgGC0+STAh4SHC9hY2NvdW50cy97YWNjb3VudF9pZH0vdmFsdWUSfAoKR2V0VGFyZ2V0cxIgLnJlYmFsYW5jZXIudjEuR2V0VGFyZ2V0c1JlcXVlc3QaIS5yZWJhbGFuY2VyLnYxLkdldFRhcmdldHNSZXNwb25zZSIpkAIBgtPkkwIgEh4vYWNjb3VudHMve2FjY291bnRfaWR9L3RhcmdldHMSmgEKCVJlYmFsYW5jZRIfLnJlYmFsYW5jZXIudjEuUmViYWxhbmNlUmVxdWVzdBogLnJlYmFsYW5jZXIudjEuUmViYWxhbmNlUmVzcG9uc2UiSILT5JMCQjoBKlokOgEqIh8vcmViYWxhbmNlL3thY2NvdW50X2lkfS9kcnktcnVuIhcvcmViYWxhbmNlL3thY2NvdW50X2lkfTABEmAKBkdldFJ1bhIcLnJlYmFsYW5jZXIudjEuR2V0UnVuUmVxdWVzdBodLnJlYmFsYW5jZXIudjEuR2V0UnVuUmVzcG9uc2UiGZACAYLT5JMCEBIOL3J1bnMve3J1bl9pZH0ScwoITGlzdFJ1bnMSHi5yZWJhbGFuY2VyLnYxLkxpc3RSdW5zUmVxdWVzdBofLnJlYmFsYW5jZXIudjEuTGlzdFJ1bnNSZXNwb25zZSImkAIBgtPkkwIdEhsvYWNjb3VudHMve2FjY291bnRfaWR9L3J1bnMShwEKDkxpc3RPcGVuT3JkZXJzEiQucmViYWxhbmNlci52MS5MaXN0T3Blbk9yZGVyc1JlcXVlc3QaJS5yZWJhbGFuY2VyLnYxLkxpc3RPcGVuT3JkZXJzUmVzcG9uc2UiKJACAYLT5JMCHxIdL2FjY291bnRzL3thY2NvdW50X2lkfS9vcmRlcnMSlAEKEENhbmNlbE9wZW5PcmRlcnMSJi5yZWJhbGFuY2VyLnYxLkNhbmNlbE9wZW5PcmRlcnNSZXF1ZXN0GicucmViYWxhbmNlci52MS5DYW5jZWxPcGVuT3JkZXJzUmVzcG9uc2UiL4LT5JMCKToBKiIkL2FjY291bnRzL3thY2NvdW50X2lkfS9vcmRlcnM6Y2FuY2VsEmIKCUdldEhlYWx0aBIfLnJlYmFsYW5jZXIudjEuR2V0SGVhbHRoUmVxdWVzdBogLnJlYmFsYW5jZXIudjEuR2V0SGVhbHRoUmVzcG9uc2UiEpACAYLT5JMCCRIHL2hlYWx0aGIGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("Ch5yZWJhbGFuY2VyL3YxL3JlYmFsYW5jZXIucHJvdG8SDXJlYmFsYW5jZXIudjEiswEKB0FjY291bnQSEgoKYWNjb3VudF9pZBgBIAEoCRIoCgR0eXBlGAIgASgOMhoucmViYWxhbmNlci52MS5BY2NvdW50VHlwZRIPCgdlbmFibGVkGAMgASgIEhAKCHN0cmF0ZWd5GAQgASgJEhwKFGNhc2hfcmVzZXJ2ZV9wZXJjZW50GAUgASgBEhcKD3JlcGxhY2VtZW50X3NldBgGIAEoCRIQCghlbGlnaWJsZRgHIAEoCCKJAQoIUG9zaXRpb24SDgoGc3ltYm9sGAEgASgJEhAKCHF1YW50aXR5GAIgASgBEg0KBXByaWNlGAMgASgBEhQKDG1hcmtldF92YWx1ZRgEIAEoARIOCgZ3ZWlnaHQYBSABKAESFAoMYXZlcmFnZV9jb3N0GAYgASgBEhAKCGN1cnJlbmN5GAcgASgJIigKBlRhcmdldBIOCgZzeW1ib2wYASABKAkSDgoGd2VpZ2h0GAIgASgBIo0BCgxQbGFubmVkT3JkZXISDgoGc3ltYm9sGAEgASgJEiYKBHNpZGUYAiABKA4yGC5yZWJhbGFuY2VyLnYxLk9yZGVyU2lkZRIQCghxdWFudGl0eRgDIAEoDRINCgVwcmljZRgEIAEoARIUCgxtYXJrZXRfdmFsdWUYBSABKAESDgoGcmVhc29uGAYgASgJImoKD1Byb2plY3RlZFdlaWdodBIOCgZzeW1ib2wYASABKAkSFgoOY3VycmVudF93ZWlnaHQYAiABKAESFQoNdGFyZ2V0X3dlaWdodBgDIAEoARIYChBwcm9qZWN0ZWRfd2VpZ2h0GAQgASgBItIBCgRQbGFuEisKBm9yZGVycxgBIAMoCzIbLnJlYmFsYW5jZXIudjEuUGxhbm5lZE9yZGVyEi8KB3dlaWdodHMYAiADKAsyHi5yZWJhbGFuY2VyLnYxLlByb2plY3RlZFdlaWdodBIWCg5wcm9qZWN0ZWRfY2FzaBgDIAEoARIVCg1yZXNlcnZlZF9jYXNoGAQgASgBEhAKCHdhcm5pbmdzGAUgAygJEisKCXByZWZsaWdodBgGIAEoCzIYLnJlYmFsYW5jZXIudjEuUHJlZmxpZ2h0IsIBCglQcmVmbGlnaHQSDwoHY2hlY2tlZBgBIAEoCBIWCg5za2lwcGVkX3JlYXNvbhgCIAEoCRIvCgdyZXN1bHRzGAMgAygLMh4ucmViYWxhbmNlci52MS5QcmVmbGlnaHRSZXN1bHQSFwoPYXZhaWxhYmxlX2Z1bmRzGAQgASgBEhYKDmZ1bmRzX2Zvcl9idXlzGAUgASgBEhUKDWJ1eXNfcmVxdWlyZWQYBiABKAESEwoLYnV5c19zY2FsZWQYByABKAgiuAIKD1ByZWZsaWdodFJlc3VsdBIOCgZzeW1ib2wYASABKAkSJgoEc2lkZRgCIAEoDjIYLnJlYmFsYW5jZXIudjEuT3JkZXJTaWRlEhAKCHF1YW50aXR5GAMgASgNEhAKCGFjY2VwdGVkGAQgASgIEg4KBnJlYXNvbhgFIAEoCRITCgticm9rZXJfY29kZRgGIAEoBRIdChVpbml0aWFsX21hcmdpbl9jaGFuZ2UYByABKAESIQoZbWFpbnRlbmFuY2VfbWFyZ2luX2NoYW5nZRgIIAEoARIfChdlcXVpdHlfd2l0aF9sb2FuX2NoYW5nZRgJIAEoARISCgpjb21taXNzaW9uGAogASgBEhsKE2NvbW1pc3Npb25fY3VycmVuY3kYCyABKAkSEAoId2FybmluZ3MYDCADKAki0wIKBU9yZGVyEhAKCG9yZGVyX2lkGAEgASgJEg4KBnN5bWJvbBgCIAEoCRImCgRzaWRlGAMgASgOMhgucmViYWxhbmNlci52MS5PcmRlclNpZGUSEAoIcXVhbnRpdHkYBCABKA0SLAoKb3JkZXJfdHlwZRgFIAEoDjIYLnJlYmFsYW5jZXIudjEuT3JkZXJUeXBlEhMKC2xpbWl0X3ByaWNlGAYgASgBEhUKDXRpbWVfaW5fZm9yY2UYByABKAkSKgoGc3RhdHVzGAggASgOMhoucmViYWxhbmNlci52MS5PcmRlclN0YXR1cxIXCg9maWxsZWRfcXVhbnRpdHkYCSABKAESGgoSYXZlcmFnZV9maWxsX3ByaWNlGAogASgBEg8KB21lc3NhZ2UYCyABKAkSDgoGcnVuX2lkGAwgASgJEhIKCmFjY291bnRfaWQYDSABKAkisQEKBEZpbGwSEAoIb3JkZXJfaWQYASABKAkSFAoMZXhlY3V0aW9uX2lkGAIgASgJEg4KBnN5bWJvbBgDIAEoCRImCgRzaWRlGAQgASgOMhgucmViYWxhbmNlci52MS5PcmRlclNpZGUSEAoIcXVhbnRpdHkYBSABKAESDQoFcHJpY2UYBiABKAESKAoEdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTAoHVHJpZ2dlchIOCgZzb3VyY2UYASABKAkSEAoIZXZlbnRfaWQYAiABKAkSDwoHY2hhbm5lbBgDIAEoCRIOCgZjYWxsZXIYBCABKAkikwYKA1J1bhIOCgZydW5faWQYASABKAkSEgoKYWNjb3VudF9pZBgCIAEoCRIqCgRtb2RlGAMgASgOMhwucmViYWxhbmNlci52MS5FeGVjdXRpb25Nb2RlEicKB3RyaWdnZXIYBCABKAsyFi5yZWJhbGFuY2VyLnYxLlRyaWdnZXISFwoPaWRlbXBvdGVuY3lfa2V5GAUgASgJEigKBnN0YXR1cxgGIAEoDjIYLnJlYmFsYW5jZXIudjEuUnVuU3RhdHVzEjQKDmZhaWx1cmVfcmVhc29uGAcgASgOMhwucmViYWxhbmNlci52MS5GYWlsdXJlUmVhc29uEg8KB21lc3NhZ2UYCCABKAkSLgoKY3JlYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKB3RhcmdldHMYCyADKAsyFS5yZWJhbGFuY2VyLnYxLlRhcmdldBIpCghob2xkaW5ncxgMIAMoCzIXLnJlYmFsYW5jZXIudjEuUG9zaXRpb24SFwoPbmV0X2xpcXVpZGF0aW9uGA0gASgBEgwKBGNhc2gYDiABKAESIQoEcGxhbhgPIAEoCzITLnJlYmFsYW5jZXIudjEuUGxhbhIkCgZvcmRlcnMYECADKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyEiIKBWZpbGxzGBEgAygLMhMucmViYWxhbmNlci52MS5GaWxsEjMKD25leHRfYXR0ZW1wdF9hdBgSIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKAoGY291bnRzGBMgASgLMhgucmViYWxhbmNlci52MS5SdW5Db3VudHMSHQoQY2FzaF9hZnRlcl9zZWxscxgUIAEoAUgAiAEBEhsKDmNhc2hfYWZ0ZXJfcnVuGBUgASgBSAGIAQFCEwoRX2Nhc2hfYWZ0ZXJfc2VsbHNCEQoPX2Nhc2hfYWZ0ZXJfcnVuIlEKCVJ1bkNvdW50cxIWCg5wbGFubmVkX29yZGVycxgBIAEoDRIVCg1wbGFjZWRfb3JkZXJzGAIgASgNEhUKDWZpbGxlZF9vcmRlcnMYAyABKA0iFQoTTGlzdEFjY291bnRzUmVxdWVzdCJWChRMaXN0QWNjb3VudHNSZXNwb25zZRIoCghhY2NvdW50cxgBIAMoCzIWLnJlYmFsYW5jZXIudjEuQWNjb3VudBIUCgx0cmFkaW5nX21vZGUYAiABKAkiKQoTR2V0UG9zaXRpb25zUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJIpoBChRHZXRQb3NpdGlvbnNSZXNwb25zZRISCgphY2NvdW50X2lkGAEgASgJEioKCXBvc2l0aW9ucxgCIAMoCzIXLnJlYmFsYW5jZXIudjEuUG9zaXRpb24SFwoPbmV0X2xpcXVpZGF0aW9uGAMgASgBEikKBWFzX29mGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIsChZHZXRBY2NvdW50VmFsdWVSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkiqgEKF0dldEFjY291bnRWYWx1ZVJlc3BvbnNlEhIKCmFjY291bnRfaWQYASABKAkSFwoPbmV0X2xpcXVpZGF0aW9uGAIgASgBEgwKBGNhc2gYAyABKAESFwoPYXZhaWxhYmxlX2Z1bmRzGAQgASgBEhAKCGN1cnJlbmN5GAUgASgJEikKBWFzX29mGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCInChFHZXRUYXJnZXRzUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJIo8BChJHZXRUYXJnZXRzUmVzcG9uc2USEgoKYWNjb3VudF9pZBgBIAEoCRIQCghzdHJhdGVneRgCIAEoCRImCgd0YXJnZXRzGAMgAygLMhUucmViYWxhbmNlci52MS5UYXJnZXQSHAoUY2FzaF9yZXNlcnZlX3BlcmNlbnQYBCABKAESDQoFYXNfb2YYBSABKAkiqgEKEFJlYmFsYW5jZVJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIqCgRtb2RlGAIgASgOMhwucmViYWxhbmNlci52MS5FeGVjdXRpb25Nb2RlEhcKD2lkZW1wb3RlbmN5X2tleRgDIAEoCRInCgd0cmlnZ2VyGAQgASgLMhYucmViYWxhbmNlci52MS5UcmlnZ2VyEhQKDHdhaXRfaWZfYnVzeRgFIAEoCCLwBAoRUmViYWxhbmNlUmVzcG9uc2USDgoGcnVuX2lkGAEgASgJEhAKCHNlcXVlbmNlGAIgASgNEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHJlcGxheWVkGAQgASgIEi4KCGFjY2VwdGVkGAogASgLMhoucmViYWxhbmNlci52MS5SdW5BY2NlcHRlZEgAEiwKBXBoYXNlGAsgASgLMhsucmViYWxhbmNlci52MS5QaGFzZUNoYW5nZWRIABI4CgthbGxvY2F0aW9ucxgMIAEoCzIhLnJlYmFsYW5jZXIudjEuQWxsb2NhdGlvbnNGZXRjaGVkSAASKAoEcGxhbhgNIAEoCzIYLnJlYmFsYW5jZXIudjEuUGxhblJlYWR5SAASOAoPb3JkZXJfc3VibWl0dGVkGA4gASgLMh0ucmViYWxhbmNlci52MS5PcmRlclN1Ym1pdHRlZEgAEjQKDW9yZGVyX3VwZGF0ZWQYDyABKAsyGy5yZWJhbGFuY2VyLnYxLk9yZGVyVXBkYXRlZEgAEjIKDG9yZGVyX2ZpbGxlZBgQIAEoCzIaLnJlYmFsYW5jZXIudjEuT3JkZXJGaWxsZWRIABIwCgljb21wbGV0ZWQYESABKAsyGy5yZWJhbGFuY2VyLnYxLlJ1bkNvbXBsZXRlZEgAEioKBmZhaWxlZBgSIAEoCzIYLnJlYmFsYW5jZXIudjEuUnVuRmFpbGVkSAASMAoJcG9zdHBvbmVkGBMgASgLMhsucmViYWxhbmNlci52MS5SdW5Qb3N0cG9uZWRIAEIHCgVldmVudCJmCgtSdW5BY2NlcHRlZBISCgphY2NvdW50X2lkGAEgASgJEioKBG1vZGUYAiABKA4yHC5yZWJhbGFuY2VyLnYxLkV4ZWN1dGlvbk1vZGUSFwoPaWRlbXBvdGVuY3lfa2V5GAMgASgJIjMKDFBoYXNlQ2hhbmdlZBIjCgVwaGFzZRgBIAEoDjIULnJlYmFsYW5jZXIudjEuUGhhc2UiXQoSQWxsb2NhdGlvbnNGZXRjaGVkEhAKCHN0cmF0ZWd5GAEgASgJEiYKB3RhcmdldHMYAiADKAsyFS5yZWJhbGFuY2VyLnYxLlRhcmdldBINCgVhc19vZhgDIAEoCSJVCglQbGFuUmVhZHkSIQoEcGxhbhgBIAEoCzITLnJlYmFsYW5jZXIudjEuUGxhbhIXCg9uZXRfbGlxdWlkYXRpb24YAiABKAESDAoEY2FzaBgDIAEoASI1Cg5PcmRlclN1Ym1pdHRlZBIjCgVvcmRlchgBIAEoCzIULnJlYmFsYW5jZXIudjEuT3JkZXIiMwoMT3JkZXJVcGRhdGVkEiMKBW9yZGVyGAEgASgLMhQucmViYWxhbmNlci52MS5PcmRlciIwCgtPcmRlckZpbGxlZBIhCgRmaWxsGAEgASgLMhMucmViYWxhbmNlci52MS5GaWxsIm8KDFJ1bkNvbXBsZXRlZBIoCgZzdGF0dXMYASABKA4yGC5yZWJhbGFuY2VyLnYxLlJ1blN0YXR1cxIPCgdtZXNzYWdlGAIgASgJEiQKBm9yZGVycxgDIAMoCzIULnJlYmFsYW5jZXIudjEuT3JkZXIicAoJUnVuRmFpbGVkEiwKBnJlYXNvbhgBIAEoDjIcLnJlYmFsYW5jZXIudjEuRmFpbHVyZVJlYXNvbhIPCgdtZXNzYWdlGAIgASgJEiQKBm9yZGVycxgDIAMoCzIULnJlYmFsYW5jZXIudjEuT3JkZXIiVAoMUnVuUG9zdHBvbmVkEjMKD25leHRfYXR0ZW1wdF9hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHbWVzc2FnZRgCIAEoCSIfCg1HZXRSdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSIxCg5HZXRSdW5SZXNwb25zZRIfCgNydW4YASABKAsyEi5yZWJhbGFuY2VyLnYxLlJ1biJuCg9MaXN0UnVuc1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRINCgVsaW1pdBgCIAEoDRIkCgR2aWV3GAMgASgOMhYucmViYWxhbmNlci52MS5SdW5WaWV3EhIKCnBhZ2VfdG9rZW4YBCABKAkiTQoQTGlzdFJ1bnNSZXNwb25zZRIgCgRydW5zGAEgAygLMhIucmViYWxhbmNlci52MS5SdW4SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIisKFUxpc3RPcGVuT3JkZXJzUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJIj4KFkxpc3RPcGVuT3JkZXJzUmVzcG9uc2USJAoGb3JkZXJzGAEgAygLMhQucmViYWxhbmNlci52MS5PcmRlciItChdDYW5jZWxPcGVuT3JkZXJzUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJImwKGENhbmNlbE9wZW5PcmRlcnNSZXNwb25zZRInCgljYW5jZWxsZWQYASADKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyEicKCXJlbWFpbmluZxgCIAMoCzIULnJlYmFsYW5jZXIudjEuT3JkZXIiEgoQR2V0SGVhbHRoUmVxdWVzdCJcCg9Db21wb25lbnRIZWFsdGgSDAoEbmFtZRgBIAEoCRIrCgZzdGF0dXMYAiABKA4yGy5yZWJhbGFuY2VyLnYxLkhlYWx0aFN0YXR1cxIOCgZkZXRhaWwYAyABKAkidAoRR2V0SGVhbHRoUmVzcG9uc2USKwoGc3RhdHVzGAEgASgOMhsucmViYWxhbmNlci52MS5IZWFsdGhTdGF0dXMSMgoKY29tcG9uZW50cxgCIAMoCzIeLnJlYmFsYW5jZXIudjEuQ29tcG9uZW50SGVhbHRoKloKC0FjY291bnRUeXBlEhwKGEFDQ09VTlRfVFlQRV9VTlNQRUNJRklFRBAAEhYKEkFDQ09VTlRfVFlQRV9QQVBFUhABEhUKEUFDQ09VTlRfVFlQRV9MSVZFEAIqZAoNRXhlY3V0aW9uTW9kZRIeChpFWEVDVVRJT05fTU9ERV9VTlNQRUNJRklFRBAAEhoKFkVYRUNVVElPTl9NT0RFX0RSWV9SVU4QARIXChNFWEVDVVRJT05fTU9ERV9MSVZFEAIqUAoJT3JkZXJTaWRlEhoKFk9SREVSX1NJREVfVU5TUEVDSUZJRUQQABISCg5PUkRFUl9TSURFX0JVWRABEhMKD09SREVSX1NJREVfU0VMTBACKnQKCU9yZGVyVHlwZRIaChZPUkRFUl9UWVBFX1VOU1BFQ0lGSUVEEAASFQoRT1JERVJfVFlQRV9NQVJLRVQQARIUChBPUkRFUl9UWVBFX0xJTUlUEAISHgoaT1JERVJfVFlQRV9NQVJLRVRfT05fQ0xPU0UQAyrbAQoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASHwobT1JERVJfU1RBVFVTX1BFTkRJTkdfU1VCTUlUEAESGgoWT1JERVJfU1RBVFVTX1NVQk1JVFRFRBACEiEKHU9SREVSX1NUQVRVU19QQVJUSUFMTFlfRklMTEVEEAMSFwoTT1JERVJfU1RBVFVTX0ZJTExFRBAEEhoKFk9SREVSX1NUQVRVU19DQU5DRUxMRUQQBRIZChVPUkRFUl9TVEFUVVNfUkVKRUNURUQQBiq1AQoJUnVuU3RhdHVzEhoKFlJVTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJSVU5fU1RBVFVTX1JVTk5JTkcQARIYChRSVU5fU1RBVFVTX0NPTVBMRVRFRBACEikKJVJVTl9TVEFUVVNfQ09NUExFVEVEX1dJVEhfQURKVVNUTUVOVFMQAxIVChFSVU5fU1RBVFVTX0ZBSUxFRBAEEhgKFFJVTl9TVEFUVVNfUE9TVFBPTkVEEAUq/gEKBVBoYXNlEhUKEVBIQVNFX1VOU1BFQ0lGSUVEEAASHgoaUEhBU0VfRkVUQ0hJTkdfQUxMT0NBVElPTlMQARIZChVQSEFTRV9SRUFESU5HX0FDQ09VTlQQAhISCg5QSEFTRV9QTEFOTklORxADEhgKFFBIQVNFX0NIRUNLSU5HX0hPVVJTEAQSIAocUEhBU0VfQ0FOQ0VMTElOR19PUEVOX09SREVSUxAFEhEKDVBIQVNFX1NFTExJTkcQBhIZChVQSEFTRV9SRUZSRVNISU5HX0NBU0gQBxIQCgxQSEFTRV9CVVlJTkcQCBITCg9QSEFTRV9QUkVGTElHSFQQCSrgAwoNRmFpbHVyZVJlYXNvbhIeChpGQUlMVVJFX1JFQVNPTl9VTlNQRUNJRklFRBAAEioKJkZBSUxVUkVfUkVBU09OX0FMTE9DQVRJT05TX1VOQVZBSUxBQkxFEAESJgoiRkFJTFVSRV9SRUFTT05fSU5WQUxJRF9BTExPQ0FUSU9OUxACEiUKIUZBSUxVUkVfUkVBU09OX0JST0tFUl9VTkFWQUlMQUJMRRADEiAKHEZBSUxVUkVfUkVBU09OX01JU1NJTkdfUFJJQ0UQBBIdChlGQUlMVVJFX1JFQVNPTl9SSVNLX0xJTUlUEAUSLAooRkFJTFVSRV9SRUFTT05fT1BFTl9PUkRFUlNfTk9UX0NBTkNFTExFRBAGEiEKHUZBSUxVUkVfUkVBU09OX09SREVSX1JFSkVDVEVEEAcSIAocRkFJTFVSRV9SRUFTT05fT1JERVJfVElNRU9VVBAIEh0KGUZBSUxVUkVfUkVBU09OX0xJVkVfR1VBUkQQCRIeChpGQUlMVVJFX1JFQVNPTl9JTlRFUlJVUFRFRBAKEhsKF0ZBSUxVUkVfUkVBU09OX0lOVEVSTkFMEAsSJAogRkFJTFVSRV9SRUFTT05fUFJFRkxJR0hUX1JFRlVTRUQQDCpMCgdSdW5WaWV3EhgKFFJVTl9WSUVXX1VOU1BFQ0lGSUVEEAASFAoQUlVOX1ZJRVdfU1VNTUFSWRABEhEKDVJVTl9WSUVXX0ZVTEwQAipnCgxIZWFsdGhTdGF0dXMSHQoZSEVBTFRIX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFUhFQUxUSF9TVEFUVVNfU0VSVklORxABEh0KGUhFQUxUSF9TVEFUVVNfTk9UX1NFUlZJTkcQAjKMCgoRUmViYWxhbmNlclNlcnZpY2USbQoMTGlzdEFjY291bnRzEiIucmViYWxhbmNlci52MS5MaXN0QWNjb3VudHNSZXF1ZXN0GiMucmViYWxhbmNlci52MS5MaXN0QWNjb3VudHNSZXNwb25zZSIUkAIBgtPkkwILEgkvYWNjb3VudHMShAEKDEdldFBvc2l0aW9ucxIiLnJlYmFsYW5jZXIudjEuR2V0UG9zaXRpb25zUmVxdWVzdBojLnJlYmFsYW5jZXIudjEuR2V0UG9zaXRpb25zUmVzcG9uc2UiK5ACAYLT5JMCIhIgL2FjY291bnRzL3thY2NvdW50X2lkfS9wb3NpdGlvbnMSiQEKD0dldEFjY291bnRWYWx1ZRIlLnJlYmFsYW5jZXIudjEuR2V0QWNjb3VudFZhbHVlUmVxdWVzdBomLnJlYmFsYW5jZXIudjEuR2V0QWNjb3VudFZhbHVlUmVzcG9uc2UiJ5ACAYLT5JMCHhIcL2FjY291bnRzL3thY2NvdW50X2lkfS92YWx1ZRJ8CgpHZXRUYXJnZXRzEiAucmViYWxhbmNlci52MS5HZXRUYXJnZXRzUmVxdWVzdBohLnJlYmFsYW5jZXIudjEuR2V0VGFyZ2V0c1Jlc3BvbnNlIimQAgGC0+STAiASHi9hY2NvdW50cy97YWNjb3VudF9pZH0vdGFyZ2V0cxKaAQoJUmViYWxhbmNlEh8ucmViYWxhbmNlci52MS5SZWJhbGFuY2VSZXF1ZXN0GiAucmViYWxhbmNlci52MS5SZWJhbGFuY2VSZXNwb25zZSJIgtPkkwJCOgEqWiQ6ASoiHy9yZWJhbGFuY2Uve2FjY291bnRfaWR9L2RyeS1ydW4iFy9yZWJhbGFuY2Uve2FjY291bnRfaWR9MAESYAoGR2V0UnVuEhwucmViYWxhbmNlci52MS5HZXRSdW5SZXF1ZXN0Gh0ucmViYWxhbmNlci52MS5HZXRSdW5SZXNwb25zZSIZkAIBgtPkkwIQEg4vcnVucy97cnVuX2lkfRJzCghMaXN0UnVucxIeLnJlYmFsYW5jZXIudjEuTGlzdFJ1bnNSZXF1ZXN0Gh8ucmViYWxhbmNlci52MS5MaXN0UnVuc1Jlc3BvbnNlIiaQAgGC0+STAh0SGy9hY2NvdW50cy97YWNjb3VudF9pZH0vcnVucxKHAQoOTGlzdE9wZW5PcmRlcnMSJC5yZWJhbGFuY2VyLnYxLkxpc3RPcGVuT3JkZXJzUmVxdWVzdBolLnJlYmFsYW5jZXIudjEuTGlzdE9wZW5PcmRlcnNSZXNwb25zZSIokAIBgtPkkwIfEh0vYWNjb3VudHMve2FjY291bnRfaWR9L29yZGVycxKUAQoQQ2FuY2VsT3Blbk9yZGVycxImLnJlYmFsYW5jZXIudjEuQ2FuY2VsT3Blbk9yZGVyc1JlcXVlc3QaJy5yZWJhbGFuY2VyLnYxLkNhbmNlbE9wZW5PcmRlcnNSZXNwb25zZSIvgtPkkwIpOgEqIiQvYWNjb3VudHMve2FjY291bnRfaWR9L29yZGVyczpjYW5jZWwSYgoJR2V0SGVhbHRoEh8ucmViYWxhbmNlci52MS5HZXRIZWFsdGhSZXF1ZXN0GiAucmViYWxhbmNlci52MS5HZXRIZWFsdGhSZXNwb25zZSISkAIBgtPkkwIJEgcvaGVhbHRoYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * Account is one account from accounts.yaml.
@@ -848,6 +849,30 @@ export type Run = Message<"rebalancer.v1.Run"> & {
    * @generated from field: google.protobuf.Timestamp next_attempt_at = 18;
    */
   nextAttemptAt?: Timestamp | undefined;
+
+  /**
+   * How many orders the run planned, placed and filled; set in every view, so that a list of
+   * summaries can show them without the plan and the orders.
+   *
+   * @generated from field: rebalancer.v1.RunCounts counts = 19;
+   */
+  counts?: RunCounts | undefined;
+
+  /**
+   * Cash re-read after the sells filled, which the buys were planned against; unset for runs
+   * that did not get that far (dry runs, failures before selling).
+   *
+   * @generated from field: optional double cash_after_sells = 20;
+   */
+  cashAfterSells?: number | undefined;
+
+  /**
+   * Cash read once a live run had placed its orders; unset for dry runs, runs that placed
+   * nothing and when the broker could not be read at the end.
+   *
+   * @generated from field: optional double cash_after_run = 21;
+   */
+  cashAfterRun?: number | undefined;
 };
 
 /**
@@ -856,6 +881,41 @@ export type Run = Message<"rebalancer.v1.Run"> & {
  */
 export const RunSchema: GenMessage<Run> = /*@__PURE__*/
   messageDesc(file_rebalancer_v1_rebalancer, 11);
+
+/**
+ * RunCounts summarises a run's orders.
+ *
+ * @generated from message rebalancer.v1.RunCounts
+ */
+export type RunCounts = Message<"rebalancer.v1.RunCounts"> & {
+  /**
+   * Orders in the plan (for a dry run: what a live run would place now).
+   *
+   * @generated from field: uint32 planned_orders = 1;
+   */
+  plannedOrders: number;
+
+  /**
+   * Orders placed at the broker.
+   *
+   * @generated from field: uint32 placed_orders = 2;
+   */
+  placedOrders: number;
+
+  /**
+   * Placed orders that filled completely.
+   *
+   * @generated from field: uint32 filled_orders = 3;
+   */
+  filledOrders: number;
+};
+
+/**
+ * Describes the message rebalancer.v1.RunCounts.
+ * Use `create(RunCountsSchema)` to create a new message.
+ */
+export const RunCountsSchema: GenMessage<RunCounts> = /*@__PURE__*/
+  messageDesc(file_rebalancer_v1_rebalancer, 12);
 
 /**
  * ListAccountsRequest asks for the configured accounts.
@@ -870,7 +930,7 @@ export type ListAccountsRequest = Message<"rebalancer.v1.ListAccountsRequest"> &
  * Use `create(ListAccountsRequestSchema)` to create a new message.
  */
 export const ListAccountsRequestSchema: GenMessage<ListAccountsRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 12);
+  messageDesc(file_rebalancer_v1_rebalancer, 13);
 
 /**
  * ListAccountsResponse holds the configured accounts.
@@ -898,7 +958,7 @@ export type ListAccountsResponse = Message<"rebalancer.v1.ListAccountsResponse">
  * Use `create(ListAccountsResponseSchema)` to create a new message.
  */
 export const ListAccountsResponseSchema: GenMessage<ListAccountsResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 13);
+  messageDesc(file_rebalancer_v1_rebalancer, 14);
 
 /**
  * GetPositionsRequest names the account to read.
@@ -919,7 +979,7 @@ export type GetPositionsRequest = Message<"rebalancer.v1.GetPositionsRequest"> &
  * Use `create(GetPositionsRequestSchema)` to create a new message.
  */
 export const GetPositionsRequestSchema: GenMessage<GetPositionsRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 14);
+  messageDesc(file_rebalancer_v1_rebalancer, 15);
 
 /**
  * GetPositionsResponse holds an account's holdings.
@@ -961,7 +1021,7 @@ export type GetPositionsResponse = Message<"rebalancer.v1.GetPositionsResponse">
  * Use `create(GetPositionsResponseSchema)` to create a new message.
  */
 export const GetPositionsResponseSchema: GenMessage<GetPositionsResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 15);
+  messageDesc(file_rebalancer_v1_rebalancer, 16);
 
 /**
  * GetAccountValueRequest names the account to read.
@@ -982,7 +1042,7 @@ export type GetAccountValueRequest = Message<"rebalancer.v1.GetAccountValueReque
  * Use `create(GetAccountValueRequestSchema)` to create a new message.
  */
 export const GetAccountValueRequestSchema: GenMessage<GetAccountValueRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 16);
+  messageDesc(file_rebalancer_v1_rebalancer, 17);
 
 /**
  * GetAccountValueResponse holds an account's value.
@@ -1038,7 +1098,7 @@ export type GetAccountValueResponse = Message<"rebalancer.v1.GetAccountValueResp
  * Use `create(GetAccountValueResponseSchema)` to create a new message.
  */
 export const GetAccountValueResponseSchema: GenMessage<GetAccountValueResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 17);
+  messageDesc(file_rebalancer_v1_rebalancer, 18);
 
 /**
  * GetTargetsRequest names the account whose targets to fetch.
@@ -1059,7 +1119,7 @@ export type GetTargetsRequest = Message<"rebalancer.v1.GetTargetsRequest"> & {
  * Use `create(GetTargetsRequestSchema)` to create a new message.
  */
 export const GetTargetsRequestSchema: GenMessage<GetTargetsRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 18);
+  messageDesc(file_rebalancer_v1_rebalancer, 19);
 
 /**
  * GetTargetsResponse holds an account's target weights.
@@ -1109,7 +1169,7 @@ export type GetTargetsResponse = Message<"rebalancer.v1.GetTargetsResponse"> & {
  * Use `create(GetTargetsResponseSchema)` to create a new message.
  */
 export const GetTargetsResponseSchema: GenMessage<GetTargetsResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 19);
+  messageDesc(file_rebalancer_v1_rebalancer, 20);
 
 /**
  * RebalanceRequest asks for one rebalance of one account.
@@ -1162,7 +1222,7 @@ export type RebalanceRequest = Message<"rebalancer.v1.RebalanceRequest"> & {
  * Use `create(RebalanceRequestSchema)` to create a new message.
  */
 export const RebalanceRequestSchema: GenMessage<RebalanceRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 20);
+  messageDesc(file_rebalancer_v1_rebalancer, 21);
 
 /**
  * RebalanceResponse is one progress event of a run. Events of one run are numbered from 1 and
@@ -1292,7 +1352,7 @@ export type RebalanceResponse = Message<"rebalancer.v1.RebalanceResponse"> & {
  * Use `create(RebalanceResponseSchema)` to create a new message.
  */
 export const RebalanceResponseSchema: GenMessage<RebalanceResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 21);
+  messageDesc(file_rebalancer_v1_rebalancer, 22);
 
 /**
  * RunAccepted opens a run's stream.
@@ -1327,7 +1387,7 @@ export type RunAccepted = Message<"rebalancer.v1.RunAccepted"> & {
  * Use `create(RunAcceptedSchema)` to create a new message.
  */
 export const RunAcceptedSchema: GenMessage<RunAccepted> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 22);
+  messageDesc(file_rebalancer_v1_rebalancer, 23);
 
 /**
  * PhaseChanged marks the start of a phase.
@@ -1348,7 +1408,7 @@ export type PhaseChanged = Message<"rebalancer.v1.PhaseChanged"> & {
  * Use `create(PhaseChangedSchema)` to create a new message.
  */
 export const PhaseChangedSchema: GenMessage<PhaseChanged> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 23);
+  messageDesc(file_rebalancer_v1_rebalancer, 24);
 
 /**
  * AllocationsFetched reports the targets used.
@@ -1383,7 +1443,7 @@ export type AllocationsFetched = Message<"rebalancer.v1.AllocationsFetched"> & {
  * Use `create(AllocationsFetchedSchema)` to create a new message.
  */
 export const AllocationsFetchedSchema: GenMessage<AllocationsFetched> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 24);
+  messageDesc(file_rebalancer_v1_rebalancer, 25);
 
 /**
  * PlanReady reports the plan.
@@ -1418,7 +1478,7 @@ export type PlanReady = Message<"rebalancer.v1.PlanReady"> & {
  * Use `create(PlanReadySchema)` to create a new message.
  */
 export const PlanReadySchema: GenMessage<PlanReady> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 25);
+  messageDesc(file_rebalancer_v1_rebalancer, 26);
 
 /**
  * OrderSubmitted reports an order placed at the broker.
@@ -1439,7 +1499,7 @@ export type OrderSubmitted = Message<"rebalancer.v1.OrderSubmitted"> & {
  * Use `create(OrderSubmittedSchema)` to create a new message.
  */
 export const OrderSubmittedSchema: GenMessage<OrderSubmitted> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 26);
+  messageDesc(file_rebalancer_v1_rebalancer, 27);
 
 /**
  * OrderUpdated reports an order's new status.
@@ -1460,7 +1520,7 @@ export type OrderUpdated = Message<"rebalancer.v1.OrderUpdated"> & {
  * Use `create(OrderUpdatedSchema)` to create a new message.
  */
 export const OrderUpdatedSchema: GenMessage<OrderUpdated> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 27);
+  messageDesc(file_rebalancer_v1_rebalancer, 28);
 
 /**
  * OrderFilled reports a fill.
@@ -1481,7 +1541,7 @@ export type OrderFilled = Message<"rebalancer.v1.OrderFilled"> & {
  * Use `create(OrderFilledSchema)` to create a new message.
  */
 export const OrderFilledSchema: GenMessage<OrderFilled> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 28);
+  messageDesc(file_rebalancer_v1_rebalancer, 29);
 
 /**
  * RunCompleted ends a run that finished.
@@ -1516,7 +1576,7 @@ export type RunCompleted = Message<"rebalancer.v1.RunCompleted"> & {
  * Use `create(RunCompletedSchema)` to create a new message.
  */
 export const RunCompletedSchema: GenMessage<RunCompleted> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 29);
+  messageDesc(file_rebalancer_v1_rebalancer, 30);
 
 /**
  * RunFailed ends a run that failed.
@@ -1551,7 +1611,7 @@ export type RunFailed = Message<"rebalancer.v1.RunFailed"> & {
  * Use `create(RunFailedSchema)` to create a new message.
  */
 export const RunFailedSchema: GenMessage<RunFailed> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 30);
+  messageDesc(file_rebalancer_v1_rebalancer, 31);
 
 /**
  * RunPostponed ends a run that placed nothing because a market is closed.
@@ -1579,7 +1639,7 @@ export type RunPostponed = Message<"rebalancer.v1.RunPostponed"> & {
  * Use `create(RunPostponedSchema)` to create a new message.
  */
 export const RunPostponedSchema: GenMessage<RunPostponed> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 31);
+  messageDesc(file_rebalancer_v1_rebalancer, 32);
 
 /**
  * GetRunRequest names a run.
@@ -1600,7 +1660,7 @@ export type GetRunRequest = Message<"rebalancer.v1.GetRunRequest"> & {
  * Use `create(GetRunRequestSchema)` to create a new message.
  */
 export const GetRunRequestSchema: GenMessage<GetRunRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 32);
+  messageDesc(file_rebalancer_v1_rebalancer, 33);
 
 /**
  * GetRunResponse holds a run.
@@ -1621,7 +1681,7 @@ export type GetRunResponse = Message<"rebalancer.v1.GetRunResponse"> & {
  * Use `create(GetRunResponseSchema)` to create a new message.
  */
 export const GetRunResponseSchema: GenMessage<GetRunResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 33);
+  messageDesc(file_rebalancer_v1_rebalancer, 34);
 
 /**
  * ListRunsRequest names the account whose runs to list.
@@ -1637,11 +1697,25 @@ export type ListRunsRequest = Message<"rebalancer.v1.ListRunsRequest"> & {
   accountId: string;
 
   /**
-   * Maximum number of runs to return, newest first; 0 means 50.
+   * Maximum number of runs to return, newest first; 0 means 50; at most 500.
    *
    * @generated from field: uint32 limit = 2;
    */
   limit: number;
+
+  /**
+   * How much of each run to return; unset means summaries (RUN_VIEW_SUMMARY).
+   *
+   * @generated from field: rebalancer.v1.RunView view = 3;
+   */
+  view: RunView;
+
+  /**
+   * Where to go on: the `next_page_token` of the previous page; empty for the newest runs.
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
 };
 
 /**
@@ -1649,7 +1723,7 @@ export type ListRunsRequest = Message<"rebalancer.v1.ListRunsRequest"> & {
  * Use `create(ListRunsRequestSchema)` to create a new message.
  */
 export const ListRunsRequestSchema: GenMessage<ListRunsRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 34);
+  messageDesc(file_rebalancer_v1_rebalancer, 35);
 
 /**
  * ListRunsResponse holds runs, newest first.
@@ -1658,11 +1732,18 @@ export const ListRunsRequestSchema: GenMessage<ListRunsRequest> = /*@__PURE__*/
  */
 export type ListRunsResponse = Message<"rebalancer.v1.ListRunsResponse"> & {
   /**
-   * The runs, without their events.
+   * The runs, without their events: summaries unless the request asked for RUN_VIEW_FULL.
    *
    * @generated from field: repeated rebalancer.v1.Run runs = 1;
    */
   runs: Run[];
+
+  /**
+   * Token of the next (older) page; empty when this page is the last.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -1670,7 +1751,7 @@ export type ListRunsResponse = Message<"rebalancer.v1.ListRunsResponse"> & {
  * Use `create(ListRunsResponseSchema)` to create a new message.
  */
 export const ListRunsResponseSchema: GenMessage<ListRunsResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 35);
+  messageDesc(file_rebalancer_v1_rebalancer, 36);
 
 /**
  * ListOpenOrdersRequest names the account whose working orders to list.
@@ -1691,7 +1772,7 @@ export type ListOpenOrdersRequest = Message<"rebalancer.v1.ListOpenOrdersRequest
  * Use `create(ListOpenOrdersRequestSchema)` to create a new message.
  */
 export const ListOpenOrdersRequestSchema: GenMessage<ListOpenOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 36);
+  messageDesc(file_rebalancer_v1_rebalancer, 37);
 
 /**
  * ListOpenOrdersResponse holds the working orders.
@@ -1712,7 +1793,7 @@ export type ListOpenOrdersResponse = Message<"rebalancer.v1.ListOpenOrdersRespon
  * Use `create(ListOpenOrdersResponseSchema)` to create a new message.
  */
 export const ListOpenOrdersResponseSchema: GenMessage<ListOpenOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 37);
+  messageDesc(file_rebalancer_v1_rebalancer, 38);
 
 /**
  * CancelOpenOrdersRequest names the account whose working orders to cancel.
@@ -1733,7 +1814,7 @@ export type CancelOpenOrdersRequest = Message<"rebalancer.v1.CancelOpenOrdersReq
  * Use `create(CancelOpenOrdersRequestSchema)` to create a new message.
  */
 export const CancelOpenOrdersRequestSchema: GenMessage<CancelOpenOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 38);
+  messageDesc(file_rebalancer_v1_rebalancer, 39);
 
 /**
  * CancelOpenOrdersResponse reports what was cancelled.
@@ -1761,7 +1842,7 @@ export type CancelOpenOrdersResponse = Message<"rebalancer.v1.CancelOpenOrdersRe
  * Use `create(CancelOpenOrdersResponseSchema)` to create a new message.
  */
 export const CancelOpenOrdersResponseSchema: GenMessage<CancelOpenOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 39);
+  messageDesc(file_rebalancer_v1_rebalancer, 40);
 
 /**
  * GetHealthRequest asks for the health report.
@@ -1776,7 +1857,7 @@ export type GetHealthRequest = Message<"rebalancer.v1.GetHealthRequest"> & {
  * Use `create(GetHealthRequestSchema)` to create a new message.
  */
 export const GetHealthRequestSchema: GenMessage<GetHealthRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 40);
+  messageDesc(file_rebalancer_v1_rebalancer, 41);
 
 /**
  * ComponentHealth is the health of one component.
@@ -1811,7 +1892,7 @@ export type ComponentHealth = Message<"rebalancer.v1.ComponentHealth"> & {
  * Use `create(ComponentHealthSchema)` to create a new message.
  */
 export const ComponentHealthSchema: GenMessage<ComponentHealth> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 41);
+  messageDesc(file_rebalancer_v1_rebalancer, 42);
 
 /**
  * GetHealthResponse is the health report.
@@ -1839,7 +1920,7 @@ export type GetHealthResponse = Message<"rebalancer.v1.GetHealthResponse"> & {
  * Use `create(GetHealthResponseSchema)` to create a new message.
  */
 export const GetHealthResponseSchema: GenMessage<GetHealthResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 42);
+  messageDesc(file_rebalancer_v1_rebalancer, 43);
 
 /**
  * AccountType says whether an account trades real money.
@@ -2292,6 +2373,41 @@ export const FailureReasonSchema: GenEnum<FailureReason> = /*@__PURE__*/
   enumDesc(file_rebalancer_v1_rebalancer, 7);
 
 /**
+ * RunView says how much of each run ListRuns returns.
+ *
+ * @generated from enum rebalancer.v1.RunView
+ */
+export enum RunView {
+  /**
+   * Not set; the same as RUN_VIEW_SUMMARY.
+   *
+   * @generated from enum value: RUN_VIEW_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The run's identity, mode, trigger, status, outcome, times, cash figures and counts; its
+   * targets, holdings, plan, orders and fills are left out (GetRun has them).
+   *
+   * @generated from enum value: RUN_VIEW_SUMMARY = 1;
+   */
+  SUMMARY = 1,
+
+  /**
+   * The full audit record of each run, as GetRun returns it.
+   *
+   * @generated from enum value: RUN_VIEW_FULL = 2;
+   */
+  FULL = 2,
+}
+
+/**
+ * Describes the enum rebalancer.v1.RunView.
+ */
+export const RunViewSchema: GenEnum<RunView> = /*@__PURE__*/
+  enumDesc(file_rebalancer_v1_rebalancer, 8);
+
+/**
  * HealthStatus is the state of the service or one component.
  *
  * @generated from enum rebalancer.v1.HealthStatus
@@ -2323,7 +2439,7 @@ export enum HealthStatus {
  * Describes the enum rebalancer.v1.HealthStatus.
  */
 export const HealthStatusSchema: GenEnum<HealthStatus> = /*@__PURE__*/
-  enumDesc(file_rebalancer_v1_rebalancer, 8);
+  enumDesc(file_rebalancer_v1_rebalancer, 9);
 
 /**
  * RebalancerService reads Interactive Brokers accounts and rebalances them toward the target
@@ -2401,7 +2517,9 @@ export const RebalancerService: GenService<{
     output: typeof GetRunResponseSchema;
   },
   /**
-   * ListRuns returns the runs of one account, newest first.
+   * ListRuns returns the runs of one account, newest first, a page at a time: summaries by
+   * default (`view`), the full records with RUN_VIEW_FULL. On REST:
+   * `GET /accounts/{account_id}/runs?limit=20&view=full&page_token=...`.
    *
    * @generated from rpc rebalancer.v1.RebalancerService.ListRuns
    */
