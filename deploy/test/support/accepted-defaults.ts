@@ -14,6 +14,7 @@ export const acceptedDefaults: Record<NodeService, Record<string, string>> = {
     FOREIGN_OPEN_ORDERS: "a live run refuses while another client's order is open: fails closed",
     IBKR_HEARTBEAT_SECONDS: "a 5 s heartbeat on the IB link",
     IBKR_HEARTBEAT_TIMEOUT_SECONDS: "5 s of silence after a heartbeat declares the IB link lost",
+    LOG_FORMAT: "JSON lines: a container's stdout is no terminal",
   },
   subscriber: {
     SUBSCRIBER_HOST: "loopback, or 0.0.0.0 with a realtime key (signed webhooks only)",
@@ -23,7 +24,7 @@ export const acceptedDefaults: Record<NodeService, Record<string, string>> = {
     REALTIME_RECOVERY_WINDOW: "10 minutes of channel history after a gap",
     DELIVERY_MAX_AGE: "6 hours of retries before dead-lettering",
     DELIVERY_CONCURRENCY: "4 deliveries at once, one per account",
-    INIT_CWD: "set by npm; containers use absolute paths",
+    LOG_FORMAT: "JSON lines: a container's stdout is no terminal",
     REALTIME_API_KEY: "no Ably connection until a key is configured (local events only)",
   },
 };
