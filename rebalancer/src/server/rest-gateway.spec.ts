@@ -147,6 +147,20 @@ describe("the REST routes", () => {
       expect(received?.idempotencyKey).to.equal("evt-1");
       expect(received?.trigger?.source).to.equal("rest");
     });
+
+    it("names REST as the source of a body's trigger that names none, keeping one that does", async () => {
+      await call("POST", `/rebalance/${paperAccount}/dry-run`, {
+        body: JSON.stringify({ trigger: { event_id: "e-1" } }),
+      });
+      expect(t.fixed.rebalanceRequests.at(-1)?.trigger).to.include({
+        source: "rest",
+        eventId: "e-1",
+      });
+      await call("POST", `/rebalance/${paperAccount}/dry-run`, {
+        body: JSON.stringify({ trigger: { source: "cron" } }),
+      });
+      expect(t.fixed.rebalanceRequests.at(-1)?.trigger?.source).to.equal("cron");
+    });
   });
 
   describe("POST /rebalance/{account_id}", () => {
