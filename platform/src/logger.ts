@@ -40,10 +40,12 @@ const redactPaths = [
   "headers.x-api-key",
 ];
 
-/** How a readable line looks: local date and time with the zone, level, service, message. */
+/** How a readable line looks: local date and time with the zone, level, service, message, fields. */
 const prettyOptions = {
   translateTime: "SYS:yyyy-mm-dd HH:MM:ss.l o",
   ignore: "pid,hostname",
+  // One line per event, its fields after the message: greppable, and a screen shows more.
+  singleLine: true,
   // Written at once on this thread: the last lines before process.exit are never lost.
   sync: true,
 } as const;

@@ -33,7 +33,7 @@ function startMain(env: NodeJS.ProcessEnv) {
 
 /** A readable log line: local date, time and zone, level, service, message. */
 const prettyLine =
-  /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [+-]\d{4}\] INFO \(rebalancer\): serving$/m;
+  /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [+-]\d{4}\] INFO \(rebalancer\): serving \{"url":"http:\/\/127\.0\.0\.1:\d+".*\}$/m;
 
 describe("the rebalancer process", () => {
   it("exits non-zero naming the bad variable, before serving anything", async () => {
