@@ -6,6 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { until } from "@mesh/platform/testing/until";
+import { readConfig } from "@mesh/rebalancer/config";
+import { loadConfig } from "../../subscriber/src/config.js";
+import { metricsUrls, readyBlock } from "../../scripts/start/ready-block.js";
+import { subscriberEnvironment } from "../../scripts/start/subscriber-environment.js";
 import { freePort } from "./support/replay-image.js";
 import { repoRoot } from "./support/repo.js";
 
@@ -220,6 +224,37 @@ describe("npm start", function () {
     expect(existsSync(join(repoRoot, "subscriber", "data"))).to.equal(false);
     started.kill("SIGTERM");
     await until(async () => !(await listening(port)), 20_000, "the subscriber stopped");
+  });
+});
+
+describe("npm start's ready block", () => {
+  it("names a metrics endpoint that is not served, the IBKR gateway and a subscriber without a key", () => {
+    const env = {
+      IBKR_HOST: "gw",
+      IBKR_CLIENT_ID: "7",
+      REBALANCER_API_KEYS: "k1",
+      API_HOST: "0.0.0.0",
+      ALLOW_PLAINTEXT: "true",
+      REBALANCER_API_KEY_FILE: "/run/secrets/none",
+    };
+    const rebalancer = readConfig(env, "/srv");
+    const subscriberEnv = subscriberEnvironment(env, rebalancer);
+    expect(subscriberEnv.REBALANCER_API_URL).to.equal("http://127.0.0.1:8000");
+    // A key file named for the subscriber is its own: the launcher gives it no other key.
+    expect(subscriberEnv.REBALANCER_API_KEY).to.equal(undefined);
+    const subscriber = loadConfig({ ...subscriberEnv, REBALANCER_API_KEY_FILE: "" }, "/srv");
+    const [rebalancerMetrics] = metricsUrls({ rebalancer, subscriber });
+    const block = readyBlock({
+      rebalancer,
+      subscriber,
+      metricsServed: new Set([rebalancerMetrics!]),
+    });
+    expect(block).to.contain(
+      "metrics  http://127.0.0.1:9464/metrics  http://127.0.0.1:9465/metrics (not served: see the warning above)",
+    );
+    expect(block).to.contain("mode     paper trading on IBKR at gw:4002 as client 7 (ibkr)");
+    expect(block).to.contain("the subscriber has NO key (REBALANCER_API_KEY)");
+    expect(block).not.to.contain("k1");
   });
 });
 
