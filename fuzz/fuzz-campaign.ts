@@ -147,7 +147,8 @@ export async function runFuzzCampaign(options: FuzzOptions): Promise<FuzzReport>
         const source = byKey.get(key) ?? `key ${JSON.stringify(run.idempotencyKey)}`;
         const trigger = run.trigger?.source ?? "no trigger";
         report.liveRunRequests.push(
-          `run ${run.runId} (${run.orders.length} orders, trigger ${trigger}) from ${source}`,
+          // Summaries carry no orders, only their counts.
+          `run ${run.runId} (${run.counts?.placedOrders ?? 0} orders, trigger ${trigger}) from ${source}`,
         );
       }
     };

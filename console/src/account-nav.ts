@@ -6,6 +6,7 @@ const pages = [
   ["preview", "Preview rebalance"],
   ["run", "Live run"],
   ["runs", "Run history"],
+  ["orders", "Open orders"],
 ] as const;
 
 /** The links between one account's pages; the current one is marked. */

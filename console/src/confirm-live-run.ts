@@ -1,4 +1,8 @@
 import { el } from "./element.js";
+import { errorNotice } from "./notice.js";
+import { planPreview } from "./plan-preview.js";
+import { typedConfirmation } from "./typed-confirmation.js";
+import type { ViewContext } from "./view-context.js";
 
 /** What the confirmation names. */
 export interface LiveRunSubject {
@@ -10,52 +14,31 @@ export interface LiveRunSubject {
 }
 
 /**
- * Asks a person to confirm a live run: the dialog names the account and the mode, and the
- * button stays disabled until the account id is typed in full. Resolves true only on that button.
+ * Asks a person to confirm a live run, showing first what it would trade: a fresh preview (a dry
+ * run) of the plan is made as the dialog opens and shown in it; the button stays disabled until
+ * the preview is in and the account id is typed in full. Resolves true only on that button.
  */
-export function confirmLiveRun(subject: LiveRunSubject): Promise<boolean> {
+export function confirmLiveRun(context: ViewContext, subject: LiveRunSubject): Promise<boolean> {
   const { accountId, accountType, tradingMode } = subject;
-  return new Promise((resolve) => {
-    const input = el("input", { id: "confirm-account-input", autocomplete: "off" });
-    const start = el(
-      "button",
-      { type: "submit", class: "danger", id: "confirm-live-run", disabled: true },
-      `Place orders on ${accountId}`,
-    );
-    input.addEventListener("input", () => {
-      start.disabled = input.value.trim() !== accountId;
-    });
-    const form = el(
-      "form",
-      {},
-      el("h2", {}, `Live run on ${accountId}`),
-      el(
-        "p",
-        { id: "confirm-live-run-text" },
-        `Mode: live. This places orders at the broker for account ${accountId} ` +
-          `(a ${accountType} account; the service trades ${tradingMode}).`,
-      ),
-      el("label", { for: "confirm-account-input" }, `Type ${accountId} to confirm`),
-      input,
-      el(
-        "div",
-        { class: "actions" },
-        el("button", { type: "button", onclick: () => finish(false) }, "Cancel"),
-        start,
-      ),
-    );
-    const dialog = el("dialog", { id: "confirm-live-run-dialog" }, form);
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      finish(input.value.trim() === accountId);
-    });
-    dialog.addEventListener("cancel", () => finish(false));
-    function finish(confirmed: boolean): void {
-      dialog.close();
-      dialog.remove();
-      resolve(confirmed);
-    }
-    document.body.append(dialog);
-    dialog.showModal();
+  const preview = el(
+    "div",
+    { id: "confirm-live-run-preview", "aria-busy": "true" },
+    el("p", { class: "muted" }, "Previewing the plan (a dry run)…"),
+  );
+  const ready = planPreview(context, accountId)
+    .then((shown) => preview.replaceChildren(...shown))
+    .catch((error: unknown) => preview.replaceChildren(errorNotice(error, context.apiUrl)))
+    .finally(() => preview.setAttribute("aria-busy", "false"));
+  return typedConfirmation({
+    id: "confirm-live-run",
+    title: `Live run on ${accountId}`,
+    text:
+      `Mode: live. This places orders at the broker for account ${accountId} ` +
+      `(a ${accountType} account; the service trades ${tradingMode}). The plan below is a ` +
+      "preview made now; the live run plans again from the account as it is when it starts.",
+    body: preview,
+    accountId,
+    buttonLabel: `Place orders on ${accountId}`,
+    ready,
   });
 }

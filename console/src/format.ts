@@ -27,10 +27,30 @@ export function formatQuantity(quantity: number): string {
   return quantity.toLocaleString("en-US", { maximumFractionDigits: 4 });
 }
 
-/** A time in the browser's zone, or "—" when unset. */
-export function formatTime(time: Timestamp | undefined): string {
+/** A count with thousands separators: 12,345. */
+export function formatCount(count: number): string {
+  return count.toLocaleString("en-US", { maximumFractionDigits: 0 });
+}
+
+/**
+ * A time in ISO form in the browser's zone, with the zone's offset: "2026-12-01 14:05 UTC+01:00"
+ * ("UTC" alone at offset 0); "—" when unset. `zoneOffsetMinutes` is for tests.
+ */
+export function formatTime(time: Timestamp | undefined, zoneOffsetMinutes?: number): string {
   if (time === undefined) return "—";
-  return timestampDate(time).toLocaleString("en-GB", { dateStyle: "short", timeStyle: "medium" });
+  const date = timestampDate(time);
+  // getTimezoneOffset is minutes *behind* UTC: Paris in winter is -60.
+  const offset = zoneOffsetMinutes ?? -date.getTimezoneOffset();
+  const local = new Date(date.getTime() + offset * 60_000);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  const day = `${local.getUTCFullYear()}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())}`;
+  const clock = `${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())}`;
+  const sign = offset < 0 ? "-" : "+";
+  const zone =
+    offset === 0
+      ? "UTC"
+      : `UTC${sign}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+  return `${day} ${clock} ${zone}`;
 }
 
 /** A time of day with milliseconds, for event streams. */

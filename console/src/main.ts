@@ -6,6 +6,7 @@ import { askForApiKey } from "./api-key-dialog.js";
 import { createApiKeyGate } from "./api-key-gate.js";
 import { createApiKeyStore } from "./api-key-store.js";
 import { holdingsView } from "./holdings-view.js";
+import { ordersView } from "./orders-view.js";
 import { previewView } from "./preview-view.js";
 import { createRebalancerClient } from "./rebalancer-client.js";
 import { parseRoute, type Route } from "./route.js";
@@ -39,6 +40,8 @@ function page(route: Route, view: ViewContext): HTMLElement {
       return runView(view, route.accountId);
     case "runs":
       return runsView(view, route.accountId);
+    case "orders":
+      return ordersView(view, route.accountId);
     case "run-detail":
       return runDetailView(view, route.runId);
   }

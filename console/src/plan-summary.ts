@@ -1,7 +1,7 @@
 // A plan as a person reads it: the orders, the weights before and after, cash and warnings.
 import type { Plan, Preflight } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { el } from "./element.js";
-import { formatMoney } from "./format.js";
+import { formatCount, formatMoney } from "./format.js";
 import { plannedOrdersTable, preflightTable } from "./orders-table.js";
 import { weightChart } from "./weight-chart.js";
 
@@ -54,8 +54,8 @@ function preflightSection(preflight: Preflight): HTMLElement {
       "p",
       {},
       refused > 0
-        ? `The broker would refuse ${refused} of ${preflight.results.length} orders: a live run stops before placing any.`
-        : `The broker would accept all ${preflight.results.length} orders. The buys need ` +
+        ? `The broker would refuse ${formatCount(refused)} of ${formatCount(preflight.results.length)} orders: a live run stops before placing any.`
+        : `The broker would accept all ${formatCount(preflight.results.length)} orders. The buys need ` +
             `${formatMoney(preflight.buysRequired)} of ${formatMoney(preflight.fundsForBuys)} ` +
             `available after the sells and the reserve${preflight.buysScaled ? " (scaled down to fit)" : ""}.`,
     ),

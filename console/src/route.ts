@@ -4,10 +4,10 @@
 /** A page of the console. */
 export type Route =
   | { page: "accounts" }
-  | { page: "holdings" | "preview" | "run" | "runs"; accountId: string }
+  | { page: "holdings" | "preview" | "run" | "runs" | "orders"; accountId: string }
   | { page: "run-detail"; runId: string };
 
-const accountPages = new Set(["holdings", "preview", "run", "runs"]);
+const accountPages = new Set(["holdings", "preview", "run", "runs", "orders"]);
 
 /** The page a fragment such as "#/accounts/DU1000001/preview" names; the accounts otherwise. */
 export function parseRoute(hash: string): Route {

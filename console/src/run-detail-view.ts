@@ -12,11 +12,14 @@ import type { ViewContext } from "./view-context.js";
 /** The page of one run: its facts, plan, orders and fills. */
 export function runDetailView(context: ViewContext, runId: string): HTMLElement {
   const { client, withApiKey, signal } = context;
-  return loadingPage(context, { id: "run-detail-view", title: `Run ${runId}` }, async () => {
+  // The account's navigation goes above the title, as on the other pages, once the run names it.
+  const nav = el("div", { class: "nav-slot" });
+  const heading = { id: "run-detail-view", title: `Run ${runId}`, nav };
+  return loadingPage(context, heading, async () => {
     const { run } = await withApiKey(() => client.getRun({ runId }, { signal }));
     if (run === undefined) throw new Error(`run ${runId} came back empty`);
+    nav.replaceChildren(accountNav(run.accountId, "run-detail"));
     return [
-      accountNav(run.accountId, "run-detail"),
       facts(run),
       run.plan && planSummary(run.plan, run.accountId),
       el("h2", {}, "Orders placed"),
@@ -37,11 +40,17 @@ function facts(run: Run): HTMLElement {
     ["Outcome", run.message],
     ["Started", formatTime(run.createdAt)],
     ["Finished", formatTime(run.finishedAt)],
-    ["From", [run.trigger?.source, run.trigger?.channel].filter(Boolean).join(", ")],
+    ["From", [run.trigger?.source || "unknown", run.trigger?.channel].filter(Boolean).join(", ")],
     ["Idempotency key", run.idempotencyKey],
-    ["Net liquidation", formatMoney(run.netLiquidation)],
-    ["Cash", formatMoney(run.cash)],
+    ["Net liquidation before", formatMoney(run.netLiquidation)],
+    ["Cash before", formatMoney(run.cash)],
   ];
+  // Only what the run got to: a dry run never sells, a failed run may stop before the buys.
+  if (run.cashAfterSells !== undefined) {
+    entries.push(["Cash after sells", formatMoney(run.cashAfterSells)]);
+  }
+  if (run.cashAfterRun !== undefined)
+    entries.push(["Cash after run", formatMoney(run.cashAfterRun)]);
   if (run.failureReason) entries.push(["Failure", enumLabel(FailureReason, run.failureReason)]);
   if (run.nextAttemptAt) entries.push(["Next attempt", formatTime(run.nextAttemptAt)]);
   return el(

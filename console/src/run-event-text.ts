@@ -9,7 +9,14 @@ import {
   RunStatus,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
 import type { Order, RebalanceResponse } from "@mesh/proto/rebalancer/v1/rebalancer";
-import { enumLabel, formatMoney, formatPrice, formatQuantity, formatTime } from "./format.js";
+import {
+  enumLabel,
+  formatCount,
+  formatMoney,
+  formatPrice,
+  formatQuantity,
+  formatTime,
+} from "./format.js";
 
 /** What the log shows of an event: its kind (the oneof case) and a sentence. */
 export interface RunEventText {
@@ -24,7 +31,7 @@ function orderText(order: Order | undefined): string {
 }
 
 function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+  return `${formatCount(count)} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 /** Describes one event of a run. */

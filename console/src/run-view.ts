@@ -47,7 +47,7 @@ export function runView(context: ViewContext, accountId: string): HTMLElement {
       "Start live run…",
     );
     start.addEventListener("click", () => {
-      void confirmLiveRun({ accountId, accountType, tradingMode }).then((confirmed) => {
+      void confirmLiveRun(context, { accountId, accountType, tradingMode }).then((confirmed) => {
         if (!confirmed) {
           status.replaceChildren(notice("Live run cancelled: nothing was sent."));
           return;

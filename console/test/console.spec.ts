@@ -1,10 +1,19 @@
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { ExecutionMode, OrderSide, RunStatus } from "@mesh/proto/rebalancer/v1/rebalancer";
+import {
+  ExecutionMode,
+  OrderSide,
+  OrderStatus,
+  RunStatus,
+  TriggerSchema,
+} from "@mesh/proto/rebalancer/v1/rebalancer";
 import type { RebalanceResponse } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { expect } from "chai";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { formatMoney } from "../src/format.js";
+import { create } from "@bufbuild/protobuf";
+import { createSimBroker, type SimBroker } from "@mesh/rebalancer/broker/sim/sim-broker";
+import { formatMoney, formatWeight } from "../src/format.js";
+import { runsPageSize } from "../src/runs-view.js";
 import { launchChromium } from "./chromium.js";
 import { startConsoleRebalancer, type ConsoleRebalancer } from "./console-rebalancer.js";
 import { watchPageErrors } from "./page-errors.js";
@@ -15,6 +24,15 @@ async function drain(stream: AsyncIterable<RebalanceResponse>): Promise<Rebalanc
   const events: RebalanceResponse[] = [];
   for await (const event of stream) events.push(event);
   return events;
+}
+
+/** A time as the console writes it: ISO date and minutes, then the zone. */
+const isoTime = /^\d{4}-\d\d-\d\d \d\d:\d\d UTC([+-]\d\d:\d\d)?$/;
+
+/** Saves a full-page screenshot under test-output/console/. */
+async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(screenshots, { recursive: true });
+  await page.screenshot({ path: `${screenshots}${name}.png`, fullPage: true });
 }
 
 /** The text of each cell of each row of a table body. */
@@ -70,33 +88,65 @@ describe("the console served by the rebalancer at /console/", function () {
     expect(await page.textContent("#accounts-view")).to.contain("trades paper accounts");
   });
 
-  it("charts an account's holdings against its strategy's targets, before any run", async () => {
+  it("charts an account's holdings, its targets not yet held and its cash, largest weight first", async () => {
     await open("#/accounts/DU1000002/holdings", "#holdings-view");
     const held = (await app.api.getPositions({ accountId: "DU1000002" })).positions;
-    const rows = await tableCells(page, "#positions");
-    expect(rows.map((row) => row[0])).to.deep.equal(held.map((p) => p.symbol));
-    expect(await page.locator('rect[data-series="current"]').count()).to.be.at.least(held.length);
-
+    const value = await app.api.getAccountValue({ accountId: "DU1000002" });
     const wanted = await app.api.getTargets({ accountId: "DU1000002" });
     const invested = (100 - wanted.cashReservePercent) / 100;
+    const rows = await tableCells(page, "#positions");
+    const kinds = await page.$$eval("#positions tbody tr", (trs) =>
+      trs.map((tr) => (tr as HTMLElement).dataset.kind),
+    );
+
+    // Every holding, then the targets not yet held (the ira set's VXX, PDBC, SPY), then cash.
+    const notHeld = wanted.targets
+      .map((t) => t.symbol)
+      .filter((s) => !held.some((p) => p.symbol === s));
+    expect(notHeld).to.include.members(["VXX", "PDBC", "SPY"]);
+    const symbols = rows.map((row) => row[0]);
+    expect(symbols.slice(0, -1)).to.have.members([...held.map((p) => p.symbol), ...notHeld]);
+    expect(symbols.at(-1)).to.equal("Cash");
+    expect(kinds.at(-1)).to.equal("cash");
+    for (const symbol of notHeld) {
+      const row = rows.find((r) => r[0] === symbol)!;
+      expect(row[1]).to.equal("not held");
+      const target = wanted.targets.find((t) => t.symbol === symbol)!.weight * invested;
+      expect(row[5]).to.equal(formatWeight(target));
+    }
+    // Sorted by weight, largest first.
+    const weights = held.map((p) => [p.symbol, p.weight] as const);
+    const heldOrder = symbols.filter((s) => held.some((p) => p.symbol === s));
+    expect(heldOrder).to.deep.equal(
+      [...weights].sort((a, b) => b[1] - a[1]).map(([symbol]) => symbol),
+    );
+    // The cash, a row of its own with its weight of the account, thousands separated.
+    const cash = rows.at(-1)!;
+    expect(cash[3]).to.equal(formatMoney(value.cash));
+    expect(cash[3]).to.match(/^\$\d{1,3}(,\d{3})+\.\d\d$/);
+    expect(cash[4]).to.equal(formatWeight(value.cash / value.netLiquidation));
+
     const targets = await page.$$eval('rect[data-series="target"]', (bars) =>
       bars
         .map((bar) => [bar.parentElement!.dataset.symbol!, Number(bar.dataset.weight)] as const)
-        .filter(([, weight]) => weight > 0),
+        .filter(([symbol, weight]) => weight > 0 && symbol !== "Cash"),
     );
-    expect(targets.map(([symbol]) => symbol)).to.deep.equal(
-      wanted.targets.map((t) => t.symbol).sort(),
-    );
+    expect(targets.map(([symbol]) => symbol)).to.have.members(wanted.targets.map((t) => t.symbol));
     for (const [symbol, weight] of targets) {
       const target = wanted.targets.find((t) => t.symbol === symbol)!;
       expect(weight).to.be.closeTo(target.weight * invested, 1e-9);
     }
-    // The ira replacement set: VXX is held instead of the strategy's UVXY.
+    // The ira replacement set: VXX is a target instead of the strategy's UVXY, and it is named.
     expect(targets.map(([symbol]) => symbol))
       .to.include("VXX")
       .and.not.include("UVXY");
     expect(await page.textContent("#targets-source")).to.contain("etf-blend-200-35");
+    expect(await page.textContent("#replacement-set")).to.contain("Replacement set in force: ira");
+    expect(await page.textContent("#holdings-view")).to.match(
+      /as of \d{4}-\d\d-\d\d \d\d:\d\d UTC/,
+    );
     expect((await app.api.listRuns({ accountId: "DU1000002" })).runs).to.deep.equal([]);
+    await screenshot(page, "holdings");
   });
 
   it("previews a rebalance: the planned orders and projected weights, with nothing placed", async () => {
@@ -131,7 +181,7 @@ describe("the console served by the rebalancer at /console/", function () {
     );
   });
 
-  it("asks for a confirmation naming the account and the mode before a live run; cancelling sends nothing", async () => {
+  it("shows a fresh preview of the plan in the live run's confirmation, before it is confirmed; cancelling places nothing", async () => {
     await open("#/accounts/DU1000002/run", "#run-view");
     await page.click("#start-live-run");
     const dialog = page.locator("#confirm-live-run-dialog");
@@ -140,13 +190,29 @@ describe("the console served by the rebalancer at /console/", function () {
     expect(text).to.contain("Mode: live");
     expect(text).to.contain("account DU1000002");
     expect(await page.textContent("#confirm-live-run")).to.equal("Place orders on DU1000002");
+    // The preview is a dry run made as the dialog opened; its plan is in the dialog.
+    await page.waitForSelector('#confirm-live-run-preview[aria-busy="false"]');
+    await page.waitForSelector('#confirm-live-run-dialog [data-outcome="completed"]');
+    const [previewRun] = (await app.api.listRuns({ accountId: "DU1000002" })).runs;
+    expect(previewRun!.mode).to.equal(ExecutionMode.DRY_RUN);
+    const { run } = await app.api.getRun({ runId: previewRun!.runId });
+    const shown = await tableCells(page, "#confirm-live-run-dialog #planned-orders");
+    expect(shown.map((row) => row[1])).to.deep.equal(run!.plan!.orders.map((o) => o.symbol));
+    expect(shown.length).to.be.greaterThan(0);
+    expect(await page.textContent("#confirm-live-run-dialog")).to.contain(previewRun!.runId);
+
     expect(await page.isDisabled("#confirm-live-run")).to.equal(true);
     await page.fill("#confirm-account-input", "DU1000001");
     expect(await page.isDisabled("#confirm-live-run")).to.equal(true);
+    await page.fill("#confirm-account-input", "DU1000002");
+    expect(await page.isDisabled("#confirm-live-run")).to.equal(false);
+    await screenshot(page, "confirm-live-run");
     await page.click("#confirm-live-run-dialog >> text=Cancel");
     await dialog.waitFor({ state: "detached" });
     expect(await page.textContent("#run-status")).to.contain("nothing was sent");
-    expect((await app.api.listRuns({ accountId: "DU1000002" })).runs).to.deep.equal([]);
+    const runs = (await app.api.listRuns({ accountId: "DU1000002" })).runs;
+    expect(runs.map((r) => r.mode)).to.deep.equal([ExecutionMode.DRY_RUN]);
+    expect((await app.api.listOpenOrders({ accountId: "DU1000002" })).orders).to.deep.equal([]);
   });
 
   it("runs a paper account on the simulated broker and renders the stream event by event, in order", async () => {
@@ -168,6 +234,7 @@ describe("the console served by the rebalancer at /console/", function () {
     });
     await page.click("#start-live-run");
     await page.fill("#confirm-account-input", "DU1000002");
+    // Enabled once the preview is in.
     await page.click("#confirm-live-run");
     await page.waitForSelector('[data-outcome="completed"]', { timeout: 15_000 });
 
@@ -193,8 +260,9 @@ describe("the console served by the rebalancer at /console/", function () {
     const planShown = arrivals.find((a) => a.kind === "plan")!.at;
     expect(arrivals.at(-1)!.at - planShown).to.be.greaterThan(20);
 
-    const runId = (await app.api.listRuns({ accountId: "DU1000002" })).runs[0]!.runId;
-    const { run } = await app.api.getRun({ runId });
+    const runs = (await app.api.listRuns({ accountId: "DU1000002" })).runs;
+    expect(runs.map((r) => r.mode)).to.deep.equal([ExecutionMode.LIVE, ExecutionMode.DRY_RUN]);
+    const { run } = await app.api.getRun({ runId: runs[0]!.runId });
     expect(run!.mode).to.equal(ExecutionMode.LIVE);
     expect(run!.status).to.equal(RunStatus.COMPLETED);
     const shown = await page.$$eval("#run-orders tbody tr", (rows) =>
@@ -205,31 +273,173 @@ describe("the console served by the rebalancer at /console/", function () {
     );
     expect(shown).to.have.deep.members(run!.orders.map((o) => [o.orderId, "filled"]));
     expect(shown.length).to.be.greaterThan(0);
-
-    mkdirSync(screenshots, { recursive: true });
-    await page.screenshot({ path: `${screenshots}run-view.png`, fullPage: true });
+    await screenshot(page, "run-view");
   });
 
-  it("lists an account's runs, newest first, and opens one from GetRun", async () => {
-    await drain(app.api.rebalance({ accountId: "DU1000002", mode: ExecutionMode.DRY_RUN }));
+  it("lists runs newest first: a dry run's planned orders, a tool's protocol, ids on one line, ISO times with the zone", async () => {
+    await context.close();
+    context = await browser.newContext({
+      // Narrow, so that ids would wrap if they could.
+      viewport: { width: 800, height: 900 },
+      timezoneId: "Europe/Paris",
+    });
+    page = await context.newPage();
+    pageErrors = watchPageErrors(page);
+    const dry = await drain(
+      app.api.rebalance({
+        accountId: "DU1000002",
+        mode: ExecutionMode.DRY_RUN,
+        trigger: create(TriggerSchema, { source: "console" }),
+      }),
+    );
     const live = await drain(
       app.api.rebalance({ accountId: "DU1000002", mode: ExecutionMode.LIVE }),
     );
+    const rest = await fetch(`${app.url}/rebalance/DU1000002/dry-run`, { method: "POST" });
+    const { run_id: restRunId } = (await rest.json()) as { run_id: string };
     await open("#/accounts/DU1000002/runs", "#runs-view");
     const rows = await tableCells(page, "#runs");
-    expect(rows.map((row) => [row[1], row[2], row[4]])).to.deep.equal([
-      [live[0]!.runId, "live", "completed"],
-      [rows[1]![1], "dry run", "completed"],
+    const { run: dryRun } = await app.api.getRun({ runId: dry[0]!.runId });
+    const { run: liveRun } = await app.api.getRun({ runId: live[0]!.runId });
+    const filled = liveRun!.orders.filter((o) => o.status === OrderStatus.FILLED).length;
+    expect(rows.map((row) => row.slice(1, 6))).to.deep.equal([
+      [restRunId, "dry run", "rest", "completed", rows[0]![5]],
+      [
+        live[0]!.runId,
+        "live",
+        "connect",
+        "completed",
+        `${liveRun!.orders.length} placed, ${filled} filled`,
+      ],
+      [dry[0]!.runId, "dry run", "console", "completed", `${dryRun!.plan!.orders.length} planned`],
     ]);
+    expect(dryRun!.plan!.orders.length).to.be.greaterThan(0);
+    for (const row of rows)
+      expect(row[0])
+        .to.match(isoTime)
+        .and.match(/UTC\+0[12]:00$/);
+    // Run ids and times never wrap: the text of each such cell is laid out on one line.
+    const lines = await page.$$eval("#runs td.run-id, #runs td.time", (cells) =>
+      cells.map((cell) => {
+        const range = document.createRange();
+        range.selectNodeContents(cell);
+        return new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size;
+      }),
+    );
+    expect(lines.length).to.equal(6);
+    expect(new Set(lines)).to.deep.equal(new Set([1]));
+    await screenshot(page, "runs");
 
     await page.click(`a[href="#/runs/${live[0]!.runId}"]`);
     await page.waitForSelector('#run-detail-view[aria-busy="false"]');
     expect(await page.textContent('[data-fact="Mode"]')).to.equal("live");
     expect(await page.textContent('[data-fact="Status"]')).to.equal("completed");
-    const { run } = await app.api.getRun({ runId: live[0]!.runId });
     expect(await page.locator("#run-detail-view [data-order-id]").count()).to.equal(
-      run!.orders.length,
+      liveRun!.orders.length,
     );
+  });
+
+  it("shows a run's cash before, after the sells and after the run, labelled, with the title below the navigation", async () => {
+    const live = await drain(
+      app.api.rebalance({ accountId: "DU1000002", mode: ExecutionMode.LIVE }),
+    );
+    const { run } = await app.api.getRun({ runId: live[0]!.runId });
+    await open(`#/runs/${live[0]!.runId}`, "#run-detail-view");
+    expect(await page.textContent('[data-fact="Cash before"]')).to.equal(formatMoney(run!.cash));
+    expect(await page.textContent('[data-fact="Cash after sells"]')).to.equal(
+      formatMoney(run!.cashAfterSells!),
+    );
+    expect(await page.textContent('[data-fact="Cash after run"]')).to.equal(
+      formatMoney(run!.cashAfterRun!),
+    );
+    expect(run!.cashAfterSells).not.to.equal(run!.cash);
+    expect(await page.textContent('[data-fact="Started"]')).to.match(isoTime);
+    expect(await page.textContent('[data-fact="From"]')).to.equal("connect");
+    // As on the other pages: the account's navigation, then the title.
+    const order = await page.$$eval("#run-detail-view > *", (children) =>
+      children.slice(0, 2).map((child) => (child.querySelector("nav") ? "nav" : child.tagName)),
+    );
+    expect(order).to.deep.equal(["nav", "H1"]);
+    await screenshot(page, "run-detail");
+
+    // A dry run has only the cash before.
+    const dry = await drain(app.api.rebalance({ accountId: "DU1000002" }));
+    await open(`#/runs/${dry[0]!.runId}`, "#run-detail-view");
+    expect(await page.locator('[data-fact="Cash before"]').count()).to.equal(1);
+    expect(await page.locator('[data-fact="Cash after sells"]').count()).to.equal(0);
+  });
+
+  it("pages the history: older runs on asking", async () => {
+    for (let i = 0; i <= runsPageSize; i++) {
+      await drain(app.api.rebalance({ accountId: "DU1000001" }));
+    }
+    await open("#/accounts/DU1000001/runs", "#runs-view");
+    expect(await page.locator("#runs tbody tr").count()).to.equal(runsPageSize);
+    await page.click("#older-runs-button");
+    await page.waitForFunction(
+      (n) => document.querySelectorAll("#runs tbody tr").length === n,
+      runsPageSize + 1,
+    );
+    expect(await page.locator("#older-runs-button").count()).to.equal(0);
+    const ids = await page.$$eval("#runs tbody tr", (rows) =>
+      rows.map((row) => (row as HTMLElement).dataset.runId),
+    );
+    expect(new Set(ids).size).to.equal(runsPageSize + 1);
+  });
+
+  describe("open orders", () => {
+    let broker: SimBroker;
+    beforeEach(async () => {
+      // A sim whose SPY orders never fill: one stays working for the page to show and cancel.
+      await app.close(1_000);
+      broker = createSimBroker({ fillDelayMs: 50, unfilled: ["SPY"] });
+      app = await startConsoleRebalancer({ broker });
+      await broker.placeOrder({
+        accountId: "DU1000002",
+        symbol: "SPY",
+        side: "buy",
+        quantity: 15,
+        orderType: "limit",
+        limitPrice: 590,
+        timeInForce: "DAY",
+        outsideRth: false,
+        runId: "",
+      });
+    });
+
+    it("lists what is working at the broker and cancels it all after the typed confirmation", async () => {
+      await open("#/accounts/DU1000002/orders", "#orders-view");
+      const working = (await app.api.listOpenOrders({ accountId: "DU1000002" })).orders;
+      expect(working).to.have.length(1);
+      const rows = await tableCells(page, "#open-orders");
+      expect(rows.map((row) => [row[0], row[2], row[3]])).to.deep.equal([
+        [working[0]!.orderId, "SPY", "15"],
+      ]);
+
+      await page.click("#cancel-open-orders");
+      await page.locator("#confirm-cancel-orders-dialog").waitFor();
+      expect(await page.textContent("#confirm-cancel-orders-text")).to.contain(
+        "cancels all 1 orders working at the broker for account DU1000002",
+      );
+      expect(await page.isDisabled("#confirm-cancel-orders")).to.equal(true);
+      await page.fill("#confirm-account-input", "DU1000001");
+      expect(await page.isDisabled("#confirm-cancel-orders")).to.equal(true);
+      // Escape cancels: nothing is sent.
+      await page.keyboard.press("Escape");
+      await page.locator("#confirm-cancel-orders-dialog").waitFor({ state: "detached" });
+      expect(await page.textContent("#cancel-outcome")).to.contain("Nothing was cancelled");
+      expect((await app.api.listOpenOrders({ accountId: "DU1000002" })).orders).to.have.length(1);
+
+      await page.click("#cancel-open-orders");
+      await page.fill("#confirm-account-input", "DU1000002");
+      await screenshot(page, "confirm-cancel-orders");
+      await page.click("#confirm-cancel-orders");
+      await page.waitForSelector('[data-cancelled="1"]');
+      expect(await page.textContent("#cancel-outcome")).to.contain("1 cancelled; 0 still working");
+      expect(await page.textContent("#open-orders")).to.contain("No open orders.");
+      expect((await app.api.listOpenOrders({ accountId: "DU1000002" })).orders).to.deep.equal([]);
+      await screenshot(page, "orders");
+    });
   });
 
   it("answers 404 for a file the console does not have", async () => {

@@ -8,6 +8,7 @@ describe("console routes", () => {
     { page: "preview", accountId: "DU1000001" },
     { page: "run", accountId: "DU 1/2" },
     { page: "runs", accountId: "DU1000002" },
+    { page: "orders", accountId: "DU1000002" },
     { page: "run-detail", runId: "run-0d3c" },
   ];
   for (const route of routes) {

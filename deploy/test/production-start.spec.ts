@@ -114,7 +114,7 @@ describe("the production start command, from a production-only install", functio
     });
     const health = await fetch(`http://127.0.0.1:${port}/health`);
     expect(health.status).to.equal(200);
-    expect(await health.json()).to.have.property("status", "HEALTH_STATUS_SERVING");
+    expect(await health.json()).to.have.property("status", "serving");
     // The console bundle built in its own stage is in the image.
     const console = await fetch(`http://127.0.0.1:${port}/console/`);
     expect(console.status).to.equal(200);

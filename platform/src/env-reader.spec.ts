@@ -38,4 +38,21 @@ describe("EnvReader", () => {
     expect(read.number("E", 1, 0, 100)).to.equal(12.25);
     expect(read.problems.map((p) => p.split(":")[0])).to.deep.equal(["A", "B", "C"]);
   });
+
+  it("resolves relative paths, secret files included, from the folder the command ran in", () => {
+    const env = {
+      ACCOUNTS_FILE: "conf/accounts.yaml",
+      DATA_DIR: "/var/lib/mesh",
+      KEY_FILE: "secrets/none",
+      INIT_CWD: "/srv/mesh",
+      npm_package_json: "/srv/mesh/rebalancer/package.json",
+    };
+    const read = new EnvReader(env, "/srv/mesh/rebalancer");
+    expect(read.path("ACCOUNTS_FILE", "./accounts.yaml")).to.equal("/srv/mesh/conf/accounts.yaml");
+    expect(read.path("DATA_DIR", "./data")).to.equal("/var/lib/mesh");
+    expect(read.path("UNSET", "./data")).to.equal("/srv/mesh/data");
+    expect(read.optionalPath("UNSET")).to.equal(undefined);
+    expect(read.secret("KEY")).to.equal(undefined);
+    expect(read.problems).to.deep.equal(["KEY_FILE: cannot read /srv/mesh/secrets/none: ENOENT"]);
+  });
 });

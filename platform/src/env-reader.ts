@@ -1,3 +1,5 @@
+import { resolve } from "node:path";
+import { callerFolder } from "./caller-folder.js";
 import { readSecret } from "./secrets.js";
 
 const decimal = /^-?\d+(\.\d+)?$/;
@@ -10,12 +12,39 @@ export class EnvReader {
   /** What is wrong, one line per variable, e.g. `API_PORT: must be ...`. */
   readonly problems: string[] = [];
 
-  constructor(private readonly env: NodeJS.ProcessEnv) {}
+  /** Folder relative paths are resolved against: the caller's (see callerFolder). */
+  readonly base: string;
+
+  /**
+   * @param env the environment to read
+   * @param cwd the working folder; default the process's. Relative paths resolve against
+   *   callerFolder(env, cwd).
+   */
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    cwd: string = process.cwd(),
+  ) {
+    this.base = callerFolder(env, cwd);
+  }
 
   /** The trimmed value, or `fallback` when unset. */
   text(name: string, fallback: string): string {
     const value = this.env[name]?.trim();
     return value === undefined || value === "" ? fallback : value;
+  }
+
+  /**
+   * A file or folder path, absolute: a relative one (or `fallback`) is taken from the folder the
+   * command was run in, the same rule in both services.
+   */
+  path(name: string, fallback: string): string {
+    return resolve(this.base, this.text(name, fallback));
+  }
+
+  /** Like path, but undefined when unset. */
+  optionalPath(name: string): string | undefined {
+    const value = this.text(name, "");
+    return value === "" ? undefined : resolve(this.base, value);
   }
 
   /** One of `choices`, or `fallback` when unset. */
@@ -75,7 +104,7 @@ export class EnvReader {
   /** A secret from NAME or the file named by NAME_FILE; undefined when neither is set. */
   secret(name: string): string | undefined {
     try {
-      return readSecret(this.env, name);
+      return readSecret(this.env, name, this.base);
     } catch (err) {
       this.problems.push((err as Error).message);
       return undefined;

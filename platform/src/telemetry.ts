@@ -1,9 +1,16 @@
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { SecureContextOptions } from "node:tls";
 import { context, metrics, propagation, trace, type Meter, type Tracer } from "@opentelemetry/api";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { NodeSDK } from "@opentelemetry/sdk-node";
+import type { Logger } from "./logger.js";
 import {
   BatchSpanProcessor,
   ConsoleSpanExporter,
@@ -26,6 +33,13 @@ export interface TelemetryOptions {
   metricsTls?: SecureContextOptions;
   /** Export every span here at once instead of what the environment says (tests). */
   spanExporter?: SpanExporter;
+  /**
+   * Told once, as a warning, when the scrape endpoint cannot listen (its port in use, not
+   * allowed); default stderr. The service goes on without metrics.
+   */
+  logger?: Pick<Logger, "warn">;
+  /** The setting that chose metricsPort, named in that warning; default METRICS_PORT. */
+  metricsPortVariable?: string;
 }
 
 /** Started telemetry: the tracer and meter to use, and how to flush and stop. */
@@ -63,23 +77,37 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       : new PrometheusExporter({
           port: options.metricsPort,
           host: options.metricsHost ?? "127.0.0.1",
-          // Under TLS the exporter's own HTTP server stays off; an HTTPS one serves its handler.
-          preventServerStart: options.metricsTls !== undefined,
+          // The exporter's own server would fail silently on a port in use: ours says so.
+          preventServerStart: true,
         });
-  let secureMetrics: HttpsServer | undefined;
-  if (prometheus && options.metricsTls) {
+  let metricsServer: HttpServer | HttpsServer | undefined;
+  if (prometheus) {
     const exporter = prometheus;
-    secureMetrics = createHttpsServer(options.metricsTls, (req, res) => {
+    const serve = (req: IncomingMessage, res: ServerResponse) => {
       if ((req.url ?? "").split("?", 1)[0] === "/metrics") {
         exporter.getMetricsRequestHandler(req, res);
       } else {
         res.writeHead(404).end();
       }
+    };
+    const server = options.metricsTls
+      ? createHttpsServer(options.metricsTls, serve)
+      : createHttpServer(serve);
+    const host = options.metricsHost ?? "127.0.0.1";
+    const variable = options.metricsPortVariable ?? "METRICS_PORT";
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      const problem =
+        error.code === "EADDRINUSE"
+          ? `port ${options.metricsPort} is in use`
+          : `cannot listen on ${host}:${options.metricsPort}: ${error.message}`;
+      const advice = `set ${variable} to a free port, or ${variable}=0 to turn metrics off`;
+      const fields = { port: options.metricsPort, variable, code: error.code };
+      const message = `metrics endpoint not served: ${problem} (${variable}); ${advice}`;
+      if (options.logger) options.logger.warn(fields, message);
+      else process.stderr.write(`${message}\n`);
     });
-    secureMetrics.on("error", (error) => {
-      process.stderr.write(`metrics endpoint: ${error.message}\n`);
-    });
-    secureMetrics.listen(options.metricsPort, options.metricsHost ?? "127.0.0.1");
+    server.listen(options.metricsPort, host);
+    metricsServer = server;
   }
   const sdk = new NodeSDK({
     serviceName: options.env.OTEL_SERVICE_NAME || options.serviceName,
@@ -94,11 +122,11 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     tracer: trace.getTracer(options.serviceName),
     meter: metrics.getMeter(options.serviceName),
     setMetricsTls(tls) {
-      secureMetrics?.setSecureContext(tls);
+      if (metricsServer && "setSecureContext" in metricsServer) metricsServer.setSecureContext(tls);
     },
     async shutdown() {
-      secureMetrics?.close();
-      secureMetrics?.closeAllConnections();
+      if (metricsServer?.listening) metricsServer.close();
+      metricsServer?.closeAllConnections();
       await sdk.shutdown();
       trace.disable();
       metrics.disable();

@@ -17,10 +17,10 @@ function problems(env: NodeJS.ProcessEnv): string[] {
 
 describe("the rebalancer's configuration", () => {
   it("runs on embedded defaults: paper, simulated broker, loopback without keys", () => {
-    const config = readConfig({});
+    const config = readConfig({}, "/srv/mesh");
     expect(config).to.include({
-      accountsFile: "./accounts.yaml",
-      dataDir: "./data",
+      accountsFile: "/srv/mesh/accounts.yaml",
+      dataDir: "/srv/mesh/data",
       tradingMode: "paper",
       apiHost: "127.0.0.1",
       apiPort: 8000,
@@ -71,6 +71,23 @@ describe("the rebalancer's configuration", () => {
     expect(problems({ IBKR_HOST: "gw", SIM_FILL_PARTS: "2" })).to.deep.equal([
       "SIM_FILL_PARTS: applies to the simulated broker only",
     ]);
+  });
+
+  it("takes relative paths from the folder npm was started in, not the package's folder", () => {
+    const npm = { INIT_CWD: "/srv/mesh", npm_package_json: "/srv/mesh/rebalancer/package.json" };
+    const config = readConfig(
+      {
+        ...npm,
+        ACCOUNTS_FILE: "conf/accounts.yaml",
+        TLS_CERT_FILE: "tls/c",
+        TLS_KEY_FILE: "tls/k",
+      },
+      "/srv/mesh/rebalancer",
+    );
+    expect(config.accountsFile).to.equal("/srv/mesh/conf/accounts.yaml");
+    // With ACCOUNTS_FILE set the run store still lands beside the caller, not in rebalancer/.
+    expect(config.dataDir).to.equal("/srv/mesh/data");
+    expect(config.tls).to.deep.equal({ certFile: "/srv/mesh/tls/c", keyFile: "/srv/mesh/tls/k" });
   });
 
   it("uses IBKR when IBKR_HOST is set, on the paper port by default", () => {

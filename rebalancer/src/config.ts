@@ -4,10 +4,14 @@ import { EnvReader } from "@mesh/platform/env-reader";
 
 /** The rebalancer's configuration, read from the environment once, at start-up. */
 export interface RebalancerConfig {
+  /** ACCOUNTS_FILE, absolute; default ./accounts.yaml of the folder the command ran in. */
   accountsFile: string;
+  /** DATA_DIR (the run store), absolute; default ./data of the folder the command ran in. */
   dataDir: string;
   tradingMode: AccountType;
   logLevel: string;
+  /** LOG_FORMAT: readable lines with the local time (pretty) or JSON lines; default pretty on a terminal, else json. */
+  logFormat: "pretty" | "json";
   apiHost: string;
   apiPort: number;
   /** Accepted bearer keys; empty turns authentication off. */
@@ -78,9 +82,13 @@ export interface ServerTlsConfig {
 /** pino's levels, and silent. */
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
-/** Reads and validates the environment; throws ConfigError naming each bad variable. */
-export function readConfig(env: NodeJS.ProcessEnv): RebalancerConfig {
-  const read = new EnvReader(env);
+/**
+ * Reads and validates the environment; throws ConfigError naming each bad variable. Relative
+ * paths are taken from the folder the command was run in (`cwd`, or npm's INIT_CWD under an npm
+ * script; see callerFolder), so `npm start` and `npm start -w rebalancer` read the same files.
+ */
+export function readConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): RebalancerConfig {
+  const read = new EnvReader(env, cwd);
   const tradingMode = read.choice("TRADING_MODE", ["paper", "live"], "paper");
   // Several keys at once, so a key can be rotated without downtime.
   const apiKeys = read.secretList("REBALANCER_API_KEYS");
@@ -115,10 +123,16 @@ export function readConfig(env: NodeJS.ProcessEnv): RebalancerConfig {
   }
   const openReads = read.choice("REBALANCER_OPEN_READS", ["true", "false"], "false");
   const config: RebalancerConfig = {
-    accountsFile: read.text("ACCOUNTS_FILE", "./accounts.yaml"),
-    dataDir: read.text("DATA_DIR", "./data"),
+    accountsFile: read.path("ACCOUNTS_FILE", "./accounts.yaml"),
+    dataDir: read.path("DATA_DIR", "./data"),
     tradingMode,
     logLevel: read.choice("LOG_LEVEL", logLevels, "info"),
+    // A person at a terminal reads lines; a collector (a pipe, a container log) gets JSON.
+    logFormat: read.choice(
+      "LOG_FORMAT",
+      ["pretty", "json"],
+      process.stdout.isTTY ? "pretty" : "json",
+    ),
     // Without keys anyone who can reach the port could trade: stay on loopback by default.
     apiHost: read.text("API_HOST", apiKeys.length > 0 ? "0.0.0.0" : "127.0.0.1"),
     apiPort: read.integer("API_PORT", 8000, 0, 65535),
@@ -147,9 +161,9 @@ export function readConfig(env: NodeJS.ProcessEnv): RebalancerConfig {
       `METRICS_PORT: ${config.metricsPort} is API_PORT too; give one of them another port`,
     );
   }
-  const certFile = read.text("TLS_CERT_FILE", "");
-  const keyFile = read.text("TLS_KEY_FILE", "");
-  const clientCaFile = read.text("TLS_CLIENT_CA_FILE", "");
+  const certFile = read.optionalPath("TLS_CERT_FILE") ?? "";
+  const keyFile = read.optionalPath("TLS_KEY_FILE") ?? "";
+  const clientCaFile = read.optionalPath("TLS_CLIENT_CA_FILE") ?? "";
   if ((certFile === "") !== (keyFile === "")) {
     read.problems.push("TLS_CERT_FILE and TLS_KEY_FILE: set both or neither");
   }
@@ -174,8 +188,8 @@ export function readConfig(env: NodeJS.ProcessEnv): RebalancerConfig {
       `API_HOST: ${config.apiHost} is not loopback and API keys would travel in clear text; set TLS_CERT_FILE and TLS_KEY_FILE, or ALLOW_PLAINTEXT=true if something else encrypts the traffic`,
     );
   }
-  config.apiKeysFile = read.text("REBALANCER_API_KEYS_FILE", "") || undefined;
-  config.allocationsApiKeyFile = read.text("ALLOCATIONS_API_KEY_FILE", "") || undefined;
+  config.apiKeysFile = read.optionalPath("REBALANCER_API_KEYS_FILE");
+  config.allocationsApiKeyFile = read.optionalPath("ALLOCATIONS_API_KEY_FILE");
   config.apiKeyOverlapMs = read.integer("API_KEY_OVERLAP_SECONDS", 30, 0, 86400) * 1000;
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return config;

@@ -25,6 +25,7 @@ async function main(): Promise<void> {
   const logger = createLogger({
     name: "rebalancer",
     level: config.logLevel,
+    pretty: config.logFormat === "pretty",
     // Asked again on every line, so rotated keys are redacted too.
     secrets: () => [
       typeof allocationsApiKey === "function" ? allocationsApiKey() : allocationsApiKey,
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
   const telemetry = startTelemetry({
     serviceName: "rebalancer",
     env: process.env,
+    logger,
     metricsPort: config.metricsPort,
     metricsHost: config.metricsHost,
     // The scrape endpoint takes the API's certificate, without requiring client certificates.

@@ -7,8 +7,10 @@ import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect
 import {
   ExecutionMode,
   OrderSide,
+  OrderStatus,
   RebalancerService,
   RunStatus,
+  RunView,
   type RebalanceResponse,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { until } from "@mesh/platform/testing/until";
@@ -136,5 +138,119 @@ describe("the rebalancer on its embedded defaults", () => {
     await app.close(10_000);
     const events = await running;
     expect(events.at(-1)!.event.case).to.equal("completed");
+  });
+
+  /** Whether every number in a JSON value has at most `places` decimals. */
+  function roundedTo(json: unknown, places: number, key = ""): string[] {
+    if (typeof json === "number") {
+      return Number(json.toFixed(places)) === json ? [] : [`${key}=${json}`];
+    }
+    if (json === null || typeof json !== "object") return [];
+    return Object.entries(json).flatMap(([k, v]) => roundedTo(v, places, k));
+  }
+
+  it("sends weights rounded to 6 places and money to cents, on REST and Connect alike", async () => {
+    // The ira replacement set scales the strategy's weights (x1.5, x3): float noise to round.
+    const targets = await (await fetch(`${app.url}/accounts/DU1000002/targets`)).json();
+    expect(roundedTo(targets, 6)).to.deep.equal([]);
+    await collect(grpc.rebalance({ accountId: "DU1000002" }));
+    const [summary] = (await grpc.listRuns({ accountId: "DU1000002" })).runs;
+    const rest = (await (await fetch(`${app.url}/runs/${summary!.runId}`)).json()) as {
+      run: { plan: { weights: object[] } };
+    };
+    const { weights } = rest.run.plan as { weights: object[] };
+    expect(roundedTo(weights, 6)).to.deep.equal([]);
+    const cents = ["cash", "net_liquidation", "projected_cash", "reserved_cash", "market_value"];
+    const money = (json: unknown, key = ""): number[] =>
+      typeof json === "number"
+        ? cents.includes(key)
+          ? [json]
+          : []
+        : json && typeof json === "object"
+          ? Object.entries(json).flatMap(([k, v]) => money(v, k))
+          : [];
+    const amounts = money(rest);
+    expect(amounts.length).to.be.greaterThan(5);
+    expect(amounts.filter((a) => Math.round(a * 100) / 100 !== a)).to.deep.equal([]);
+  });
+
+  it("lists runs as summaries with their counts, a page at a time, the full record on asking", async () => {
+    for (let i = 0; i < 4; i++) await collect(grpc.rebalance({ accountId: "DU1000001" }));
+    const live = await collect(
+      grpc.rebalance({ accountId: "DU1000001", mode: ExecutionMode.LIVE }),
+    );
+    const first = await grpc.listRuns({ accountId: "DU1000001", limit: 2 });
+    expect(first.runs).to.have.length(2);
+    expect(first.nextPageToken).not.to.equal("");
+    // A summary: what a history shows, without the plan, orders, fills, targets and holdings.
+    const dryRun = first.runs[1]!;
+    expect(dryRun.mode).to.equal(ExecutionMode.DRY_RUN);
+    expect(dryRun.counts!.plannedOrders).to.be.greaterThan(0);
+    expect(dryRun.counts!.placedOrders).to.equal(0);
+    expect([dryRun.plan, dryRun.orders, dryRun.targets, dryRun.holdings]).to.deep.equal([
+      undefined,
+      [],
+      [],
+      [],
+    ]);
+    const second = await grpc.listRuns({
+      accountId: "DU1000001",
+      limit: 2,
+      pageToken: first.nextPageToken,
+    });
+    const third = await grpc.listRuns({
+      accountId: "DU1000001",
+      limit: 2,
+      pageToken: second.nextPageToken,
+    });
+    expect(third.nextPageToken).to.equal("");
+    const ids = [...first.runs, ...second.runs, ...third.runs].map((r) => r.runId);
+    expect(new Set(ids).size).to.equal(5);
+    expect(ids[0]).to.equal(live[0]!.runId);
+    const liveSummary = first.runs[0]!;
+    const { run } = await grpc.getRun({ runId: live[0]!.runId });
+    expect(liveSummary.counts).to.deep.equal(run!.counts);
+    expect(run!.counts!.placedOrders).to.equal(run!.orders.length);
+    expect(run!.counts!.filledOrders).to.equal(
+      run!.orders.filter((o) => o.status === OrderStatus.FILLED).length,
+    );
+    const full = await grpc.listRuns({ accountId: "DU1000001", limit: 1, view: RunView.FULL });
+    expect(full.runs[0]!.plan?.orders.length).to.be.greaterThan(0);
+    // Over REST the summary page is a small fraction of the full one.
+    const restSummaries = await fetch(`${app.url}/accounts/DU1000001/runs`);
+    const restFull = await fetch(`${app.url}/accounts/DU1000001/runs?view=full`);
+    const [small, large] = [await restSummaries.text(), await restFull.text()];
+    expect(small.length * 3).to.be.lessThan(large.length);
+    const page = JSON.parse(small) as {
+      runs: { status: string; mode: string }[];
+      next_page_token: string;
+    };
+    expect(page.runs[1]).to.include({ status: "completed", mode: "dry_run" });
+    const bad = await fetch(`${app.url}/accounts/DU1000002/runs?page_token=${first.nextPageToken}`);
+    expect(bad.status).to.equal(400);
+  });
+
+  it("records cash before, after the sells and after the run, and the protocol of a tool's run", async () => {
+    const live = await collect(
+      grpc.rebalance({ accountId: "DU1000002", mode: ExecutionMode.LIVE }),
+    );
+    const { run } = await grpc.getRun({ runId: live[0]!.runId });
+    const plan = live.find((e) => e.event.case === "plan")!.event;
+    expect(plan.case === "plan" && plan.value.cash).to.equal(run!.cash);
+    expect(run!.cashAfterSells).to.be.a("number").and.not.equal(run!.cash);
+    expect(run!.cashAfterRun).to.be.a("number");
+    expect(run!.trigger?.source).to.equal("grpc");
+    const connect = createClient(
+      RebalancerService,
+      createConnectTransport({ baseUrl: app.url, httpVersion: "1.1" }),
+    );
+    const dry = await collect(connect.rebalance({ accountId: "DU1000002" }));
+    const dryRun = (await grpc.getRun({ runId: dry[0]!.runId })).run!;
+    expect(dryRun.trigger?.source).to.equal("connect");
+    expect(dryRun.cashAfterSells).to.equal(undefined);
+    expect(dryRun.cashAfterRun).to.equal(undefined);
+    const rest = await fetch(`${app.url}/rebalance/DU1000002/dry-run`, { method: "POST" });
+    const { run_id } = (await rest.json()) as { run_id: string };
+    expect((await grpc.getRun({ runId: run_id })).run!.trigger?.source).to.equal("rest");
   });
 });

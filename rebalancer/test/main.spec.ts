@@ -1,11 +1,18 @@
 // The composition root as a process: refuses bad configuration, serves, drains on SIGTERM.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
+import { createServer } from "node:net";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { create } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { until } from "@mesh/platform/testing/until";
+import * as reflection from "@mesh/proto/grpc/reflection/v1/reflection";
+import { Health } from "@mesh/proto/health/v1/health";
+import { RebalancerService } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { expect } from "chai";
 import { freePort } from "@mesh/platform/testing/free-port";
 
@@ -17,10 +24,16 @@ function startMain(env: NodeJS.ProcessEnv) {
     env: { PATH: process.env.PATH, LOG_LEVEL: "warn", METRICS_PORT: "0", ...env },
   });
   let stderr = "";
+  let stdout = "";
   child.stderr.on("data", (chunk) => (stderr += chunk));
-  const exited = once(child, "exit").then(([code]) => ({ code: code as number, stderr }));
-  return { child, exited };
+  child.stdout.on("data", (chunk) => (stdout += chunk));
+  const exited = once(child, "exit").then(([code]) => ({ code: code as number, stderr, stdout }));
+  return { child, exited, stdout: () => stdout };
 }
+
+/** A readable log line: local date, time and zone, level, service, message. */
+const prettyLine =
+  /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [+-]\d{4}\] INFO \(rebalancer\): serving \{"url":"http:\/\/127\.0\.0\.1:\d+".*\}$/m;
 
 describe("the rebalancer process", () => {
   it("exits non-zero naming the bad variable, before serving anything", async () => {
@@ -121,4 +134,140 @@ describe("the rebalancer process", () => {
       await second.exited;
     }
   }).timeout(60_000);
+  it("serves 50 gRPC calls as buf curl makes them (reflection, then the call) without a listener warning", async function () {
+    this.timeout(60_000);
+    const port = await freePort();
+    const { child, exited } = startMain({
+      API_PORT: String(port),
+      DATA_DIR: mkdtempSync(join(tmpdir(), "main-")),
+    });
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const transport = createGrpcTransport({ baseUrl });
+    const health = createClient(Health, transport);
+    await until(
+      () =>
+        health.check({}).then(
+          () => true,
+          () => false,
+        ),
+      20_000,
+      "the rebalancer serving gRPC",
+    );
+    const reflect = createClient(reflection.ServerReflection, transport);
+    const api = createClient(RebalancerService, transport);
+    async function* listServices() {
+      yield create(reflection.ServerReflectionRequestSchema, {
+        messageRequest: { case: "listServices", value: "" },
+      });
+    }
+    for (let call = 0; call < 50; call++) {
+      for await (const answer of reflect.serverReflectionInfo(listServices())) {
+        expect(answer.messageResponse.case).to.equal("listServicesResponse");
+      }
+      await api.listAccounts({});
+      await health.check({});
+    }
+    child.kill("SIGTERM");
+    const { code, stderr } = await exited;
+    expect(code).to.equal(0);
+    expect(stderr).not.to.contain("MaxListenersExceededWarning");
+  });
+
+  describe("log lines", () => {
+    async function logsOf(env: NodeJS.ProcessEnv): Promise<string> {
+      const port = await freePort();
+      const main = startMain({
+        API_PORT: String(port),
+        DATA_DIR: mkdtempSync(join(tmpdir(), "main-")),
+        LOG_LEVEL: "info",
+        ...env,
+      });
+      await until(async () => main.stdout().includes("serving"), 20_000, "the serving line");
+      main.child.kill("SIGTERM");
+      return (await main.exited).stdout;
+    }
+
+    it("are JSON objects, one a line, when stdout is not a terminal", async () => {
+      const lines = (await logsOf({})).trim().split("\n");
+      const serving = lines.map((line) => JSON.parse(line) as { msg: string; name: string });
+      expect(
+        serving.map((line) => line.msg),
+        lines.join("\n"),
+      ).to.include("serving");
+      expect(serving.every((line) => line.name === "rebalancer")).to.equal(true);
+    });
+
+    it("are readable, with the local time, under LOG_FORMAT=pretty", async () => {
+      const out = await logsOf({ LOG_FORMAT: "pretty" });
+      expect(out).to.match(prettyLine);
+      expect(out).not.to.match(/^\{/m);
+    });
+
+    it("are readable on a terminal without LOG_FORMAT", async () => {
+      // script(1) gives the service a pseudo-terminal as stdout, as a person's shell does.
+      const port = await freePort();
+      const command = `exec ${process.execPath} --import tsx rebalancer/src/main.ts`;
+      const child = spawn("script", ["-qefc", command, "/dev/null"], {
+        cwd: root,
+        env: {
+          PATH: process.env.PATH,
+          API_PORT: String(port),
+          METRICS_PORT: "0",
+          DATA_DIR: mkdtempSync(join(tmpdir(), "main-")),
+          NO_COLOR: "1",
+        },
+      });
+      let out = "";
+      child.stdout.on("data", (chunk) => (out += chunk));
+      const exited = once(child, "exit");
+      await until(async () => out.includes("serving"), 20_000, "the serving line");
+      // The service runs under script(1): stop it, and script ends with it.
+      const service = execFileSync("ps", ["-o", "pid=", "--ppid", String(child.pid)], {
+        encoding: "utf8",
+      });
+      process.kill(Number(service.trim()), "SIGTERM");
+      await exited;
+      // eslint-disable-next-line no-control-regex
+      const plain = out.replace(/\x1b\[[0-9;]*m/g, "").replace(/\r/g, "");
+      expect(plain, plain).to.match(prettyLine);
+    });
+  });
+
+  it("warns once, naming the port and METRICS_PORT, when the metrics port is taken, and serves on", async () => {
+    const taken = createServer().listen(0, "127.0.0.1");
+    await once(taken, "listening");
+    const metricsPort = (taken.address() as { port: number }).port;
+    try {
+      const port = await freePort();
+      const main = startMain({
+        API_PORT: String(port),
+        METRICS_PORT: String(metricsPort),
+        DATA_DIR: mkdtempSync(join(tmpdir(), "main-")),
+      });
+      await until(
+        () =>
+          fetch(`http://127.0.0.1:${port}/health`).then(
+            (res) => res.ok,
+            () => false,
+          ),
+        20_000,
+        "the rebalancer serving",
+      );
+      main.child.kill("SIGTERM");
+      const { code, stdout } = await main.exited;
+      expect(code).to.equal(0);
+      const warnings = stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { level: number; msg: string })
+        .filter((line) => line.msg.includes("metrics"));
+      expect(warnings).to.have.length(1);
+      expect(warnings[0]!.level).to.equal(40);
+      expect(warnings[0]!.msg)
+        .to.contain(`port ${metricsPort} is in use`)
+        .and.contain("METRICS_PORT");
+    } finally {
+      taken.close();
+    }
+  });
 });

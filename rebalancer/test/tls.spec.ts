@@ -229,7 +229,7 @@ describe("the rebalancer over TLS", function () {
     it("serves REST over https", async () => {
       const health = await httpsGet(`${rebalancer.url}/health`, { ca: certs.ca });
       expect(health.status).to.equal(200);
-      expect(JSON.parse(health.body)).to.have.property("status", "HEALTH_STATUS_SERVING");
+      expect(JSON.parse(health.body)).to.have.property("status", "serving");
       const accounts = await httpsGet(`${rebalancer.url}/accounts`, {
         ca: certs.ca,
         headers: { authorization: `Bearer ${oldKey}` },
@@ -316,7 +316,7 @@ describe("the rebalancer over TLS", function () {
           ),
         );
         const [body, negotiated] = out.split("\n");
-        expect(JSON.parse(body!), flag).to.have.property("status", "HEALTH_STATUS_SERVING");
+        expect(JSON.parse(body!), flag).to.have.property("status", "serving");
         expect(negotiated, flag).to.equal(version);
       }
     });

@@ -61,7 +61,13 @@ export async function startSubscriber(
   config: SubscriberConfig,
   options: SubscriberOptions = {},
 ): Promise<Subscriber> {
-  const logger = options.logger ?? createLogger({ name: "subscriber", level: config.logLevel });
+  const logger =
+    options.logger ??
+    createLogger({
+      name: "subscriber",
+      level: config.logLevel,
+      ...(config.logFormat ? { pretty: config.logFormat === "pretty" } : {}),
+    });
   const accounts = eligibleAccounts(loadAccounts(config.accountsFile), config.tradingMode);
   if (accounts.length === 0) {
     logger.warn({ tradingMode: config.tradingMode }, "no enabled account of this trading mode");

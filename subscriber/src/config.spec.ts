@@ -7,7 +7,7 @@ import { loadConfig } from "./config.js";
 
 describe("loadConfig", () => {
   it("runs on the embedded defaults: webhook ingress only, on loopback", () => {
-    const config = loadConfig({ INIT_CWD: "/srv/mesh" });
+    const config = loadConfig({}, "/srv/mesh");
     expect(config).to.deep.include({
       accountsFile: "/srv/mesh/accounts.yaml",
       dataDir: "/srv/mesh/data",
@@ -19,6 +19,13 @@ describe("loadConfig", () => {
     });
     expect(config.realtime).to.equal(undefined);
     expect(config.delivery.attemptTimeoutMs).to.equal(300_000);
+  });
+
+  it("takes relative paths from the folder npm was started in, as the rebalancer does", () => {
+    const npm = { INIT_CWD: "/srv/mesh", npm_package_json: "/srv/mesh/subscriber/package.json" };
+    const config = loadConfig({ ...npm, ACCOUNTS_FILE: "conf/a.yaml" }, "/srv/mesh/subscriber");
+    expect(config.accountsFile).to.equal("/srv/mesh/conf/a.yaml");
+    expect(config.dataDir).to.equal("/srv/mesh/data");
   });
 
   it("takes the realtime key from a file and the endpoint settings from the environment", () => {

@@ -1,5 +1,5 @@
 import { statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import type { AccountType } from "@mesh/platform/accounts";
 import { ConfigError } from "@mesh/platform/config-error";
 import { EnvReader } from "@mesh/platform/env-reader";
@@ -95,9 +95,9 @@ export interface DeliveryConfig {
 
 /** The subscriber's whole configuration, validated. */
 export interface SubscriberConfig {
-  /** The accounts file both services read (ACCOUNTS_FILE); default ./accounts.yaml. */
+  /** The accounts file both services read (ACCOUNTS_FILE), absolute; default ./accounts.yaml of the folder the command ran in. */
   accountsFile: string;
-  /** Directory of the inbox database (DATA_DIR); default ./data. */
+  /** Directory of the inbox database (DATA_DIR), absolute; default ./data of the folder the command ran in. */
   dataDir: string;
   /** The SQLite file of the inbox: subscriber-inbox.sqlite inside dataDir. */
   inboxFile: string;
@@ -105,6 +105,8 @@ export interface SubscriberConfig {
   tradingMode: AccountType;
   /** pino level, or silent (LOG_LEVEL); default info. */
   logLevel: string;
+  /** Readable lines with the local time (pretty) or JSON lines (LOG_FORMAT); default pretty on a terminal, else json. */
+  logFormat?: "pretty" | "json";
   /**
    * Address of the webhook ingress and status endpoint (SUBSCRIBER_HOST); default 127.0.0.1,
    * or 0.0.0.0 with a realtime key (webhooks are then signed).
@@ -162,9 +164,13 @@ export const defaultDeliveryConfig: DeliveryConfig = {
   pollIntervalMs: 1000,
 };
 
-/** Turns the environment into a configuration; throws ConfigError naming every bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv): SubscriberConfig {
-  const read = new EnvReader(env);
+/**
+ * Turns the environment into a configuration; throws ConfigError naming every bad variable.
+ * Relative paths are taken from the folder the command was run in (`cwd`, or npm's INIT_CWD
+ * under an npm script; see callerFolder), the same rule as the rebalancer's.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): SubscriberConfig {
+  const read = new EnvReader(env, cwd);
   const { problems } = read;
 
   const tradingMode = read.choice("TRADING_MODE", ["paper", "live"], "paper");
@@ -172,6 +178,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): SubscriberConfig {
     "LOG_LEVEL",
     ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
     "info",
+  );
+  // A person at a terminal reads lines; a collector (a pipe, a container log) gets JSON.
+  const logFormat = read.choice(
+    "LOG_FORMAT",
+    ["pretty", "json"],
+    process.stdout.isTTY ? "pretty" : "json",
   );
   const port = read.integer("SUBSCRIBER_PORT", 8001, 0, 65535);
   const url = read.text("REBALANCER_API_URL", "http://127.0.0.1:8000");
@@ -210,9 +222,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): SubscriberConfig {
   // Binding beyond loopback is the operator's choice; without webhook signatures stay local.
   const host = read.text("SUBSCRIBER_HOST", realtimeKey ? "0.0.0.0" : "127.0.0.1");
 
-  const caFile = read.text("REBALANCER_CA_FILE", "") || undefined;
-  const clientCertFile = read.text("REBALANCER_CLIENT_CERT_FILE", "") || undefined;
-  const clientKeyFile = read.text("REBALANCER_CLIENT_KEY_FILE", "") || undefined;
+  const caFile = read.optionalPath("REBALANCER_CA_FILE");
+  const clientCertFile = read.optionalPath("REBALANCER_CLIENT_CERT_FILE");
+  const clientKeyFile = read.optionalPath("REBALANCER_CLIENT_KEY_FILE");
   if ((clientCertFile === undefined) !== (clientKeyFile === undefined)) {
     problems.push(
       "REBALANCER_CLIENT_CERT_FILE and REBALANCER_CLIENT_KEY_FILE: set both or neither",
@@ -237,26 +249,25 @@ export function loadConfig(env: NodeJS.ProcessEnv): SubscriberConfig {
       `REBALANCER_API_URL: the API key would travel in clear text to ${rebalancerHost}; use https://, or ALLOW_PLAINTEXT=true if something else encrypts the traffic`,
     );
   }
-  const certFile = read.text("TLS_CERT_FILE", "");
-  const keyFile = read.text("TLS_KEY_FILE", "");
+  const certFile = read.optionalPath("TLS_CERT_FILE") ?? "";
+  const keyFile = read.optionalPath("TLS_KEY_FILE") ?? "";
   if ((certFile === "") !== (keyFile === "")) {
     problems.push("TLS_CERT_FILE and TLS_KEY_FILE: set both or neither");
   }
-  const apiKeyFile = read.text("REBALANCER_API_KEY_FILE", "") || undefined;
-  // npm runs workspace scripts in the package folder; relative paths mean the caller's folder.
-  const base = env.INIT_CWD || process.cwd();
-  const dataDir = resolve(base, read.text("DATA_DIR", "./data"));
+  const apiKeyFile = read.optionalPath("REBALANCER_API_KEY_FILE");
+  const dataDir = read.path("DATA_DIR", "./data");
   const blocker = fileInTheWay(dataDir);
   if (blocker !== undefined) {
     problems.push(`DATA_DIR: ${blocker} is a file, so ${dataDir} cannot be a directory`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
-    accountsFile: resolve(base, read.text("ACCOUNTS_FILE", "./accounts.yaml")),
+    accountsFile: read.path("ACCOUNTS_FILE", "./accounts.yaml"),
     dataDir,
     inboxFile: join(dataDir, "subscriber-inbox.sqlite"),
     tradingMode,
     logLevel,
+    logFormat,
     host,
     port,
     rebalancer: {

@@ -1,9 +1,9 @@
 import { AccountsFileError } from "@mesh/platform/accounts";
 import { ConfigError } from "@mesh/platform/config-error";
+import { createLogger } from "@mesh/platform/logger";
 import { createMetricsInterceptor } from "@mesh/platform/metrics-interceptor";
 import { startTelemetry } from "@mesh/platform/telemetry";
 import { readTlsFiles } from "@mesh/platform/tls-files";
-import { createLogger } from "@mesh/platform/logger";
 import { createTracingInterceptor } from "@mesh/platform/tracing-interceptor";
 import { startSubscriber } from "./app.js";
 import { loadConfig } from "./config.js";
@@ -11,10 +11,15 @@ import { loadConfig } from "./config.js";
 // The composition root: the only place that reads the environment.
 try {
   const config = loadConfig(process.env);
-  const logger = createLogger({ name: "subscriber", level: config.logLevel });
+  const logger = createLogger({
+    name: "subscriber",
+    level: config.logLevel,
+    ...(config.logFormat ? { pretty: config.logFormat === "pretty" } : {}),
+  });
   const telemetry = startTelemetry({
     serviceName: "subscriber",
     env: process.env,
+    logger,
     metricsPort: config.metricsPort,
     metricsHost: config.metricsHost,
     metricsTls: config.tls && readTlsFiles(config.tls),

@@ -206,6 +206,42 @@ describe("the subscriber process (src/main.ts)", function () {
       await new Promise((resolve) => taken.close(resolve));
     }
   });
+  it("warns once, naming the port and METRICS_PORT, when the metrics port is taken, and serves on", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const metricsPort = (taken.address() as { port: number }).port;
+    try {
+      const port = await freePort();
+      const run = spawnSubscriber({
+        ACCOUNTS_FILE: scratch.accountsFile,
+        DATA_DIR: join(scratch.dir, "data"),
+        SUBSCRIBER_PORT: String(port),
+        REBALANCER_API_URL: rebalancer.url,
+        METRICS_PORT: String(metricsPort),
+        LOG_LEVEL: "info",
+      });
+      children.push(run.child);
+      await until(
+        () =>
+          getJson(`http://127.0.0.1:${port}/status`).then(
+            () => true,
+            () => false,
+          ),
+        20_000,
+        "the subscriber serving",
+      );
+      const warnings = run
+        .output()
+        .split("\n")
+        .filter((line) => line.includes("metrics endpoint"));
+      expect(warnings).to.have.length(1);
+      const warning = JSON.parse(warnings[0]!) as { level: number; msg: string };
+      expect(warning.level).to.equal(40);
+      expect(warning.msg).to.contain(`port ${metricsPort} is in use`).and.contain("METRICS_PORT");
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
 });
 
 describe("the subscriber process with the real rebalancer (simulated broker)", function () {

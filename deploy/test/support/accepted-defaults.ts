@@ -17,6 +17,7 @@ export const acceptedDefaults: Record<NodeService, Record<string, string>> = {
     SIM_FILL_DELAY_MS: "simulated broker only (refused with IBKR): fills 50 ms after acceptance",
     SIM_FILL_PARTS: "simulated broker only (refused with IBKR): one fill per order",
     SIM_REJECT_SYMBOLS: "simulated broker only (refused with IBKR): rejects nothing",
+    LOG_FORMAT: "JSON lines: a container's stdout is no terminal",
   },
   subscriber: {
     SUBSCRIBER_HOST: "loopback, or 0.0.0.0 with a realtime key (signed webhooks only)",
@@ -26,7 +27,7 @@ export const acceptedDefaults: Record<NodeService, Record<string, string>> = {
     REALTIME_RECOVERY_WINDOW: "10 minutes of channel history after a gap",
     DELIVERY_MAX_AGE: "6 hours of retries before dead-lettering",
     DELIVERY_CONCURRENCY: "4 deliveries at once, one per account",
-    INIT_CWD: "set by npm; containers use absolute paths",
+    LOG_FORMAT: "JSON lines: a container's stdout is no terminal",
     REALTIME_API_KEY: "no Ably connection until a key is configured (local events only)",
     HEALTH_PENDING_MAX_AGE: "degraded once an entry waited 10 minutes for delivery",
     HEALTH_GAP_MAX_AGE: "degraded once a realtime gap stayed open 2 minutes",

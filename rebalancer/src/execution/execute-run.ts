@@ -90,7 +90,7 @@ async function runPhases(
     });
 
     const input = await inPhase(Phase.READING_ACCOUNT, () =>
-      readAccount(deps, account, allocations, run),
+      readAccount(deps, account, allocations, run, "before"),
     );
     let planned = await inPhase(Phase.PLANNING, () => plan(input));
     run.plan = planMessage(planned);
@@ -153,7 +153,7 @@ async function runPhases(
       });
     }
     const buys = await inPhase(Phase.REFRESHING_CASH, async () => {
-      const refreshed = await readAccount(deps, account, allocations, run);
+      const refreshed = await readAccount(deps, account, allocations, run, "after sells");
       const replanned = checked
         ? checked.limitBuys(planBuys(refreshed).buys)
         : planBuys(refreshed).buys;
@@ -170,6 +170,7 @@ async function runPhases(
     }
     // The final record is written only once the broker's own view of the orders is in it.
     const behind = unreconciled(await orders.reconcile());
+    run.cashAfterRun = await cashNow(deps, account);
     return finish(
       run,
       emit,
@@ -199,11 +200,17 @@ async function runPhases(
   }
 }
 
+/**
+ * Reads the account for planning. The first read ("before") is the record's holdings, net
+ * liquidation and cash; the re-read after the sells only adds the run's cash_after_sells, so the
+ * record keeps what the run started from.
+ */
 async function readAccount(
   deps: ExecutionDeps,
   account: Account,
   allocations: Allocations,
   run: Run,
+  when: "before" | "after sells",
 ): Promise<PlanInput> {
   const { broker } = deps;
   const [holdings, values] = await Promise.all([
@@ -214,9 +221,13 @@ async function readAccount(
   const symbols = [...new Set([...holdings.map((h) => h.symbol), ...targets.map((t) => t.symbol)])];
   const quotes = await broker.quotes(symbols);
   const prices = new Map([...quotes].map(([symbol, quote]) => [symbol, quote.price]));
-  run.netLiquidation = values.netLiquidation;
-  run.cash = values.cash;
-  run.holdings = positionMessages(holdings, prices, values.netLiquidation);
+  if (when === "before") {
+    run.netLiquidation = values.netLiquidation;
+    run.cash = values.cash;
+    run.holdings = positionMessages(holdings, prices, values.netLiquidation);
+  } else {
+    run.cashAfterSells = values.cash;
+  }
   return {
     targets: allocations.targets,
     holdings: holdings.map((h) => ({ symbol: h.symbol, quantity: h.quantity })),
@@ -226,6 +237,15 @@ async function readAccount(
     settings: account.settings,
     replacements: account.replacements,
   };
+}
+
+/** The account's cash once the run traded; undefined (not a failure) when the broker cannot say. */
+async function cashNow(deps: ExecutionDeps, account: Account): Promise<number | undefined> {
+  try {
+    return (await deps.broker.accountValues(account.accountId)).cash;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Buys re-planned against the real cash can differ from the first plan: say how. */

@@ -3,6 +3,7 @@ export { applyReplacements, WEIGHT_SUM_TOLERANCE } from "./apply-replacements.js
 export {
   floorShares,
   roundMoney,
+  roundWeight,
   sharesFor,
   SHARE_EPSILON,
   sumMoney,

@@ -1,5 +1,13 @@
 import { expect } from "chai";
-import { floorShares, roundMoney, sharesFor, sumMoney, toCents, valueOf } from "./money.js";
+import {
+  floorShares,
+  roundMoney,
+  roundWeight,
+  sharesFor,
+  sumMoney,
+  toCents,
+  valueOf,
+} from "./money.js";
 
 describe("money", () => {
   describe("roundMoney", () => {
@@ -29,6 +37,21 @@ describe("money", () => {
     it("never returns negative zero", () => {
       expect(Object.is(roundMoney(-0.004), 0)).to.equal(true);
       expect(Object.is(roundMoney(-0), 0)).to.equal(true);
+    });
+  });
+
+  describe("roundWeight", () => {
+    it("drops float noise: 0.6000000000000001 is 0.6, 0.1 + 0.2 is 0.3", () => {
+      expect(roundWeight(0.6000000000000001)).to.equal(0.6);
+      expect(roundWeight(0.1 + 0.2)).to.equal(0.3);
+    });
+
+    it("keeps 6 decimal places, half away from zero, never -0", () => {
+      expect(roundWeight(0.1234565)).to.equal(0.123457);
+      expect(roundWeight(0.1234564)).to.equal(0.123456);
+      expect(roundWeight(-0.0000004)).to.equal(0);
+      expect(Object.is(roundWeight(-0.0000004), -0)).to.equal(false);
+      expect(roundWeight(-0.25)).to.equal(-0.25);
     });
   });
 

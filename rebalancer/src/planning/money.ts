@@ -12,8 +12,10 @@
 //   than the excess. A count within 1e-9 below an integer is that integer, so float noise such as
 //   0.7 / 0.1 = 6.999999999999999 still gives 7 shares. A sell is also capped at
 //   Math.floor(held), with no such forgiveness: it never exceeds what is held.
-// - Weights are fractions (0.25 = 25 %) and are never rounded. Drift is compared with the band
-//   in percentage points with 1e-9 points of forgiveness (see size-orders.ts).
+// - Weights are fractions (0.25 = 25 %) and are never rounded for planning. Drift is compared
+//   with the band in percentage points with 1e-9 points of forgiveness (see size-orders.ts).
+//   Where they leave the service (the API's edge) they are rounded to 6 decimal places, half
+//   away from zero (`roundWeight`), so float noise such as 0.6000000000000001 never shows.
 
 /** A share count this close below an integer counts as that integer. */
 export const SHARE_EPSILON = 1e-9;
@@ -65,4 +67,15 @@ export function sharesFor(amount: number, price: number): number {
 /** The value of an order or holding: quantity x price, rounded to cents. */
 export function valueOf(quantity: number, price: number): number {
   return roundMoney(quantity * price);
+}
+
+/** Decimal places a weight keeps at the API's edge: 0.0001 %, far below any drift band. */
+const WEIGHT_DECIMALS = 6;
+
+/** Rounds a weight to 6 decimal places, half away from zero: 0.6000000000000001 gives 0.6. */
+export function roundWeight(weight: number): number {
+  const scale = 10 ** WEIGHT_DECIMALS;
+  const rounded = Math.round(Math.abs(weight) * scale) / scale;
+  // Never -0, as for money.
+  return weight < 0 && rounded !== 0 ? -rounded : rounded;
 }

@@ -20,8 +20,11 @@ export interface RunStore {
   /** The events of a run, in sequence order. */
   events(runId: string): Promise<RebalanceResponse[]>;
   get(runId: string): Promise<Run | undefined>;
-  /** Runs of an account, newest first. */
-  list(accountId: string, limit: number): Promise<Run[]>;
+  /**
+   * Runs of an account, newest first; with `before` (a run id of this account), only the runs
+   * recorded before that one: the next page after a page that ended with it.
+   */
+  list(accountId: string, limit: number, before?: string): Promise<Run[]>;
   /** Runs still marked running, e.g. left by a process that stopped mid-run. */
   running(): Promise<Run[]>;
   /** For the health service: whether the store can be written. */

@@ -88,4 +88,17 @@ describe("the SQLite run store", () => {
     expect((await store.running()).length).to.equal(3);
     await store.close();
   });
+
+  it("pages an account's runs from a run on, newest first, in the order they were recorded", async () => {
+    const store = createSqliteRunStore(file());
+    // All in one second: the order they were recorded in decides.
+    for (const id of ["a", "b", "c", "d", "e"]) await store.begin(run(id, id));
+    await store.begin({ ...run("other", "other"), accountId: "DU2" });
+    const ids = async (before?: string) => (await store.list("DU1", 2, before)).map((r) => r.runId);
+    expect(await ids()).to.deep.equal(["e", "d"]);
+    expect(await ids("d")).to.deep.equal(["c", "b"]);
+    expect(await ids("b")).to.deep.equal(["a"]);
+    expect(await ids("a")).to.deep.equal([]);
+    await store.close();
+  });
 });

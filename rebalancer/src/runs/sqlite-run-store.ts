@@ -65,6 +65,12 @@ export function createSqliteRunStore(file: string): RunStore {
   const byAccount = db.prepare(
     `SELECT ${columnsRead} FROM runs WHERE account_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`,
   );
+  // Older than a given run: (created_at, rowid) orders runs of one second as they were recorded.
+  const byAccountBefore = db.prepare(
+    `SELECT ${columnsRead} FROM runs WHERE account_id = ?
+       AND (created_at, rowid) < (SELECT created_at, rowid FROM runs WHERE run_id = ?)
+     ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+  );
   const byStatus = db.prepare(`SELECT ${columnsRead} FROM runs WHERE status = ?`);
   const eventsAfter = db.prepare(
     `SELECT event FROM run_events WHERE run_id = ? AND sequence > ? ORDER BY sequence`,
@@ -127,7 +133,13 @@ export function createSqliteRunStore(file: string): RunStore {
         const row = byId.get(runId);
         return row ? decode(row) : undefined;
       }),
-    list: (accountId, limit) => guarded(() => byAccount.all(accountId, limit).map(decode)),
+    list: (accountId, limit, before) =>
+      guarded(() =>
+        (before === undefined
+          ? byAccount.all(accountId, limit)
+          : byAccountBefore.all(accountId, before, limit)
+        ).map(decode),
+      ),
     running: () => guarded(() => byStatus.all(RunStatus.RUNNING).map(decode)),
     health() {
       try {

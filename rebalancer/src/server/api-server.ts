@@ -26,6 +26,7 @@ import { createHealthService } from "./health-service.js";
 import { createOnePortServer } from "./one-port-server.js";
 import type { ListeningAddress, OnePortTlsOptions } from "./one-port-server.js";
 import { createContractRules } from "./contract-rules.js";
+import { createEdgeRoundingInterceptor } from "./edge-rounding.js";
 import { createRequestLimits } from "./request-limits.js";
 import { rebalancerRestAdapters } from "./rebalancer-rest-adapters.js";
 import { createReflectionServices } from "./reflection-services.js";
@@ -115,7 +116,13 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   // Strict JSON on every protocol: connect-es ignores unknown fields (and so unknown enum
   // names, which would silently leave a mode unset) unless told otherwise.
   const routerOptions: ConnectRouterOptions = {
-    interceptors: [...(options.interceptors ?? []), createRequestLimits(), createContractRules()],
+    interceptors: [
+      ...(options.interceptors ?? []),
+      createRequestLimits(),
+      createContractRules(),
+      // Innermost: every answer leaves with money and weights rounded as the contract says.
+      createEdgeRoundingInterceptor(),
+    ],
     jsonOptions: { ignoreUnknownFields: false },
   };
   const registerRebalancer = (router: ConnectRouter): void => {

@@ -68,7 +68,9 @@ const rebalance: RestMethodAdapter = {
     if (route.path.template === dryRunTemplate || request.mode === ExecutionMode.UNSPECIFIED) {
       request.mode = ExecutionMode.DRY_RUN;
     }
-    request.trigger ??= create(TriggerSchema, { source: "rest" });
+    // Over REST the call reaches the service through an in-process Connect transport: name it.
+    request.trigger ??= create(TriggerSchema);
+    request.trigger.source ||= "rest";
   },
   collect: (request, responses) =>
     rebalanceResult(request as RebalanceRequest, responses as AsyncIterable<RebalanceResponse>),

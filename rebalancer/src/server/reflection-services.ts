@@ -133,11 +133,16 @@ async function* mapAsync<A, B>(source: AsyncIterable<A>, map: (a: A) => B): Asyn
   }
 }
 
-/** Iterates `source` until it ends or `signal` aborts, whichever comes first. */
+/**
+ * Iterates `source` until it ends or `signal` aborts, whichever comes first. The signal is the
+ * server's, shared by every stream: each stream removes its listener when it ends, or every
+ * `buf curl` call (one reflection stream each) would leave one behind.
+ */
 async function* untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
   const iterator = source[Symbol.asyncIterator]();
+  let end = (): void => undefined;
   const aborted = new Promise<IteratorResult<T>>((resolve) => {
-    const end = (): void => resolve({ done: true, value: undefined });
+    end = (): void => resolve({ done: true, value: undefined });
     if (signal.aborted) {
       end();
     } else {
@@ -153,6 +158,7 @@ async function* untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal): 
       yield next.value;
     }
   } finally {
+    signal.removeEventListener("abort", end);
     void Promise.resolve(iterator.return?.()).catch(() => undefined);
   }
 }

@@ -55,7 +55,7 @@ describe("the REST routes", () => {
     const accounts = body["accounts"] as Record<string, unknown>[];
     expect(accounts[0]).to.include({
       account_id: paperAccount,
-      type: "ACCOUNT_TYPE_PAPER",
+      type: "paper",
       enabled: true,
       strategy: "etf-blend-200-35",
     });
@@ -89,8 +89,33 @@ describe("the REST routes", () => {
     expect(status).to.equal(200);
     expect((body["cancelled"] as Record<string, unknown>[])[0]).to.include({
       symbol: "QQQ",
-      status: "ORDER_STATUS_CANCELLED",
+      status: "cancelled",
+      side: "sell",
     });
+  });
+
+  it("writes enum values as lower-case words on every route, while Connect keeps the proto's names", async () => {
+    const rest = await call("GET", "/runs/run-1");
+    expect(rest.body["run"]).to.include({ status: "completed", mode: "unspecified" });
+    const runs = await call("GET", `/accounts/${paperAccount}/runs?limit=1`);
+    expect((runs.body["runs"] as Record<string, unknown>[])[0]).to.include({ status: "completed" });
+    const connect = await fetch(`${t.url}/rebalancer.v1.RebalancerService/GetRun`, {
+      method: "POST",
+      headers: { ...bearer(currentKey), "content-type": "application/json" },
+      body: JSON.stringify({ runId: "run-1" }),
+    });
+    const { run } = (await connect.json()) as { run: Record<string, unknown> };
+    expect(run).to.include({ status: "RUN_STATUS_COMPLETED" });
+  });
+
+  it("takes an enum's lower-case word in a query parameter (?view=full), refusing unknown words", async () => {
+    expect((await call("GET", `/accounts/${paperAccount}/runs?view=full`)).status).to.equal(200);
+    expect(
+      (await call("GET", `/accounts/${paperAccount}/runs?view=RUN_VIEW_FULL`)).status,
+    ).to.equal(200);
+    const bad = await call("GET", `/accounts/${paperAccount}/runs?view=everything`);
+    expect(bad.status).to.equal(400);
+    expect(bad.body["message"]).to.equal('query parameter "view" is not a view: use summary, full');
   });
 
   describe("POST /rebalance/{account_id}/dry-run", () => {
@@ -121,6 +146,20 @@ describe("the REST routes", () => {
       expect(received?.mode).to.equal(ExecutionMode.DRY_RUN);
       expect(received?.idempotencyKey).to.equal("evt-1");
       expect(received?.trigger?.source).to.equal("rest");
+    });
+
+    it("names REST as the source of a body's trigger that names none, keeping one that does", async () => {
+      await call("POST", `/rebalance/${paperAccount}/dry-run`, {
+        body: JSON.stringify({ trigger: { event_id: "e-1" } }),
+      });
+      expect(t.fixed.rebalanceRequests.at(-1)?.trigger).to.include({
+        source: "rest",
+        eventId: "e-1",
+      });
+      await call("POST", `/rebalance/${paperAccount}/dry-run`, {
+        body: JSON.stringify({ trigger: { source: "cron" } }),
+      });
+      expect(t.fixed.rebalanceRequests.at(-1)?.trigger?.source).to.equal("cron");
     });
   });
 

@@ -1,7 +1,7 @@
 // REST-style routes from the service's google.api.http annotations. Each route decodes its
 // request with the method's own JSON schema and calls the RPC through a Connect transport, so a
 // REST call meets the same authentication gate, interceptors and implementation as any other.
-import { fromJson, toJson } from "@bufbuild/protobuf";
+import { fromJson } from "@bufbuild/protobuf";
 import type {
   DescMethod,
   DescMethodServerStreaming,
@@ -18,6 +18,7 @@ import { limitBody } from "./body-limit.js";
 import type { NodeRequest, NodeRequestHandler, NodeResponse } from "./node-request-handler.js";
 import { restError } from "./rest-error.js";
 import { restRequestJson } from "./rest-request-json.js";
+import { restResponseJson } from "./rest-response-json.js";
 import { restRoutes } from "./rest-routes.js";
 import type { RestRoute } from "./rest-routes.js";
 import { writeJson } from "./write-json.js";
@@ -54,9 +55,6 @@ export interface RestGatewayOptions {
 
 /** A request handler serving the routes, with the route table it serves. */
 export type RestGateway = NodeRequestHandler & { readonly routes: readonly RestRoute[] };
-
-// Output in the proto field names (account_id), like the seed's answers, with zero values shown.
-const jsonWriteOptions = { useProtoFieldName: true, alwaysEmitImplicit: true } as const;
 
 /** Serves the REST routes of a service. Throws at start-up when an annotation is unusable. */
 export function createRestGateway(options: RestGatewayOptions): RestGateway {
@@ -123,7 +121,7 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
       if (method.methodKind === "unary") {
         const unary = method as DescMethodUnary;
         const response = await transport.unary(unary, abort.signal, undefined, header, input);
-        answer = toJson(method.output, response.message, jsonWriteOptions);
+        answer = restResponseJson(method.output, response.message);
         status = adapter?.status?.(response.message) ?? 200;
       } else if (method.methodKind === "server_streaming") {
         const response = await transport.stream(
@@ -213,7 +211,7 @@ async function allAsJson(
 ): Promise<JsonValue[]> {
   const answers: JsonValue[] = [];
   for await (const response of responses) {
-    answers.push(toJson(method.output, response, jsonWriteOptions));
+    answers.push(restResponseJson(method.output, response));
   }
   return answers;
 }

@@ -70,7 +70,16 @@ function fromText(fields: readonly DescField[], text: string, what: string): Jso
   }
   const type = scalarOrEnum(field);
   if (type === "enum") {
-    return /^-?\d+$/.test(text) ? Number(text) : text;
+    if (/^-?\d+$/.test(text)) return Number(text);
+    // The REST routes' own spelling (`view=full`), as their answers write enum values, or the
+    // proto's name (`view=RUN_VIEW_FULL`).
+    const values = field.enum?.values ?? [];
+    const value = values.find((v) => v.name === text || v.localName.toLowerCase() === text);
+    if (value === undefined) {
+      const words = values.filter((v) => v.number !== 0).map((v) => v.localName.toLowerCase());
+      throw invalid(`${what} is not a ${field.name}: use ${words.join(", ")}`);
+    }
+    return value.name;
   }
   if (type === undefined) {
     throw invalid(`${what} cannot set ${field.name}, which is not a scalar field`);

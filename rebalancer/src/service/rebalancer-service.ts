@@ -18,6 +18,8 @@ import { isTerminal, OrderTracker } from "../execution/order-tracker.js";
 import { applyReplacements, PlanError } from "../planning/index.js";
 import type { RunCoordinator } from "../runs/run-coordinator.js";
 import type { RunStore } from "../runs/run-store.js";
+import { listRuns } from "./list-runs.js";
+import { runCounts } from "./run-counts.js";
 import { sameRequestOrRefuse } from "./same-request-or-refuse.js";
 import { callerSubject } from "../server/caller-identity.js";
 
@@ -124,10 +126,12 @@ export function createRebalancerService(
     async *rebalance(request, context) {
       // The caller is what the TLS handshake verified, never what the request claims.
       const caller = callerSubject(context);
-      const trigger =
-        request.trigger || caller
-          ? { ...(request.trigger ?? create(TriggerSchema)), caller }
-          : undefined;
+      // A tool that names no source (buf curl, grpcurl) is known by its protocol: grpc, connect...
+      const trigger = {
+        ...(request.trigger ?? create(TriggerSchema)),
+        source: request.trigger?.source || context.protocolName,
+        caller,
+      };
       const events = await coordinator.start({
         accountId: request.accountId,
         mode: request.mode,
@@ -142,15 +146,13 @@ export function createRebalancerService(
       if (!request.runId) throw new ConnectError("run_id is required", Code.InvalidArgument);
       const run = await store.get(request.runId);
       if (!run) throw new ConnectError(`run ${request.runId} not found`, Code.NotFound);
+      run.counts = runCounts(run);
       return { run };
     },
 
     async listRuns(request) {
       const { accountId } = account(request.accountId);
-      if (request.limit > 500) {
-        throw new ConnectError("limit must be at most 500", Code.InvalidArgument);
-      }
-      return { runs: await store.list(accountId, request.limit || 50) };
+      return listRuns(store, accountId, request);
     },
 
     async listOpenOrders(request) {

@@ -4,7 +4,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fromJson, type JsonValue } from "@bufbuild/protobuf";
+import type { JsonValue } from "@bufbuild/protobuf";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
@@ -22,6 +22,7 @@ import {
   type IbkrBrokerOptions,
 } from "../../src/broker/ibkr/ibkr-broker.js";
 import type { ForeignOpenOrders } from "../../src/execution/execution-deps.js";
+import { fromRestResponseJson } from "../../src/server/rest-response-json.js";
 import { decodingErrors, testBrokerOptions, type LogRecord } from "../tws/ibkr-against-tws.js";
 import type { InstrumentSpec, TwsMarket } from "../tws/tws-market.js";
 import { startTwsServer, type TwsServer, type TwsServerOptions } from "../tws/tws-server.js";
@@ -122,7 +123,8 @@ export async function startRebalancerAgainstTws(
     async recordOf(runId) {
       const response = await fetch(`${app.url}/runs/${runId}`);
       if (response.status !== 200) throw new Error(`GET /runs/${runId}: ${response.status}`);
-      return fromJson(GetRunResponseSchema, (await response.json()) as JsonValue).run!;
+      const json = (await response.json()) as JsonValue;
+      return fromRestResponseJson(GetRunResponseSchema, json).run!;
     },
     async close() {
       await app.close(1_000); // closes the broker too

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "@mesh/platform/logger";
 import { context, propagation } from "@opentelemetry/api";
 import { publicHealth, type HealthReport } from "../health/health-report.js";
-import type { Intake } from "../intake/intake.js";
+import type { Intake, IntakeResult } from "../intake/intake.js";
 import { readAblyWebhook, verifyAblySignature } from "./ably-webhook.js";
 
 /** Options of startHttpIngress. */
@@ -92,7 +92,8 @@ export async function startHttpIngress(options: HttpIngressOptions): Promise<Htt
       const read = readAblyWebhook(body);
       if (!read.ok) throw new HttpProblem(read.status, read.reason);
       const results = [];
-      for (const message of read.messages) results.push(await intake.receive(message));
+      for (const message of read.messages)
+        results.push(intakeAnswer(await intake.receive(message)));
       if (read.junk.length > 0) logger.warn({ junk: read.junk.slice(0, 10) }, "webhook junk");
       // 200 even with junk: the valid messages are recorded, and a resend would not help.
       return json(res, 200, { received: results.length, results, junk: read.junk });
@@ -121,7 +122,7 @@ export async function startHttpIngress(options: HttpIngressOptions): Promise<Htt
         source: "http",
       });
       // Recorded either way; 409 and 422 tell a human caller the payload will not run.
-      return json(res, result.conflict ? 409 : result.rejected ? 422 : 202, result);
+      return json(res, result.conflict ? 409 : result.rejected ? 422 : 202, intakeAnswer(result));
     }
     throw new HttpProblem(404, `no route for ${req.method} ${path.slice(0, 200)}`);
   };
@@ -173,6 +174,20 @@ export async function startHttpIngress(options: HttpIngressOptions): Promise<Htt
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * What a caller is told of one message: `accepted` (with the accounts it was recorded for),
+ * `duplicate`, or `rejected` with the reason; a rejected message is kept in the inbox for
+ * inspection, but saying it was "recorded" would read as if it will run.
+ */
+function intakeAnswer(result: IntakeResult) {
+  const { eventKey } = result;
+  if (result.rejected !== undefined) {
+    return { status: "rejected" as const, reason: result.rejected, eventKey };
+  }
+  const status = result.recorded > 0 ? ("accepted" as const) : ("duplicate" as const);
+  return { status, recorded: result.recorded, duplicates: result.duplicates, eventKey };
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -68,8 +68,8 @@ describe("delivery to the rebalancer", () => {
     const subscriber = await start();
     const first = await postEvent(subscriber.url, "s2", { exec: "rebalance", eventId: "dup" });
     const second = await postEvent(subscriber.url, "s2", { exec: "rebalance", eventId: "dup" });
-    expect(first.body).to.include({ recorded: 1, duplicates: 0 });
-    expect(second.body).to.include({ recorded: 0, duplicates: 1 });
+    expect(first.body).to.include({ status: "accepted", recorded: 1, duplicates: 0 });
+    expect(second.body).to.include({ status: "duplicate", recorded: 0, duplicates: 1 });
     await until(() => settledCounts(subscriber));
     // Nothing signals a delivery that does not happen: watch for 4 poll intervals (50 ms each).
     await stays(() => rebalancer.requests.length === 1, 200, "one request for the repeated event");
@@ -230,10 +230,12 @@ describe("delivery to the rebalancer", () => {
     for (const [payload, reason] of cases) {
       const res = await postEvent(subscriber.url, "s1", payload);
       expect(res.status).to.equal(422);
-      expect(res.body.rejected).to.include(reason);
+      expect(res.body).to.include({ status: "rejected" });
+      expect(res.body.reason).to.include(reason);
+      expect(res.body).not.to.have.property("recorded");
     }
     const unknownChannel = await postEvent(subscriber.url, "nobody", { exec: "rebalance" });
-    expect(unknownChannel.body.rejected).to.match(/no enabled paper account/);
+    expect(unknownChannel.body.reason).to.match(/no enabled paper account/);
     const rejected = await subscriber.inbox.list({ state: "rejected" });
     expect(rejected).to.have.length(5);
     expect(rejected.every((e) => e.reason !== "" && e.payload !== "")).to.equal(true);

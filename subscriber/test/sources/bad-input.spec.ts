@@ -62,14 +62,14 @@ describe("HTTP ingress: bad input gets a 4xx and never runs", () => {
     expect((await post(`${subscriber.url}/webhooks/ably`, '{"items":{}}')).status).to.equal(400);
     const wrongType = await postEvent(subscriber.url, "s1", { exec: 1, eventId: "t" });
     expect(wrongType).to.deep.include({ status: 422 });
-    expect(wrongType.body.rejected).to.equal("exec must be a string");
+    expect(wrongType.body.reason).to.equal("exec must be a string");
     const unknown = await postEvent(subscriber.url, "s1", {
       exec: "rebalance",
       eventId: "u",
       idempotency_Key: "k",
     });
     expect(unknown.status).to.equal(422);
-    expect(unknown.body.rejected).to.equal('unknown field "idempotency_Key"');
+    expect(unknown.body.reason).to.equal('unknown field "idempotency_Key"');
     const proto = await postEvent(subscriber.url, "s1", { exec: "constructor", eventId: "p" });
     expect(proto.status).to.equal(422);
     // Nothing signals a delivery that does not happen: watch for 4 poll intervals (50 ms each).
@@ -108,7 +108,8 @@ describe("HTTP ingress: bad input gets a 4xx and never runs", () => {
     expect(first.status).to.equal(202);
     const second = await postEvent(subscriber.url, "s2", { exec: "rebalance", eventId: "c-1" });
     expect(second.status).to.equal(409);
-    expect(second.body.conflict).to.match(/recorded with command dry-run .* asks for rebalance/);
+    expect(second.body).to.include({ status: "rejected" });
+    expect(second.body.reason).to.match(/recorded with command dry-run .* asks for rebalance/);
     // A plain repeat of the first stays a quiet duplicate.
     const again = await postEvent(subscriber.url, "s2", {
       exec: "print-rebalance",
@@ -134,7 +135,8 @@ describe("HTTP ingress: bad input gets a 4xx and never runs", () => {
       eventId: "e".repeat(195),
     });
     expect(res.status).to.equal(422);
-    expect(res.body.rejected).to.match(/would exceed 200/);
+    expect(res.body).to.include({ status: "rejected" });
+    expect(res.body.reason).to.match(/would exceed 200/);
     const long = await postEvent(
       subscriber.url,
       "s2",

@@ -95,6 +95,11 @@ describe("HTTP ingress", () => {
     ]);
     const res = await postWebhook(subscriber.url, body);
     expect(res.status).to.equal(200);
+    const [accepted, rejected] = res.body.results as Record<string, unknown>[];
+    expect(accepted).to.include({ status: "accepted", recorded: 1 });
+    expect(rejected).to.include({ status: "rejected" });
+    expect(rejected!.reason).to.match(/^unknown exec "rm -rf"/);
+    expect(rejected).not.to.have.property("recorded");
     const counts = await subscriber.inbox.counts();
     expect(counts.rejected).to.equal(1);
     expect(counts.pending + counts.in_flight + counts.done).to.equal(1);

@@ -10,7 +10,8 @@
 // - Money (values, cash, market values) is `double`, in the account's base currency, rounded to
 //   cents (2 decimal places, half away from zero) by the server.
 // - Weights are `double` fractions of the account's net liquidation value in [0, 1]
-//   (0.25 means 25%); percentages are named `*_percent` and are in [0, 100].
+//   (0.25 means 25%), rounded to 6 decimal places (half away from zero) by the server, so no
+//   0.6000000000000001 reaches a caller; percentages are named `*_percent` and are in [0, 100].
 // - Held quantities are `double` because brokers may report fractional positions; order
 //   quantities are whole shares (`uint32`), since fractional orders are not accepted through the
 //   TWS API for most accounts.
@@ -32,7 +33,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file rebalancer/v1/rebalancer.proto.
  */
 export const file_rebalancer_v1_rebalancer: GenFile = /*@__PURE__*/
-  fileDesc("Ch5yZWJhbGFuY2VyL3YxL3JlYmFsYW5jZXIucHJvdG8SDXJlYmFsYW5jZXIudjEiswEKB0FjY291bnQSEgoKYWNjb3VudF9pZBgBIAEoCRIoCgR0eXBlGAIgASgOMhoucmViYWxhbmNlci52MS5BY2NvdW50VHlwZRIPCgdlbmFibGVkGAMgASgIEhAKCHN0cmF0ZWd5GAQgASgJEhwKFGNhc2hfcmVzZXJ2ZV9wZXJjZW50GAUgASgBEhcKD3JlcGxhY2VtZW50X3NldBgGIAEoCRIQCghlbGlnaWJsZRgHIAEoCCKJAQoIUG9zaXRpb24SDgoGc3ltYm9sGAEgASgJEhAKCHF1YW50aXR5GAIgASgBEg0KBXByaWNlGAMgASgBEhQKDG1hcmtldF92YWx1ZRgEIAEoARIOCgZ3ZWlnaHQYBSABKAESFAoMYXZlcmFnZV9jb3N0GAYgASgBEhAKCGN1cnJlbmN5GAcgASgJIigKBlRhcmdldBIOCgZzeW1ib2wYASABKAkSDgoGd2VpZ2h0GAIgASgBIo0BCgxQbGFubmVkT3JkZXISDgoGc3ltYm9sGAEgASgJEiYKBHNpZGUYAiABKA4yGC5yZWJhbGFuY2VyLnYxLk9yZGVyU2lkZRIQCghxdWFudGl0eRgDIAEoDRINCgVwcmljZRgEIAEoARIUCgxtYXJrZXRfdmFsdWUYBSABKAESDgoGcmVhc29uGAYgASgJImoKD1Byb2plY3RlZFdlaWdodBIOCgZzeW1ib2wYASABKAkSFgoOY3VycmVudF93ZWlnaHQYAiABKAESFQoNdGFyZ2V0X3dlaWdodBgDIAEoARIYChBwcm9qZWN0ZWRfd2VpZ2h0GAQgASgBItIBCgRQbGFuEisKBm9yZGVycxgBIAMoCzIbLnJlYmFsYW5jZXIudjEuUGxhbm5lZE9yZGVyEi8KB3dlaWdodHMYAiADKAsyHi5yZWJhbGFuY2VyLnYxLlByb2plY3RlZFdlaWdodBIWCg5wcm9qZWN0ZWRfY2FzaBgDIAEoARIVCg1yZXNlcnZlZF9jYXNoGAQgASgBEhAKCHdhcm5pbmdzGAUgAygJEisKCXByZWZsaWdodBgGIAEoCzIYLnJlYmFsYW5jZXIudjEuUHJlZmxpZ2h0IsIBCglQcmVmbGlnaHQSDwoHY2hlY2tlZBgBIAEoCBIWCg5za2lwcGVkX3JlYXNvbhgCIAEoCRIvCgdyZXN1bHRzGAMgAygLMh4ucmViYWxhbmNlci52MS5QcmVmbGlnaHRSZXN1bHQSFwoPYXZhaWxhYmxlX2Z1bmRzGAQgASgBEhYKDmZ1bmRzX2Zvcl9idXlzGAUgASgBEhUKDWJ1eXNfcmVxdWlyZWQYBiABKAESEwoLYnV5c19zY2FsZWQYByABKAgiuAIKD1ByZWZsaWdodFJlc3VsdBIOCgZzeW1ib2wYASABKAkSJgoEc2lkZRgCIAEoDjIYLnJlYmFsYW5jZXIudjEuT3JkZXJTaWRlEhAKCHF1YW50aXR5GAMgASgNEhAKCGFjY2VwdGVkGAQgASgIEg4KBnJlYXNvbhgFIAEoCRITCgticm9rZXJfY29kZRgGIAEoBRIdChVpbml0aWFsX21hcmdpbl9jaGFuZ2UYByABKAESIQoZbWFpbnRlbmFuY2VfbWFyZ2luX2NoYW5nZRgIIAEoARIfChdlcXVpdHlfd2l0aF9sb2FuX2NoYW5nZRgJIAEoARISCgpjb21taXNzaW9uGAogASgBEhsKE2NvbW1pc3Npb25fY3VycmVuY3kYCyABKAkSEAoId2FybmluZ3MYDCADKAki0wIKBU9yZGVyEhAKCG9yZGVyX2lkGAEgASgJEg4KBnN5bWJvbBgCIAEoCRImCgRzaWRlGAMgASgOMhgucmViYWxhbmNlci52MS5PcmRlclNpZGUSEAoIcXVhbnRpdHkYBCABKA0SLAoKb3JkZXJfdHlwZRgFIAEoDjIYLnJlYmFsYW5jZXIudjEuT3JkZXJUeXBlEhMKC2xpbWl0X3ByaWNlGAYgASgBEhUKDXRpbWVfaW5fZm9yY2UYByABKAkSKgoGc3RhdHVzGAggASgOMhoucmViYWxhbmNlci52MS5PcmRlclN0YXR1cxIXCg9maWxsZWRfcXVhbnRpdHkYCSABKAESGgoSYXZlcmFnZV9maWxsX3ByaWNlGAogASgBEg8KB21lc3NhZ2UYCyABKAkSDgoGcnVuX2lkGAwgASgJEhIKCmFjY291bnRfaWQYDSABKAkisQEKBEZpbGwSEAoIb3JkZXJfaWQYASABKAkSFAoMZXhlY3V0aW9uX2lkGAIgASgJEg4KBnN5bWJvbBgDIAEoCRImCgRzaWRlGAQgASgOMhgucmViYWxhbmNlci52MS5PcmRlclNpZGUSEAoIcXVhbnRpdHkYBSABKAESDQoFcHJpY2UYBiABKAESKAoEdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiaQoHVHJpZ2dlchIXCgZzb3VyY2UYASABKAlCB7pIBHICGEASGgoIZXZlbnRfaWQYAiABKAlCCLpIBXIDGMgBEhkKB2NoYW5uZWwYAyABKAlCCLpIBXIDGMgBEg4KBmNhbGxlchgEIAEoCSKFBQoDUnVuEg4KBnJ1bl9pZBgBIAEoCRISCgphY2NvdW50X2lkGAIgASgJEioKBG1vZGUYAyABKA4yHC5yZWJhbGFuY2VyLnYxLkV4ZWN1dGlvbk1vZGUSJwoHdHJpZ2dlchgEIAEoCzIWLnJlYmFsYW5jZXIudjEuVHJpZ2dlchIXCg9pZGVtcG90ZW5jeV9rZXkYBSABKAkSKAoGc3RhdHVzGAYgASgOMhgucmViYWxhbmNlci52MS5SdW5TdGF0dXMSNAoOZmFpbHVyZV9yZWFzb24YByABKA4yHC5yZWJhbGFuY2VyLnYxLkZhaWx1cmVSZWFzb24SDwoHbWVzc2FnZRgIIAEoCRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoHdGFyZ2V0cxgLIAMoCzIVLnJlYmFsYW5jZXIudjEuVGFyZ2V0EikKCGhvbGRpbmdzGAwgAygLMhcucmViYWxhbmNlci52MS5Qb3NpdGlvbhIXCg9uZXRfbGlxdWlkYXRpb24YDSABKAESDAoEY2FzaBgOIAEoARIhCgRwbGFuGA8gASgLMhMucmViYWxhbmNlci52MS5QbGFuEiQKBm9yZGVycxgQIAMoCzIULnJlYmFsYW5jZXIudjEuT3JkZXISIgoFZmlsbHMYESADKAsyEy5yZWJhbGFuY2VyLnYxLkZpbGwSMwoPbmV4dF9hdHRlbXB0X2F0GBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIVChNMaXN0QWNjb3VudHNSZXF1ZXN0IlYKFExpc3RBY2NvdW50c1Jlc3BvbnNlEigKCGFjY291bnRzGAEgAygLMhYucmViYWxhbmNlci52MS5BY2NvdW50EhQKDHRyYWRpbmdfbW9kZRgCIAEoCSJEChNHZXRQb3NpdGlvbnNSZXF1ZXN0Ei0KCmFjY291bnRfaWQYASABKAlCGbpIFnIUEAEYIDIOXltBLVphLXowLTldKyQimgEKFEdldFBvc2l0aW9uc1Jlc3BvbnNlEhIKCmFjY291bnRfaWQYASABKAkSKgoJcG9zaXRpb25zGAIgAygLMhcucmViYWxhbmNlci52MS5Qb3NpdGlvbhIXCg9uZXRfbGlxdWlkYXRpb24YAyABKAESKQoFYXNfb2YYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkcKFkdldEFjY291bnRWYWx1ZVJlcXVlc3QSLQoKYWNjb3VudF9pZBgBIAEoCUIZukgWchQQARggMg5eW0EtWmEtejAtOV0rJCKqAQoXR2V0QWNjb3VudFZhbHVlUmVzcG9uc2USEgoKYWNjb3VudF9pZBgBIAEoCRIXCg9uZXRfbGlxdWlkYXRpb24YAiABKAESDAoEY2FzaBgDIAEoARIXCg9hdmFpbGFibGVfZnVuZHMYBCABKAESEAoIY3VycmVuY3kYBSABKAkSKQoFYXNfb2YYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkIKEUdldFRhcmdldHNSZXF1ZXN0Ei0KCmFjY291bnRfaWQYASABKAlCGbpIFnIUEAEYIDIOXltBLVphLXowLTldKyQijwEKEkdldFRhcmdldHNSZXNwb25zZRISCgphY2NvdW50X2lkGAEgASgJEhAKCHN0cmF0ZWd5GAIgASgJEiYKB3RhcmdldHMYAyADKAsyFS5yZWJhbGFuY2VyLnYxLlRhcmdldBIcChRjYXNoX3Jlc2VydmVfcGVyY2VudBgEIAEoARINCgVhc19vZhgFIAEoCSLuAQoQUmViYWxhbmNlUmVxdWVzdBItCgphY2NvdW50X2lkGAEgASgJQhm6SBZyFBABGCAyDl5bQS1aYS16MC05XSskEjQKBG1vZGUYAiABKA4yHC5yZWJhbGFuY2VyLnYxLkV4ZWN1dGlvbk1vZGVCCLpIBYIBAhABEjYKD2lkZW1wb3RlbmN5X2tleRgDIAEoCUIdukgachgYyAEyE15bXlx4MDAtXHgxRlx4N0ZdKiQSJwoHdHJpZ2dlchgEIAEoCzIWLnJlYmFsYW5jZXIudjEuVHJpZ2dlchIUCgx3YWl0X2lmX2J1c3kYBSABKAgi8AQKEVJlYmFsYW5jZVJlc3BvbnNlEg4KBnJ1bl9pZBgBIAEoCRIQCghzZXF1ZW5jZRgCIAEoDRIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXBsYXllZBgEIAEoCBIuCghhY2NlcHRlZBgKIAEoCzIaLnJlYmFsYW5jZXIudjEuUnVuQWNjZXB0ZWRIABIsCgVwaGFzZRgLIAEoCzIbLnJlYmFsYW5jZXIudjEuUGhhc2VDaGFuZ2VkSAASOAoLYWxsb2NhdGlvbnMYDCABKAsyIS5yZWJhbGFuY2VyLnYxLkFsbG9jYXRpb25zRmV0Y2hlZEgAEigKBHBsYW4YDSABKAsyGC5yZWJhbGFuY2VyLnYxLlBsYW5SZWFkeUgAEjgKD29yZGVyX3N1Ym1pdHRlZBgOIAEoCzIdLnJlYmFsYW5jZXIudjEuT3JkZXJTdWJtaXR0ZWRIABI0Cg1vcmRlcl91cGRhdGVkGA8gASgLMhsucmViYWxhbmNlci52MS5PcmRlclVwZGF0ZWRIABIyCgxvcmRlcl9maWxsZWQYECABKAsyGi5yZWJhbGFuY2VyLnYxLk9yZGVyRmlsbGVkSAASMAoJY29tcGxldGVkGBEgASgLMhsucmViYWxhbmNlci52MS5SdW5Db21wbGV0ZWRIABIqCgZmYWlsZWQYEiABKAsyGC5yZWJhbGFuY2VyLnYxLlJ1bkZhaWxlZEgAEjAKCXBvc3Rwb25lZBgTIAEoCzIbLnJlYmFsYW5jZXIudjEuUnVuUG9zdHBvbmVkSABCBwoFZXZlbnQiZgoLUnVuQWNjZXB0ZWQSEgoKYWNjb3VudF9pZBgBIAEoCRIqCgRtb2RlGAIgASgOMhwucmViYWxhbmNlci52MS5FeGVjdXRpb25Nb2RlEhcKD2lkZW1wb3RlbmN5X2tleRgDIAEoCSIzCgxQaGFzZUNoYW5nZWQSIwoFcGhhc2UYASABKA4yFC5yZWJhbGFuY2VyLnYxLlBoYXNlIl0KEkFsbG9jYXRpb25zRmV0Y2hlZBIQCghzdHJhdGVneRgBIAEoCRImCgd0YXJnZXRzGAIgAygLMhUucmViYWxhbmNlci52MS5UYXJnZXQSDQoFYXNfb2YYAyABKAkiVQoJUGxhblJlYWR5EiEKBHBsYW4YASABKAsyEy5yZWJhbGFuY2VyLnYxLlBsYW4SFwoPbmV0X2xpcXVpZGF0aW9uGAIgASgBEgwKBGNhc2gYAyABKAEiNQoOT3JkZXJTdWJtaXR0ZWQSIwoFb3JkZXIYASABKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyIjMKDE9yZGVyVXBkYXRlZBIjCgVvcmRlchgBIAEoCzIULnJlYmFsYW5jZXIudjEuT3JkZXIiMAoLT3JkZXJGaWxsZWQSIQoEZmlsbBgBIAEoCzITLnJlYmFsYW5jZXIudjEuRmlsbCJvCgxSdW5Db21wbGV0ZWQSKAoGc3RhdHVzGAEgASgOMhgucmViYWxhbmNlci52MS5SdW5TdGF0dXMSDwoHbWVzc2FnZRgCIAEoCRIkCgZvcmRlcnMYAyADKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyInAKCVJ1bkZhaWxlZBIsCgZyZWFzb24YASABKA4yHC5yZWJhbGFuY2VyLnYxLkZhaWx1cmVSZWFzb24SDwoHbWVzc2FnZRgCIAEoCRIkCgZvcmRlcnMYAyADKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyIlQKDFJ1blBvc3Rwb25lZBIzCg9uZXh0X2F0dGVtcHRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB21lc3NhZ2UYAiABKAkiKgoNR2V0UnVuUmVxdWVzdBIZCgZydW5faWQYASABKAlCCbpIBnIEEAEYQCIxCg5HZXRSdW5SZXNwb25zZRIfCgNydW4YASABKAsyEi5yZWJhbGFuY2VyLnYxLlJ1biJZCg9MaXN0UnVuc1JlcXVlc3QSLQoKYWNjb3VudF9pZBgBIAEoCUIZukgWchQQARggMg5eW0EtWmEtejAtOV0rJBIXCgVsaW1pdBgCIAEoDUIIukgFKgMY9AMiNAoQTGlzdFJ1bnNSZXNwb25zZRIgCgRydW5zGAEgAygLMhIucmViYWxhbmNlci52MS5SdW4iRgoVTGlzdE9wZW5PcmRlcnNSZXF1ZXN0Ei0KCmFjY291bnRfaWQYASABKAlCGbpIFnIUEAEYIDIOXltBLVphLXowLTldKyQiPgoWTGlzdE9wZW5PcmRlcnNSZXNwb25zZRIkCgZvcmRlcnMYASADKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyIkgKF0NhbmNlbE9wZW5PcmRlcnNSZXF1ZXN0Ei0KCmFjY291bnRfaWQYASABKAlCGbpIFnIUEAEYIDIOXltBLVphLXowLTldKyQibAoYQ2FuY2VsT3Blbk9yZGVyc1Jlc3BvbnNlEicKCWNhbmNlbGxlZBgBIAMoCzIULnJlYmFsYW5jZXIudjEuT3JkZXISJwoJcmVtYWluaW5nGAIgAygLMhQucmViYWxhbmNlci52MS5PcmRlciISChBHZXRIZWFsdGhSZXF1ZXN0IlwKD0NvbXBvbmVudEhlYWx0aBIMCgRuYW1lGAEgASgJEisKBnN0YXR1cxgCIAEoDjIbLnJlYmFsYW5jZXIudjEuSGVhbHRoU3RhdHVzEg4KBmRldGFpbBgDIAEoCSJ0ChFHZXRIZWFsdGhSZXNwb25zZRIrCgZzdGF0dXMYASABKA4yGy5yZWJhbGFuY2VyLnYxLkhlYWx0aFN0YXR1cxIyCgpjb21wb25lbnRzGAIgAygLMh4ucmViYWxhbmNlci52MS5Db21wb25lbnRIZWFsdGgqWgoLQWNjb3VudFR5cGUSHAoYQUNDT1VOVF9UWVBFX1VOU1BFQ0lGSUVEEAASFgoSQUNDT1VOVF9UWVBFX1BBUEVSEAESFQoRQUNDT1VOVF9UWVBFX0xJVkUQAipkCg1FeGVjdXRpb25Nb2RlEh4KGkVYRUNVVElPTl9NT0RFX1VOU1BFQ0lGSUVEEAASGgoWRVhFQ1VUSU9OX01PREVfRFJZX1JVThABEhcKE0VYRUNVVElPTl9NT0RFX0xJVkUQAipQCglPcmRlclNpZGUSGgoWT1JERVJfU0lERV9VTlNQRUNJRklFRBAAEhIKDk9SREVSX1NJREVfQlVZEAESEwoPT1JERVJfU0lERV9TRUxMEAIqdAoJT3JkZXJUeXBlEhoKFk9SREVSX1RZUEVfVU5TUEVDSUZJRUQQABIVChFPUkRFUl9UWVBFX01BUktFVBABEhQKEE9SREVSX1RZUEVfTElNSVQQAhIeChpPUkRFUl9UWVBFX01BUktFVF9PTl9DTE9TRRADKtsBCgtPcmRlclN0YXR1cxIcChhPUkRFUl9TVEFUVVNfVU5TUEVDSUZJRUQQABIfChtPUkRFUl9TVEFUVVNfUEVORElOR19TVUJNSVQQARIaChZPUkRFUl9TVEFUVVNfU1VCTUlUVEVEEAISIQodT1JERVJfU1RBVFVTX1BBUlRJQUxMWV9GSUxMRUQQAxIXChNPUkRFUl9TVEFUVVNfRklMTEVEEAQSGgoWT1JERVJfU1RBVFVTX0NBTkNFTExFRBAFEhkKFU9SREVSX1NUQVRVU19SRUpFQ1RFRBAGKrUBCglSdW5TdGF0dXMSGgoWUlVOX1NUQVRVU19VTlNQRUNJRklFRBAAEhYKElJVTl9TVEFUVVNfUlVOTklORxABEhgKFFJVTl9TVEFUVVNfQ09NUExFVEVEEAISKQolUlVOX1NUQVRVU19DT01QTEVURURfV0lUSF9BREpVU1RNRU5UUxADEhUKEVJVTl9TVEFUVVNfRkFJTEVEEAQSGAoUUlVOX1NUQVRVU19QT1NUUE9ORUQQBSr+AQoFUGhhc2USFQoRUEhBU0VfVU5TUEVDSUZJRUQQABIeChpQSEFTRV9GRVRDSElOR19BTExPQ0FUSU9OUxABEhkKFVBIQVNFX1JFQURJTkdfQUNDT1VOVBACEhIKDlBIQVNFX1BMQU5OSU5HEAMSGAoUUEhBU0VfQ0hFQ0tJTkdfSE9VUlMQBBIgChxQSEFTRV9DQU5DRUxMSU5HX09QRU5fT1JERVJTEAUSEQoNUEhBU0VfU0VMTElORxAGEhkKFVBIQVNFX1JFRlJFU0hJTkdfQ0FTSBAHEhAKDFBIQVNFX0JVWUlORxAIEhMKD1BIQVNFX1BSRUZMSUdIVBAJKuADCg1GYWlsdXJlUmVhc29uEh4KGkZBSUxVUkVfUkVBU09OX1VOU1BFQ0lGSUVEEAASKgomRkFJTFVSRV9SRUFTT05fQUxMT0NBVElPTlNfVU5BVkFJTEFCTEUQARImCiJGQUlMVVJFX1JFQVNPTl9JTlZBTElEX0FMTE9DQVRJT05TEAISJQohRkFJTFVSRV9SRUFTT05fQlJPS0VSX1VOQVZBSUxBQkxFEAMSIAocRkFJTFVSRV9SRUFTT05fTUlTU0lOR19QUklDRRAEEh0KGUZBSUxVUkVfUkVBU09OX1JJU0tfTElNSVQQBRIsCihGQUlMVVJFX1JFQVNPTl9PUEVOX09SREVSU19OT1RfQ0FOQ0VMTEVEEAYSIQodRkFJTFVSRV9SRUFTT05fT1JERVJfUkVKRUNURUQQBxIgChxGQUlMVVJFX1JFQVNPTl9PUkRFUl9USU1FT1VUEAgSHQoZRkFJTFVSRV9SRUFTT05fTElWRV9HVUFSRBAJEh4KGkZBSUxVUkVfUkVBU09OX0lOVEVSUlVQVEVEEAoSGwoXRkFJTFVSRV9SRUFTT05fSU5URVJOQUwQCxIkCiBGQUlMVVJFX1JFQVNPTl9QUkVGTElHSFRfUkVGVVNFRBAMKmcKDEhlYWx0aFN0YXR1cxIdChlIRUFMVEhfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVSEVBTFRIX1NUQVRVU19TRVJWSU5HEAESHQoZSEVBTFRIX1NUQVRVU19OT1RfU0VSVklORxACMowKChFSZWJhbGFuY2VyU2VydmljZRJtCgxMaXN0QWNjb3VudHMSIi5yZWJhbGFuY2VyLnYxLkxpc3RBY2NvdW50c1JlcXVlc3QaIy5yZWJhbGFuY2VyLnYxLkxpc3RBY2NvdW50c1Jlc3BvbnNlIhSQAgGC0+STAgsSCS9hY2NvdW50cxKEAQoMR2V0UG9zaXRpb25zEiIucmViYWxhbmNlci52MS5HZXRQb3NpdGlvbnNSZXF1ZXN0GiMucmViYWxhbmNlci52MS5HZXRQb3NpdGlvbnNSZXNwb25zZSIrkAIBgtPkkwIiEiAvYWNjb3VudHMve2FjY291bnRfaWR9L3Bvc2l0aW9ucxKJAQoPR2V0QWNjb3VudFZhbHVlEiUucmViYWxhbmNlci52MS5HZXRBY2NvdW50VmFsdWVSZXF1ZXN0GiYucmViYWxhbmNlci52MS5HZXRBY2NvdW50VmFsdWVSZXNwb25zZSInkAIBgtPkkwIeEhwvYWNjb3VudHMve2FjY291bnRfaWR9L3ZhbHVlEnwKCkdldFRhcmdldHMSIC5yZWJhbGFuY2VyLnYxLkdldFRhcmdldHNSZXF1ZXN0GiEucmViYWxhbmNlci52MS5HZXRUYXJnZXRzUmVzcG9uc2UiKZACAYLT5JMCIBIeL2FjY291bnRzL3thY2NvdW50X2lkfS90YXJnZXRzEpoBCglSZWJhbGFuY2USHy5yZWJhbGFuY2VyLnYxLlJlYmFsYW5jZVJlcXVlc3QaIC5yZWJhbGFuY2VyLnYxLlJlYmFsYW5jZVJlc3BvbnNlIkiC0+STAkI6ASpaJDoBKiIfL3JlYmFsYW5jZS97YWNjb3VudF9pZH0vZHJ5LXJ1biIXL3JlYmFsYW5jZS97YWNjb3VudF9pZH0wARJgCgZHZXRSdW4SHC5yZWJhbGFuY2VyLnYxLkdldFJ1blJlcXVlc3QaHS5yZWJhbGFuY2VyLnYxLkdldFJ1blJlc3BvbnNlIhmQAgGC0+STAhASDi9ydW5zL3tydW5faWR9EnMKCExpc3RSdW5zEh4ucmViYWxhbmNlci52MS5MaXN0UnVuc1JlcXVlc3QaHy5yZWJhbGFuY2VyLnYxLkxpc3RSdW5zUmVzcG9uc2UiJpACAYLT5JMCHRIbL2FjY291bnRzL3thY2NvdW50X2lkfS9ydW5zEocBCg5MaXN0T3Blbk9yZGVycxIkLnJlYmFsYW5jZXIudjEuTGlzdE9wZW5PcmRlcnNSZXF1ZXN0GiUucmViYWxhbmNlci52MS5MaXN0T3Blbk9yZGVyc1Jlc3BvbnNlIiiQAgGC0+STAh8SHS9hY2NvdW50cy97YWNjb3VudF9pZH0vb3JkZXJzEpQBChBDYW5jZWxPcGVuT3JkZXJzEiYucmViYWxhbmNlci52MS5DYW5jZWxPcGVuT3JkZXJzUmVxdWVzdBonLnJlYmFsYW5jZXIudjEuQ2FuY2VsT3Blbk9yZGVyc1Jlc3BvbnNlIi+C0+STAik6ASoiJC9hY2NvdW50cy97YWNjb3VudF9pZH0vb3JkZXJzOmNhbmNlbBJiCglHZXRIZWFsdGgSHy5yZWJhbGFuY2VyLnYxLkdldEhlYWx0aFJlcXVlc3QaIC5yZWJhbGFuY2VyLnYxLkdldEhlYWx0aFJlc3BvbnNlIhKQAgGC0+STAgkSBy9oZWFsdGhiBnByb3RvMw", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("Ch5yZWJhbGFuY2VyL3YxL3JlYmFsYW5jZXIucHJvdG8SDXJlYmFsYW5jZXIudjEiswEKB0FjY291bnQSEgoKYWNjb3VudF9pZBgBIAEoCRIoCgR0eXBlGAIgASgOMhoucmViYWxhbmNlci52MS5BY2NvdW50VHlwZRIPCgdlbmFibGVkGAMgASgIEhAKCHN0cmF0ZWd5GAQgASgJEhwKFGNhc2hfcmVzZXJ2ZV9wZXJjZW50GAUgASgBEhcKD3JlcGxhY2VtZW50X3NldBgGIAEoCRIQCghlbGlnaWJsZRgHIAEoCCKJAQoIUG9zaXRpb24SDgoGc3ltYm9sGAEgASgJEhAKCHF1YW50aXR5GAIgASgBEg0KBXByaWNlGAMgASgBEhQKDG1hcmtldF92YWx1ZRgEIAEoARIOCgZ3ZWlnaHQYBSABKAESFAoMYXZlcmFnZV9jb3N0GAYgASgBEhAKCGN1cnJlbmN5GAcgASgJIigKBlRhcmdldBIOCgZzeW1ib2wYASABKAkSDgoGd2VpZ2h0GAIgASgBIo0BCgxQbGFubmVkT3JkZXISDgoGc3ltYm9sGAEgASgJEiYKBHNpZGUYAiABKA4yGC5yZWJhbGFuY2VyLnYxLk9yZGVyU2lkZRIQCghxdWFudGl0eRgDIAEoDRINCgVwcmljZRgEIAEoARIUCgxtYXJrZXRfdmFsdWUYBSABKAESDgoGcmVhc29uGAYgASgJImoKD1Byb2plY3RlZFdlaWdodBIOCgZzeW1ib2wYASABKAkSFgoOY3VycmVudF93ZWlnaHQYAiABKAESFQoNdGFyZ2V0X3dlaWdodBgDIAEoARIYChBwcm9qZWN0ZWRfd2VpZ2h0GAQgASgBItIBCgRQbGFuEisKBm9yZGVycxgBIAMoCzIbLnJlYmFsYW5jZXIudjEuUGxhbm5lZE9yZGVyEi8KB3dlaWdodHMYAiADKAsyHi5yZWJhbGFuY2VyLnYxLlByb2plY3RlZFdlaWdodBIWCg5wcm9qZWN0ZWRfY2FzaBgDIAEoARIVCg1yZXNlcnZlZF9jYXNoGAQgASgBEhAKCHdhcm5pbmdzGAUgAygJEisKCXByZWZsaWdodBgGIAEoCzIYLnJlYmFsYW5jZXIudjEuUHJlZmxpZ2h0IsIBCglQcmVmbGlnaHQSDwoHY2hlY2tlZBgBIAEoCBIWCg5za2lwcGVkX3JlYXNvbhgCIAEoCRIvCgdyZXN1bHRzGAMgAygLMh4ucmViYWxhbmNlci52MS5QcmVmbGlnaHRSZXN1bHQSFwoPYXZhaWxhYmxlX2Z1bmRzGAQgASgBEhYKDmZ1bmRzX2Zvcl9idXlzGAUgASgBEhUKDWJ1eXNfcmVxdWlyZWQYBiABKAESEwoLYnV5c19zY2FsZWQYByABKAgiuAIKD1ByZWZsaWdodFJlc3VsdBIOCgZzeW1ib2wYASABKAkSJgoEc2lkZRgCIAEoDjIYLnJlYmFsYW5jZXIudjEuT3JkZXJTaWRlEhAKCHF1YW50aXR5GAMgASgNEhAKCGFjY2VwdGVkGAQgASgIEg4KBnJlYXNvbhgFIAEoCRITCgticm9rZXJfY29kZRgGIAEoBRIdChVpbml0aWFsX21hcmdpbl9jaGFuZ2UYByABKAESIQoZbWFpbnRlbmFuY2VfbWFyZ2luX2NoYW5nZRgIIAEoARIfChdlcXVpdHlfd2l0aF9sb2FuX2NoYW5nZRgJIAEoARISCgpjb21taXNzaW9uGAogASgBEhsKE2NvbW1pc3Npb25fY3VycmVuY3kYCyABKAkSEAoId2FybmluZ3MYDCADKAki0wIKBU9yZGVyEhAKCG9yZGVyX2lkGAEgASgJEg4KBnN5bWJvbBgCIAEoCRImCgRzaWRlGAMgASgOMhgucmViYWxhbmNlci52MS5PcmRlclNpZGUSEAoIcXVhbnRpdHkYBCABKA0SLAoKb3JkZXJfdHlwZRgFIAEoDjIYLnJlYmFsYW5jZXIudjEuT3JkZXJUeXBlEhMKC2xpbWl0X3ByaWNlGAYgASgBEhUKDXRpbWVfaW5fZm9yY2UYByABKAkSKgoGc3RhdHVzGAggASgOMhoucmViYWxhbmNlci52MS5PcmRlclN0YXR1cxIXCg9maWxsZWRfcXVhbnRpdHkYCSABKAESGgoSYXZlcmFnZV9maWxsX3ByaWNlGAogASgBEg8KB21lc3NhZ2UYCyABKAkSDgoGcnVuX2lkGAwgASgJEhIKCmFjY291bnRfaWQYDSABKAkisQEKBEZpbGwSEAoIb3JkZXJfaWQYASABKAkSFAoMZXhlY3V0aW9uX2lkGAIgASgJEg4KBnN5bWJvbBgDIAEoCRImCgRzaWRlGAQgASgOMhgucmViYWxhbmNlci52MS5PcmRlclNpZGUSEAoIcXVhbnRpdHkYBSABKAESDQoFcHJpY2UYBiABKAESKAoEdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiaQoHVHJpZ2dlchIXCgZzb3VyY2UYASABKAlCB7pIBHICGEASGgoIZXZlbnRfaWQYAiABKAlCCLpIBXIDGMgBEhkKB2NoYW5uZWwYAyABKAlCCLpIBXIDGMgBEg4KBmNhbGxlchgEIAEoCSKTBgoDUnVuEg4KBnJ1bl9pZBgBIAEoCRISCgphY2NvdW50X2lkGAIgASgJEioKBG1vZGUYAyABKA4yHC5yZWJhbGFuY2VyLnYxLkV4ZWN1dGlvbk1vZGUSJwoHdHJpZ2dlchgEIAEoCzIWLnJlYmFsYW5jZXIudjEuVHJpZ2dlchIXCg9pZGVtcG90ZW5jeV9rZXkYBSABKAkSKAoGc3RhdHVzGAYgASgOMhgucmViYWxhbmNlci52MS5SdW5TdGF0dXMSNAoOZmFpbHVyZV9yZWFzb24YByABKA4yHC5yZWJhbGFuY2VyLnYxLkZhaWx1cmVSZWFzb24SDwoHbWVzc2FnZRgIIAEoCRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoHdGFyZ2V0cxgLIAMoCzIVLnJlYmFsYW5jZXIudjEuVGFyZ2V0EikKCGhvbGRpbmdzGAwgAygLMhcucmViYWxhbmNlci52MS5Qb3NpdGlvbhIXCg9uZXRfbGlxdWlkYXRpb24YDSABKAESDAoEY2FzaBgOIAEoARIhCgRwbGFuGA8gASgLMhMucmViYWxhbmNlci52MS5QbGFuEiQKBm9yZGVycxgQIAMoCzIULnJlYmFsYW5jZXIudjEuT3JkZXISIgoFZmlsbHMYESADKAsyEy5yZWJhbGFuY2VyLnYxLkZpbGwSMwoPbmV4dF9hdHRlbXB0X2F0GBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIoCgZjb3VudHMYEyABKAsyGC5yZWJhbGFuY2VyLnYxLlJ1bkNvdW50cxIdChBjYXNoX2FmdGVyX3NlbGxzGBQgASgBSACIAQESGwoOY2FzaF9hZnRlcl9ydW4YFSABKAFIAYgBAUITChFfY2FzaF9hZnRlcl9zZWxsc0IRCg9fY2FzaF9hZnRlcl9ydW4iUQoJUnVuQ291bnRzEhYKDnBsYW5uZWRfb3JkZXJzGAEgASgNEhUKDXBsYWNlZF9vcmRlcnMYAiABKA0SFQoNZmlsbGVkX29yZGVycxgDIAEoDSIVChNMaXN0QWNjb3VudHNSZXF1ZXN0IlYKFExpc3RBY2NvdW50c1Jlc3BvbnNlEigKCGFjY291bnRzGAEgAygLMhYucmViYWxhbmNlci52MS5BY2NvdW50EhQKDHRyYWRpbmdfbW9kZRgCIAEoCSJEChNHZXRQb3NpdGlvbnNSZXF1ZXN0Ei0KCmFjY291bnRfaWQYASABKAlCGbpIFnIUEAEYIDIOXltBLVphLXowLTldKyQimgEKFEdldFBvc2l0aW9uc1Jlc3BvbnNlEhIKCmFjY291bnRfaWQYASABKAkSKgoJcG9zaXRpb25zGAIgAygLMhcucmViYWxhbmNlci52MS5Qb3NpdGlvbhIXCg9uZXRfbGlxdWlkYXRpb24YAyABKAESKQoFYXNfb2YYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkcKFkdldEFjY291bnRWYWx1ZVJlcXVlc3QSLQoKYWNjb3VudF9pZBgBIAEoCUIZukgWchQQARggMg5eW0EtWmEtejAtOV0rJCKqAQoXR2V0QWNjb3VudFZhbHVlUmVzcG9uc2USEgoKYWNjb3VudF9pZBgBIAEoCRIXCg9uZXRfbGlxdWlkYXRpb24YAiABKAESDAoEY2FzaBgDIAEoARIXCg9hdmFpbGFibGVfZnVuZHMYBCABKAESEAoIY3VycmVuY3kYBSABKAkSKQoFYXNfb2YYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkIKEUdldFRhcmdldHNSZXF1ZXN0Ei0KCmFjY291bnRfaWQYASABKAlCGbpIFnIUEAEYIDIOXltBLVphLXowLTldKyQijwEKEkdldFRhcmdldHNSZXNwb25zZRISCgphY2NvdW50X2lkGAEgASgJEhAKCHN0cmF0ZWd5GAIgASgJEiYKB3RhcmdldHMYAyADKAsyFS5yZWJhbGFuY2VyLnYxLlRhcmdldBIcChRjYXNoX3Jlc2VydmVfcGVyY2VudBgEIAEoARINCgVhc19vZhgFIAEoCSLuAQoQUmViYWxhbmNlUmVxdWVzdBItCgphY2NvdW50X2lkGAEgASgJQhm6SBZyFBABGCAyDl5bQS1aYS16MC05XSskEjQKBG1vZGUYAiABKA4yHC5yZWJhbGFuY2VyLnYxLkV4ZWN1dGlvbk1vZGVCCLpIBYIBAhABEjYKD2lkZW1wb3RlbmN5X2tleRgDIAEoCUIdukgachgYyAEyE15bXlx4MDAtXHgxRlx4N0ZdKiQSJwoHdHJpZ2dlchgEIAEoCzIWLnJlYmFsYW5jZXIudjEuVHJpZ2dlchIUCgx3YWl0X2lmX2J1c3kYBSABKAgi8AQKEVJlYmFsYW5jZVJlc3BvbnNlEg4KBnJ1bl9pZBgBIAEoCRIQCghzZXF1ZW5jZRgCIAEoDRIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXBsYXllZBgEIAEoCBIuCghhY2NlcHRlZBgKIAEoCzIaLnJlYmFsYW5jZXIudjEuUnVuQWNjZXB0ZWRIABIsCgVwaGFzZRgLIAEoCzIbLnJlYmFsYW5jZXIudjEuUGhhc2VDaGFuZ2VkSAASOAoLYWxsb2NhdGlvbnMYDCABKAsyIS5yZWJhbGFuY2VyLnYxLkFsbG9jYXRpb25zRmV0Y2hlZEgAEigKBHBsYW4YDSABKAsyGC5yZWJhbGFuY2VyLnYxLlBsYW5SZWFkeUgAEjgKD29yZGVyX3N1Ym1pdHRlZBgOIAEoCzIdLnJlYmFsYW5jZXIudjEuT3JkZXJTdWJtaXR0ZWRIABI0Cg1vcmRlcl91cGRhdGVkGA8gASgLMhsucmViYWxhbmNlci52MS5PcmRlclVwZGF0ZWRIABIyCgxvcmRlcl9maWxsZWQYECABKAsyGi5yZWJhbGFuY2VyLnYxLk9yZGVyRmlsbGVkSAASMAoJY29tcGxldGVkGBEgASgLMhsucmViYWxhbmNlci52MS5SdW5Db21wbGV0ZWRIABIqCgZmYWlsZWQYEiABKAsyGC5yZWJhbGFuY2VyLnYxLlJ1bkZhaWxlZEgAEjAKCXBvc3Rwb25lZBgTIAEoCzIbLnJlYmFsYW5jZXIudjEuUnVuUG9zdHBvbmVkSABCBwoFZXZlbnQiZgoLUnVuQWNjZXB0ZWQSEgoKYWNjb3VudF9pZBgBIAEoCRIqCgRtb2RlGAIgASgOMhwucmViYWxhbmNlci52MS5FeGVjdXRpb25Nb2RlEhcKD2lkZW1wb3RlbmN5X2tleRgDIAEoCSIzCgxQaGFzZUNoYW5nZWQSIwoFcGhhc2UYASABKA4yFC5yZWJhbGFuY2VyLnYxLlBoYXNlIl0KEkFsbG9jYXRpb25zRmV0Y2hlZBIQCghzdHJhdGVneRgBIAEoCRImCgd0YXJnZXRzGAIgAygLMhUucmViYWxhbmNlci52MS5UYXJnZXQSDQoFYXNfb2YYAyABKAkiVQoJUGxhblJlYWR5EiEKBHBsYW4YASABKAsyEy5yZWJhbGFuY2VyLnYxLlBsYW4SFwoPbmV0X2xpcXVpZGF0aW9uGAIgASgBEgwKBGNhc2gYAyABKAEiNQoOT3JkZXJTdWJtaXR0ZWQSIwoFb3JkZXIYASABKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyIjMKDE9yZGVyVXBkYXRlZBIjCgVvcmRlchgBIAEoCzIULnJlYmFsYW5jZXIudjEuT3JkZXIiMAoLT3JkZXJGaWxsZWQSIQoEZmlsbBgBIAEoCzITLnJlYmFsYW5jZXIudjEuRmlsbCJvCgxSdW5Db21wbGV0ZWQSKAoGc3RhdHVzGAEgASgOMhgucmViYWxhbmNlci52MS5SdW5TdGF0dXMSDwoHbWVzc2FnZRgCIAEoCRIkCgZvcmRlcnMYAyADKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyInAKCVJ1bkZhaWxlZBIsCgZyZWFzb24YASABKA4yHC5yZWJhbGFuY2VyLnYxLkZhaWx1cmVSZWFzb24SDwoHbWVzc2FnZRgCIAEoCRIkCgZvcmRlcnMYAyADKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyIlQKDFJ1blBvc3Rwb25lZBIzCg9uZXh0X2F0dGVtcHRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB21lc3NhZ2UYAiABKAkiKgoNR2V0UnVuUmVxdWVzdBIZCgZydW5faWQYASABKAlCCbpIBnIEEAEYQCIxCg5HZXRSdW5SZXNwb25zZRIfCgNydW4YASABKAsyEi5yZWJhbGFuY2VyLnYxLlJ1biKnAQoPTGlzdFJ1bnNSZXF1ZXN0Ei0KCmFjY291bnRfaWQYASABKAlCGbpIFnIUEAEYIDIOXltBLVphLXowLTldKyQSFwoFbGltaXQYAiABKA1CCLpIBSoDGPQDEi4KBHZpZXcYAyABKA4yFi5yZWJhbGFuY2VyLnYxLlJ1blZpZXdCCLpIBYIBAhABEhwKCnBhZ2VfdG9rZW4YBCABKAlCCLpIBXIDGIABIk0KEExpc3RSdW5zUmVzcG9uc2USIAoEcnVucxgBIAMoCzISLnJlYmFsYW5jZXIudjEuUnVuEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJGChVMaXN0T3Blbk9yZGVyc1JlcXVlc3QSLQoKYWNjb3VudF9pZBgBIAEoCUIZukgWchQQARggMg5eW0EtWmEtejAtOV0rJCI+ChZMaXN0T3Blbk9yZGVyc1Jlc3BvbnNlEiQKBm9yZGVycxgBIAMoCzIULnJlYmFsYW5jZXIudjEuT3JkZXIiSAoXQ2FuY2VsT3Blbk9yZGVyc1JlcXVlc3QSLQoKYWNjb3VudF9pZBgBIAEoCUIZukgWchQQARggMg5eW0EtWmEtejAtOV0rJCJsChhDYW5jZWxPcGVuT3JkZXJzUmVzcG9uc2USJwoJY2FuY2VsbGVkGAEgAygLMhQucmViYWxhbmNlci52MS5PcmRlchInCglyZW1haW5pbmcYAiADKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyIhIKEEdldEhlYWx0aFJlcXVlc3QiXAoPQ29tcG9uZW50SGVhbHRoEgwKBG5hbWUYASABKAkSKwoGc3RhdHVzGAIgASgOMhsucmViYWxhbmNlci52MS5IZWFsdGhTdGF0dXMSDgoGZGV0YWlsGAMgASgJInQKEUdldEhlYWx0aFJlc3BvbnNlEisKBnN0YXR1cxgBIAEoDjIbLnJlYmFsYW5jZXIudjEuSGVhbHRoU3RhdHVzEjIKCmNvbXBvbmVudHMYAiADKAsyHi5yZWJhbGFuY2VyLnYxLkNvbXBvbmVudEhlYWx0aCpaCgtBY2NvdW50VHlwZRIcChhBQ0NPVU5UX1RZUEVfVU5TUEVDSUZJRUQQABIWChJBQ0NPVU5UX1RZUEVfUEFQRVIQARIVChFBQ0NPVU5UX1RZUEVfTElWRRACKmQKDUV4ZWN1dGlvbk1vZGUSHgoaRVhFQ1VUSU9OX01PREVfVU5TUEVDSUZJRUQQABIaChZFWEVDVVRJT05fTU9ERV9EUllfUlVOEAESFwoTRVhFQ1VUSU9OX01PREVfTElWRRACKlAKCU9yZGVyU2lkZRIaChZPUkRFUl9TSURFX1VOU1BFQ0lGSUVEEAASEgoOT1JERVJfU0lERV9CVVkQARITCg9PUkRFUl9TSURFX1NFTEwQAip0CglPcmRlclR5cGUSGgoWT1JERVJfVFlQRV9VTlNQRUNJRklFRBAAEhUKEU9SREVSX1RZUEVfTUFSS0VUEAESFAoQT1JERVJfVFlQRV9MSU1JVBACEh4KGk9SREVSX1RZUEVfTUFSS0VUX09OX0NMT1NFEAMq2wEKC09yZGVyU3RhdHVzEhwKGE9SREVSX1NUQVRVU19VTlNQRUNJRklFRBAAEh8KG09SREVSX1NUQVRVU19QRU5ESU5HX1NVQk1JVBABEhoKFk9SREVSX1NUQVRVU19TVUJNSVRURUQQAhIhCh1PUkRFUl9TVEFUVVNfUEFSVElBTExZX0ZJTExFRBADEhcKE09SREVSX1NUQVRVU19GSUxMRUQQBBIaChZPUkRFUl9TVEFUVVNfQ0FOQ0VMTEVEEAUSGQoVT1JERVJfU1RBVFVTX1JFSkVDVEVEEAYqtQEKCVJ1blN0YXR1cxIaChZSVU5fU1RBVFVTX1VOU1BFQ0lGSUVEEAASFgoSUlVOX1NUQVRVU19SVU5OSU5HEAESGAoUUlVOX1NUQVRVU19DT01QTEVURUQQAhIpCiVSVU5fU1RBVFVTX0NPTVBMRVRFRF9XSVRIX0FESlVTVE1FTlRTEAMSFQoRUlVOX1NUQVRVU19GQUlMRUQQBBIYChRSVU5fU1RBVFVTX1BPU1RQT05FRBAFKv4BCgVQaGFzZRIVChFQSEFTRV9VTlNQRUNJRklFRBAAEh4KGlBIQVNFX0ZFVENISU5HX0FMTE9DQVRJT05TEAESGQoVUEhBU0VfUkVBRElOR19BQ0NPVU5UEAISEgoOUEhBU0VfUExBTk5JTkcQAxIYChRQSEFTRV9DSEVDS0lOR19IT1VSUxAEEiAKHFBIQVNFX0NBTkNFTExJTkdfT1BFTl9PUkRFUlMQBRIRCg1QSEFTRV9TRUxMSU5HEAYSGQoVUEhBU0VfUkVGUkVTSElOR19DQVNIEAcSEAoMUEhBU0VfQlVZSU5HEAgSEwoPUEhBU0VfUFJFRkxJR0hUEAkq4AMKDUZhaWx1cmVSZWFzb24SHgoaRkFJTFVSRV9SRUFTT05fVU5TUEVDSUZJRUQQABIqCiZGQUlMVVJFX1JFQVNPTl9BTExPQ0FUSU9OU19VTkFWQUlMQUJMRRABEiYKIkZBSUxVUkVfUkVBU09OX0lOVkFMSURfQUxMT0NBVElPTlMQAhIlCiFGQUlMVVJFX1JFQVNPTl9CUk9LRVJfVU5BVkFJTEFCTEUQAxIgChxGQUlMVVJFX1JFQVNPTl9NSVNTSU5HX1BSSUNFEAQSHQoZRkFJTFVSRV9SRUFTT05fUklTS19MSU1JVBAFEiwKKEZBSUxVUkVfUkVBU09OX09QRU5fT1JERVJTX05PVF9DQU5DRUxMRUQQBhIhCh1GQUlMVVJFX1JFQVNPTl9PUkRFUl9SRUpFQ1RFRBAHEiAKHEZBSUxVUkVfUkVBU09OX09SREVSX1RJTUVPVVQQCBIdChlGQUlMVVJFX1JFQVNPTl9MSVZFX0dVQVJEEAkSHgoaRkFJTFVSRV9SRUFTT05fSU5URVJSVVBURUQQChIbChdGQUlMVVJFX1JFQVNPTl9JTlRFUk5BTBALEiQKIEZBSUxVUkVfUkVBU09OX1BSRUZMSUdIVF9SRUZVU0VEEAwqTAoHUnVuVmlldxIYChRSVU5fVklFV19VTlNQRUNJRklFRBAAEhQKEFJVTl9WSUVXX1NVTU1BUlkQARIRCg1SVU5fVklFV19GVUxMEAIqZwoMSGVhbHRoU3RhdHVzEh0KGUhFQUxUSF9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVIRUFMVEhfU1RBVFVTX1NFUlZJTkcQARIdChlIRUFMVEhfU1RBVFVTX05PVF9TRVJWSU5HEAIyjAoKEVJlYmFsYW5jZXJTZXJ2aWNlEm0KDExpc3RBY2NvdW50cxIiLnJlYmFsYW5jZXIudjEuTGlzdEFjY291bnRzUmVxdWVzdBojLnJlYmFsYW5jZXIudjEuTGlzdEFjY291bnRzUmVzcG9uc2UiFJACAYLT5JMCCxIJL2FjY291bnRzEoQBCgxHZXRQb3NpdGlvbnMSIi5yZWJhbGFuY2VyLnYxLkdldFBvc2l0aW9uc1JlcXVlc3QaIy5yZWJhbGFuY2VyLnYxLkdldFBvc2l0aW9uc1Jlc3BvbnNlIiuQAgGC0+STAiISIC9hY2NvdW50cy97YWNjb3VudF9pZH0vcG9zaXRpb25zEokBCg9HZXRBY2NvdW50VmFsdWUSJS5yZWJhbGFuY2VyLnYxLkdldEFjY291bnRWYWx1ZVJlcXVlc3QaJi5yZWJhbGFuY2VyLnYxLkdldEFjY291bnRWYWx1ZVJlc3BvbnNlIieQAgGC0+STAh4SHC9hY2NvdW50cy97YWNjb3VudF9pZH0vdmFsdWUSfAoKR2V0VGFyZ2V0cxIgLnJlYmFsYW5jZXIudjEuR2V0VGFyZ2V0c1JlcXVlc3QaIS5yZWJhbGFuY2VyLnYxLkdldFRhcmdldHNSZXNwb25zZSIpkAIBgtPkkwIgEh4vYWNjb3VudHMve2FjY291bnRfaWR9L3RhcmdldHMSmgEKCVJlYmFsYW5jZRIfLnJlYmFsYW5jZXIudjEuUmViYWxhbmNlUmVxdWVzdBogLnJlYmFsYW5jZXIudjEuUmViYWxhbmNlUmVzcG9uc2UiSILT5JMCQjoBKlokOgEqIh8vcmViYWxhbmNlL3thY2NvdW50X2lkfS9kcnktcnVuIhcvcmViYWxhbmNlL3thY2NvdW50X2lkfTABEmAKBkdldFJ1bhIcLnJlYmFsYW5jZXIudjEuR2V0UnVuUmVxdWVzdBodLnJlYmFsYW5jZXIudjEuR2V0UnVuUmVzcG9uc2UiGZACAYLT5JMCEBIOL3J1bnMve3J1bl9pZH0ScwoITGlzdFJ1bnMSHi5yZWJhbGFuY2VyLnYxLkxpc3RSdW5zUmVxdWVzdBofLnJlYmFsYW5jZXIudjEuTGlzdFJ1bnNSZXNwb25zZSImkAIBgtPkkwIdEhsvYWNjb3VudHMve2FjY291bnRfaWR9L3J1bnMShwEKDkxpc3RPcGVuT3JkZXJzEiQucmViYWxhbmNlci52MS5MaXN0T3Blbk9yZGVyc1JlcXVlc3QaJS5yZWJhbGFuY2VyLnYxLkxpc3RPcGVuT3JkZXJzUmVzcG9uc2UiKJACAYLT5JMCHxIdL2FjY291bnRzL3thY2NvdW50X2lkfS9vcmRlcnMSlAEKEENhbmNlbE9wZW5PcmRlcnMSJi5yZWJhbGFuY2VyLnYxLkNhbmNlbE9wZW5PcmRlcnNSZXF1ZXN0GicucmViYWxhbmNlci52MS5DYW5jZWxPcGVuT3JkZXJzUmVzcG9uc2UiL4LT5JMCKToBKiIkL2FjY291bnRzL3thY2NvdW50X2lkfS9vcmRlcnM6Y2FuY2VsEmIKCUdldEhlYWx0aBIfLnJlYmFsYW5jZXIudjEuR2V0SGVhbHRoUmVxdWVzdBogLnJlYmFsYW5jZXIudjEuR2V0SGVhbHRoUmVzcG9uc2UiEpACAYLT5JMCCRIHL2hlYWx0aGIGcHJvdG8z", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * Account is one account from accounts.yaml.
@@ -853,6 +854,30 @@ export type Run = Message<"rebalancer.v1.Run"> & {
    * @generated from field: google.protobuf.Timestamp next_attempt_at = 18;
    */
   nextAttemptAt?: Timestamp | undefined;
+
+  /**
+   * How many orders the run planned, placed and filled; set in every view, so that a list of
+   * summaries can show them without the plan and the orders.
+   *
+   * @generated from field: rebalancer.v1.RunCounts counts = 19;
+   */
+  counts?: RunCounts | undefined;
+
+  /**
+   * Cash re-read after the sells filled, which the buys were planned against; unset for runs
+   * that did not get that far (dry runs, failures before selling).
+   *
+   * @generated from field: optional double cash_after_sells = 20;
+   */
+  cashAfterSells?: number | undefined;
+
+  /**
+   * Cash read once a live run had placed its orders; unset for dry runs, runs that placed
+   * nothing and when the broker could not be read at the end.
+   *
+   * @generated from field: optional double cash_after_run = 21;
+   */
+  cashAfterRun?: number | undefined;
 };
 
 /**
@@ -861,6 +886,41 @@ export type Run = Message<"rebalancer.v1.Run"> & {
  */
 export const RunSchema: GenMessage<Run> = /*@__PURE__*/
   messageDesc(file_rebalancer_v1_rebalancer, 11);
+
+/**
+ * RunCounts summarises a run's orders.
+ *
+ * @generated from message rebalancer.v1.RunCounts
+ */
+export type RunCounts = Message<"rebalancer.v1.RunCounts"> & {
+  /**
+   * Orders in the plan (for a dry run: what a live run would place now).
+   *
+   * @generated from field: uint32 planned_orders = 1;
+   */
+  plannedOrders: number;
+
+  /**
+   * Orders placed at the broker.
+   *
+   * @generated from field: uint32 placed_orders = 2;
+   */
+  placedOrders: number;
+
+  /**
+   * Placed orders that filled completely.
+   *
+   * @generated from field: uint32 filled_orders = 3;
+   */
+  filledOrders: number;
+};
+
+/**
+ * Describes the message rebalancer.v1.RunCounts.
+ * Use `create(RunCountsSchema)` to create a new message.
+ */
+export const RunCountsSchema: GenMessage<RunCounts> = /*@__PURE__*/
+  messageDesc(file_rebalancer_v1_rebalancer, 12);
 
 /**
  * ListAccountsRequest asks for the configured accounts.
@@ -875,7 +935,7 @@ export type ListAccountsRequest = Message<"rebalancer.v1.ListAccountsRequest"> &
  * Use `create(ListAccountsRequestSchema)` to create a new message.
  */
 export const ListAccountsRequestSchema: GenMessage<ListAccountsRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 12);
+  messageDesc(file_rebalancer_v1_rebalancer, 13);
 
 /**
  * ListAccountsResponse holds the configured accounts.
@@ -903,7 +963,7 @@ export type ListAccountsResponse = Message<"rebalancer.v1.ListAccountsResponse">
  * Use `create(ListAccountsResponseSchema)` to create a new message.
  */
 export const ListAccountsResponseSchema: GenMessage<ListAccountsResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 13);
+  messageDesc(file_rebalancer_v1_rebalancer, 14);
 
 /**
  * GetPositionsRequest names the account to read.
@@ -924,7 +984,7 @@ export type GetPositionsRequest = Message<"rebalancer.v1.GetPositionsRequest"> &
  * Use `create(GetPositionsRequestSchema)` to create a new message.
  */
 export const GetPositionsRequestSchema: GenMessage<GetPositionsRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 14);
+  messageDesc(file_rebalancer_v1_rebalancer, 15);
 
 /**
  * GetPositionsResponse holds an account's holdings.
@@ -966,7 +1026,7 @@ export type GetPositionsResponse = Message<"rebalancer.v1.GetPositionsResponse">
  * Use `create(GetPositionsResponseSchema)` to create a new message.
  */
 export const GetPositionsResponseSchema: GenMessage<GetPositionsResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 15);
+  messageDesc(file_rebalancer_v1_rebalancer, 16);
 
 /**
  * GetAccountValueRequest names the account to read.
@@ -987,7 +1047,7 @@ export type GetAccountValueRequest = Message<"rebalancer.v1.GetAccountValueReque
  * Use `create(GetAccountValueRequestSchema)` to create a new message.
  */
 export const GetAccountValueRequestSchema: GenMessage<GetAccountValueRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 16);
+  messageDesc(file_rebalancer_v1_rebalancer, 17);
 
 /**
  * GetAccountValueResponse holds an account's value.
@@ -1043,7 +1103,7 @@ export type GetAccountValueResponse = Message<"rebalancer.v1.GetAccountValueResp
  * Use `create(GetAccountValueResponseSchema)` to create a new message.
  */
 export const GetAccountValueResponseSchema: GenMessage<GetAccountValueResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 17);
+  messageDesc(file_rebalancer_v1_rebalancer, 18);
 
 /**
  * GetTargetsRequest names the account whose targets to fetch.
@@ -1064,7 +1124,7 @@ export type GetTargetsRequest = Message<"rebalancer.v1.GetTargetsRequest"> & {
  * Use `create(GetTargetsRequestSchema)` to create a new message.
  */
 export const GetTargetsRequestSchema: GenMessage<GetTargetsRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 18);
+  messageDesc(file_rebalancer_v1_rebalancer, 19);
 
 /**
  * GetTargetsResponse holds an account's target weights.
@@ -1114,7 +1174,7 @@ export type GetTargetsResponse = Message<"rebalancer.v1.GetTargetsResponse"> & {
  * Use `create(GetTargetsResponseSchema)` to create a new message.
  */
 export const GetTargetsResponseSchema: GenMessage<GetTargetsResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 19);
+  messageDesc(file_rebalancer_v1_rebalancer, 20);
 
 /**
  * RebalanceRequest asks for one rebalance of one account.
@@ -1168,7 +1228,7 @@ export type RebalanceRequest = Message<"rebalancer.v1.RebalanceRequest"> & {
  * Use `create(RebalanceRequestSchema)` to create a new message.
  */
 export const RebalanceRequestSchema: GenMessage<RebalanceRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 20);
+  messageDesc(file_rebalancer_v1_rebalancer, 21);
 
 /**
  * RebalanceResponse is one progress event of a run. Events of one run are numbered from 1 and
@@ -1298,7 +1358,7 @@ export type RebalanceResponse = Message<"rebalancer.v1.RebalanceResponse"> & {
  * Use `create(RebalanceResponseSchema)` to create a new message.
  */
 export const RebalanceResponseSchema: GenMessage<RebalanceResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 21);
+  messageDesc(file_rebalancer_v1_rebalancer, 22);
 
 /**
  * RunAccepted opens a run's stream.
@@ -1333,7 +1393,7 @@ export type RunAccepted = Message<"rebalancer.v1.RunAccepted"> & {
  * Use `create(RunAcceptedSchema)` to create a new message.
  */
 export const RunAcceptedSchema: GenMessage<RunAccepted> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 22);
+  messageDesc(file_rebalancer_v1_rebalancer, 23);
 
 /**
  * PhaseChanged marks the start of a phase.
@@ -1354,7 +1414,7 @@ export type PhaseChanged = Message<"rebalancer.v1.PhaseChanged"> & {
  * Use `create(PhaseChangedSchema)` to create a new message.
  */
 export const PhaseChangedSchema: GenMessage<PhaseChanged> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 23);
+  messageDesc(file_rebalancer_v1_rebalancer, 24);
 
 /**
  * AllocationsFetched reports the targets used.
@@ -1389,7 +1449,7 @@ export type AllocationsFetched = Message<"rebalancer.v1.AllocationsFetched"> & {
  * Use `create(AllocationsFetchedSchema)` to create a new message.
  */
 export const AllocationsFetchedSchema: GenMessage<AllocationsFetched> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 24);
+  messageDesc(file_rebalancer_v1_rebalancer, 25);
 
 /**
  * PlanReady reports the plan.
@@ -1424,7 +1484,7 @@ export type PlanReady = Message<"rebalancer.v1.PlanReady"> & {
  * Use `create(PlanReadySchema)` to create a new message.
  */
 export const PlanReadySchema: GenMessage<PlanReady> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 25);
+  messageDesc(file_rebalancer_v1_rebalancer, 26);
 
 /**
  * OrderSubmitted reports an order placed at the broker.
@@ -1445,7 +1505,7 @@ export type OrderSubmitted = Message<"rebalancer.v1.OrderSubmitted"> & {
  * Use `create(OrderSubmittedSchema)` to create a new message.
  */
 export const OrderSubmittedSchema: GenMessage<OrderSubmitted> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 26);
+  messageDesc(file_rebalancer_v1_rebalancer, 27);
 
 /**
  * OrderUpdated reports an order's new status.
@@ -1466,7 +1526,7 @@ export type OrderUpdated = Message<"rebalancer.v1.OrderUpdated"> & {
  * Use `create(OrderUpdatedSchema)` to create a new message.
  */
 export const OrderUpdatedSchema: GenMessage<OrderUpdated> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 27);
+  messageDesc(file_rebalancer_v1_rebalancer, 28);
 
 /**
  * OrderFilled reports a fill.
@@ -1487,7 +1547,7 @@ export type OrderFilled = Message<"rebalancer.v1.OrderFilled"> & {
  * Use `create(OrderFilledSchema)` to create a new message.
  */
 export const OrderFilledSchema: GenMessage<OrderFilled> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 28);
+  messageDesc(file_rebalancer_v1_rebalancer, 29);
 
 /**
  * RunCompleted ends a run that finished.
@@ -1522,7 +1582,7 @@ export type RunCompleted = Message<"rebalancer.v1.RunCompleted"> & {
  * Use `create(RunCompletedSchema)` to create a new message.
  */
 export const RunCompletedSchema: GenMessage<RunCompleted> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 29);
+  messageDesc(file_rebalancer_v1_rebalancer, 30);
 
 /**
  * RunFailed ends a run that failed.
@@ -1557,7 +1617,7 @@ export type RunFailed = Message<"rebalancer.v1.RunFailed"> & {
  * Use `create(RunFailedSchema)` to create a new message.
  */
 export const RunFailedSchema: GenMessage<RunFailed> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 30);
+  messageDesc(file_rebalancer_v1_rebalancer, 31);
 
 /**
  * RunPostponed ends a run that placed nothing because a market is closed.
@@ -1585,7 +1645,7 @@ export type RunPostponed = Message<"rebalancer.v1.RunPostponed"> & {
  * Use `create(RunPostponedSchema)` to create a new message.
  */
 export const RunPostponedSchema: GenMessage<RunPostponed> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 31);
+  messageDesc(file_rebalancer_v1_rebalancer, 32);
 
 /**
  * GetRunRequest names a run.
@@ -1606,7 +1666,7 @@ export type GetRunRequest = Message<"rebalancer.v1.GetRunRequest"> & {
  * Use `create(GetRunRequestSchema)` to create a new message.
  */
 export const GetRunRequestSchema: GenMessage<GetRunRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 32);
+  messageDesc(file_rebalancer_v1_rebalancer, 33);
 
 /**
  * GetRunResponse holds a run.
@@ -1627,7 +1687,7 @@ export type GetRunResponse = Message<"rebalancer.v1.GetRunResponse"> & {
  * Use `create(GetRunResponseSchema)` to create a new message.
  */
 export const GetRunResponseSchema: GenMessage<GetRunResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 33);
+  messageDesc(file_rebalancer_v1_rebalancer, 34);
 
 /**
  * ListRunsRequest names the account whose runs to list.
@@ -1648,6 +1708,20 @@ export type ListRunsRequest = Message<"rebalancer.v1.ListRunsRequest"> & {
    * @generated from field: uint32 limit = 2;
    */
   limit: number;
+
+  /**
+   * How much of each run to return; unset means summaries (RUN_VIEW_SUMMARY).
+   *
+   * @generated from field: rebalancer.v1.RunView view = 3;
+   */
+  view: RunView;
+
+  /**
+   * Where to go on: the `next_page_token` of the previous page; empty for the newest runs.
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
 };
 
 /**
@@ -1655,7 +1729,7 @@ export type ListRunsRequest = Message<"rebalancer.v1.ListRunsRequest"> & {
  * Use `create(ListRunsRequestSchema)` to create a new message.
  */
 export const ListRunsRequestSchema: GenMessage<ListRunsRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 34);
+  messageDesc(file_rebalancer_v1_rebalancer, 35);
 
 /**
  * ListRunsResponse holds runs, newest first.
@@ -1664,11 +1738,18 @@ export const ListRunsRequestSchema: GenMessage<ListRunsRequest> = /*@__PURE__*/
  */
 export type ListRunsResponse = Message<"rebalancer.v1.ListRunsResponse"> & {
   /**
-   * The runs, without their events.
+   * The runs, without their events: summaries unless the request asked for RUN_VIEW_FULL.
    *
    * @generated from field: repeated rebalancer.v1.Run runs = 1;
    */
   runs: Run[];
+
+  /**
+   * Token of the next (older) page; empty when this page is the last.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -1676,7 +1757,7 @@ export type ListRunsResponse = Message<"rebalancer.v1.ListRunsResponse"> & {
  * Use `create(ListRunsResponseSchema)` to create a new message.
  */
 export const ListRunsResponseSchema: GenMessage<ListRunsResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 35);
+  messageDesc(file_rebalancer_v1_rebalancer, 36);
 
 /**
  * ListOpenOrdersRequest names the account whose working orders to list.
@@ -1697,7 +1778,7 @@ export type ListOpenOrdersRequest = Message<"rebalancer.v1.ListOpenOrdersRequest
  * Use `create(ListOpenOrdersRequestSchema)` to create a new message.
  */
 export const ListOpenOrdersRequestSchema: GenMessage<ListOpenOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 36);
+  messageDesc(file_rebalancer_v1_rebalancer, 37);
 
 /**
  * ListOpenOrdersResponse holds the working orders.
@@ -1718,7 +1799,7 @@ export type ListOpenOrdersResponse = Message<"rebalancer.v1.ListOpenOrdersRespon
  * Use `create(ListOpenOrdersResponseSchema)` to create a new message.
  */
 export const ListOpenOrdersResponseSchema: GenMessage<ListOpenOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 37);
+  messageDesc(file_rebalancer_v1_rebalancer, 38);
 
 /**
  * CancelOpenOrdersRequest names the account whose working orders to cancel.
@@ -1739,7 +1820,7 @@ export type CancelOpenOrdersRequest = Message<"rebalancer.v1.CancelOpenOrdersReq
  * Use `create(CancelOpenOrdersRequestSchema)` to create a new message.
  */
 export const CancelOpenOrdersRequestSchema: GenMessage<CancelOpenOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 38);
+  messageDesc(file_rebalancer_v1_rebalancer, 39);
 
 /**
  * CancelOpenOrdersResponse reports what was cancelled.
@@ -1767,7 +1848,7 @@ export type CancelOpenOrdersResponse = Message<"rebalancer.v1.CancelOpenOrdersRe
  * Use `create(CancelOpenOrdersResponseSchema)` to create a new message.
  */
 export const CancelOpenOrdersResponseSchema: GenMessage<CancelOpenOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 39);
+  messageDesc(file_rebalancer_v1_rebalancer, 40);
 
 /**
  * GetHealthRequest asks for the health report.
@@ -1782,7 +1863,7 @@ export type GetHealthRequest = Message<"rebalancer.v1.GetHealthRequest"> & {
  * Use `create(GetHealthRequestSchema)` to create a new message.
  */
 export const GetHealthRequestSchema: GenMessage<GetHealthRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 40);
+  messageDesc(file_rebalancer_v1_rebalancer, 41);
 
 /**
  * ComponentHealth is the health of one component.
@@ -1817,7 +1898,7 @@ export type ComponentHealth = Message<"rebalancer.v1.ComponentHealth"> & {
  * Use `create(ComponentHealthSchema)` to create a new message.
  */
 export const ComponentHealthSchema: GenMessage<ComponentHealth> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 41);
+  messageDesc(file_rebalancer_v1_rebalancer, 42);
 
 /**
  * GetHealthResponse is the health report.
@@ -1845,7 +1926,7 @@ export type GetHealthResponse = Message<"rebalancer.v1.GetHealthResponse"> & {
  * Use `create(GetHealthResponseSchema)` to create a new message.
  */
 export const GetHealthResponseSchema: GenMessage<GetHealthResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 42);
+  messageDesc(file_rebalancer_v1_rebalancer, 43);
 
 /**
  * AccountType says whether an account trades real money.
@@ -2298,6 +2379,41 @@ export const FailureReasonSchema: GenEnum<FailureReason> = /*@__PURE__*/
   enumDesc(file_rebalancer_v1_rebalancer, 7);
 
 /**
+ * RunView says how much of each run ListRuns returns.
+ *
+ * @generated from enum rebalancer.v1.RunView
+ */
+export enum RunView {
+  /**
+   * Not set; the same as RUN_VIEW_SUMMARY.
+   *
+   * @generated from enum value: RUN_VIEW_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The run's identity, mode, trigger, status, outcome, times, cash figures and counts; its
+   * targets, holdings, plan, orders and fills are left out (GetRun has them).
+   *
+   * @generated from enum value: RUN_VIEW_SUMMARY = 1;
+   */
+  SUMMARY = 1,
+
+  /**
+   * The full audit record of each run, as GetRun returns it.
+   *
+   * @generated from enum value: RUN_VIEW_FULL = 2;
+   */
+  FULL = 2,
+}
+
+/**
+ * Describes the enum rebalancer.v1.RunView.
+ */
+export const RunViewSchema: GenEnum<RunView> = /*@__PURE__*/
+  enumDesc(file_rebalancer_v1_rebalancer, 8);
+
+/**
  * HealthStatus is the state of the service or one component.
  *
  * @generated from enum rebalancer.v1.HealthStatus
@@ -2329,7 +2445,7 @@ export enum HealthStatus {
  * Describes the enum rebalancer.v1.HealthStatus.
  */
 export const HealthStatusSchema: GenEnum<HealthStatus> = /*@__PURE__*/
-  enumDesc(file_rebalancer_v1_rebalancer, 8);
+  enumDesc(file_rebalancer_v1_rebalancer, 9);
 
 /**
  * RebalancerService reads Interactive Brokers accounts and rebalances them toward the target
@@ -2407,7 +2523,9 @@ export const RebalancerService: GenService<{
     output: typeof GetRunResponseSchema;
   },
   /**
-   * ListRuns returns the runs of one account, newest first.
+   * ListRuns returns the runs of one account, newest first, a page at a time: summaries by
+   * default (`view`), the full records with RUN_VIEW_FULL. On REST:
+   * `GET /accounts/{account_id}/runs?limit=20&view=full&page_token=...`.
    *
    * @generated from rpc rebalancer.v1.RebalancerService.ListRuns
    */
