@@ -32,9 +32,9 @@ export interface RebalancerAppOptions {
   dataDir: string;
   /** paper (default) or live. */
   tradingMode?: AccountType;
-  /** Default 127.0.0.1. */
+  /** Address to listen on; default 127.0.0.1. */
   host?: string;
-  /** Default 0: any free port. */
+  /** Port to listen on; default 0: any free port. */
   port?: number;
   /** Bearer keys; empty (default) turns authentication off. A function is asked per request. */
   apiKeys?: string[] | (() => readonly string[]);

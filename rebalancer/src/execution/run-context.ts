@@ -4,7 +4,9 @@ import type { RecordRunEvent } from "./run-event.js";
 
 /** What one run works with, passed to each of its steps. */
 export interface RunContext {
+  /** The adapters and run-wide settings, the same for every run. */
   deps: ExecutionDeps;
+  /** The account rebalanced, as configured (settings, replacement set). */
   account: Account;
   /** The run's id; every order carries it as order reference (IBKR orderRef). */
   runId: string;

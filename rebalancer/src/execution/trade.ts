@@ -10,6 +10,7 @@ import { whileConnected } from "./while-connected.js";
 
 /** What `trade` works with: the run, and its orders as recorded. */
 export interface TradeContext extends RunContext {
+  /** The run's orders: placements recorded first, then what the broker tells of them. */
   orders: RunOrders;
 }
 
