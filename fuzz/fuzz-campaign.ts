@@ -18,7 +18,6 @@ import {
   type FuzzRequest,
 } from "./fuzz-request.js";
 import { fuzzScenarios } from "./fuzz-scenarios.js";
-import { knownClass, knownFindings } from "./known-findings.js";
 import { rebalancerCase } from "./rebalancer-cases.js";
 import { subscriberCase } from "./subscriber-cases.js";
 
@@ -67,13 +66,6 @@ export interface FuzzReport {
   rssGrowthLimit: number;
   /** Whether every count is zero and memory stayed within the limit. */
   clean: boolean;
-  /**
-   * Whether everything found belongs to a known open class (known-findings.ts), memory stayed
-   * within the limit, and orders were placed only by live runs of a known class.
-   */
-  cleanButKnown: boolean;
-  /** Findings per known class seen. */
-  known: Record<string, number>;
 }
 
 const channel = "fuzz";
@@ -120,8 +112,6 @@ export async function runFuzzCampaign(options: FuzzOptions): Promise<FuzzReport>
       },
       rssGrowthLimit,
       clean: false,
-      cleanButKnown: false,
-      known: {},
     };
     /** Requests by the idempotency keys they carry, to name the source of a live run. */
     const byKey = new Map<string, string>();
@@ -217,19 +207,6 @@ export async function runFuzzCampaign(options: FuzzOptions): Promise<FuzzReport>
       report.resets.length === 0 &&
       report.hangs.length === 0 &&
       !grew;
-    const lines = [
-      ...[...report.serverErrors, ...report.resets, ...report.hangs].map(
-        (f) => `${f.request} -> ${f.outcome}`,
-      ),
-      ...report.liveRunRequests.map((l) => l.replace(/^run \S+ \([^)]*\) from #\d+: /, "")),
-    ];
-    let unknown = 0;
-    for (const line of lines) {
-      const known = knownClass(line);
-      if (known) report.known[known.name] = (report.known[known.name] ?? 0) + 1;
-      else unknown++;
-    }
-    report.cleanButKnown = unknown === 0 && !grew;
     return report;
   } finally {
     http2.close();
@@ -295,16 +272,8 @@ export function formatFuzzReport(report: FuzzReport): string {
       lines.push(`  ${name} #${f.index}: ${f.request}\n    -> ${f.outcome}`);
     if (findings.length > 10) lines.push(`  … ${findings.length - 10} more ${name}s`);
   }
-  for (const known of knownFindings) {
-    const n = report.known[known.name];
-    lines.push(`  known open class: ${n ? `${n} found` : "not seen in this run"}: ${known.name}`);
-  }
   lines.push(
-    report.clean
-      ? "fuzz: clean"
-      : report.cleanButKnown
-        ? "fuzz: FINDINGS, all of known open classes (see fuzz/known-findings.ts)"
-        : "fuzz: FINDINGS (reproduce with FUZZ_SEED and FUZZ_COUNT)",
+    report.clean ? "fuzz: clean" : "fuzz: FINDINGS (reproduce with FUZZ_SEED and FUZZ_COUNT)",
   );
   return lines.join("\n");
 }

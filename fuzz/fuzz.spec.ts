@@ -13,16 +13,11 @@ describe("fuzz (quick form): bad input never trades, never fails the server, alw
     const text = formatFuzzReport(report);
     if (!report.clean || process.env.FUZZ_VERBOSE) process.stdout.write(`${text}\n`);
     expect(report.sent).to.equal(count);
-    if (process.env.FUZZ_STRICT) {
-      expect(report.ordersPlaced, text).to.equal(0);
-      expect(report.liveRuns, text).to.equal(0);
-      expect(report.serverErrors, text).to.deep.equal([]);
-      expect(report.resets, text).to.deep.equal([]);
-      expect(report.hangs, text).to.deep.equal([]);
-      expect(report.clean, text).to.equal(true);
-    } else {
-      // Open rebalancer-side classes (fuzz/known-findings.ts) are printed, anything else fails.
-      expect(report.cleanButKnown, text).to.equal(true);
-    }
+    expect(report.ordersPlaced, text).to.equal(0);
+    expect(report.liveRuns, text).to.equal(0);
+    expect(report.serverErrors, text).to.deep.equal([]);
+    expect(report.resets, text).to.deep.equal([]);
+    expect(report.hangs, text).to.deep.equal([]);
+    expect(report.clean, text).to.equal(true);
   });
 });

@@ -159,7 +159,7 @@ describe("the health routes the checks call", () => {
     expect(readRepoFile("proto/rebalancer/v1/rebalancer.proto")).to.match(
       /option \(google\.api\.http\) = \{get: "\/health"\}/,
     );
-    expect(readRepoFile("subscriber/src/http/http-ingress.ts")).to.match(
+    expect(readRepoFile("subscriber/src/sources/http-ingress.ts")).to.match(
       /req\.method === "GET" && path === "\/health"/,
     );
   });

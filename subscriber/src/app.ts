@@ -11,11 +11,11 @@ import { describeFailure } from "./delivery/classify-failure.js";
 import { createDispatcher } from "./delivery/dispatcher.js";
 import { createRebalancerClient } from "./delivery/rebalancer-client.js";
 import { createRebalancerReachability } from "./delivery/rebalancer-reachability.js";
-import { startHttpIngress, type HealthReport } from "./http/http-ingress.js";
+import { startHttpIngress, type HealthReport } from "./sources/http-ingress.js";
 import type { Inbox } from "./inbox/inbox.js";
 import { openSqliteInbox } from "./inbox/sqlite-inbox.js";
 import { createIntake } from "./intake/intake.js";
-import { startAblySource, type AblySource } from "./realtime/ably-source.js";
+import { startAblySource, type AblySource } from "./sources/ably-source.js";
 import { publicStatus, type SubscriberStatus } from "./status.js";
 import { createSubscriberMetrics } from "./telemetry/subscriber-metrics.js";
 

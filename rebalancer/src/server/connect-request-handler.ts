@@ -9,12 +9,7 @@ import {
 } from "@connectrpc/connect-node";
 import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import type { Logger } from "@mesh/platform/logger";
-import {
-  binaryFraming,
-  binaryProblem,
-  getProblem,
-  writeBinaryRefusal,
-} from "./binary-request-check.js";
+import { bodyFormat, bodyProblem, getProblem, writeRefusal } from "./request-body-check.js";
 import { limitBody } from "./body-limit.js";
 import type { NodeRequestHandler, NodeResponse } from "./node-request-handler.js";
 import { writeJson } from "./write-json.js";
@@ -78,28 +73,28 @@ export function createConnectRequestHandler(
       }),
     };
     if (request.method === "GET") {
-      const problem = getProblem(handler.method, new URL(request.url).searchParams);
+      const problem = getProblem(handler.method, new URL(request.url).search, maxBodyBytes);
       if (problem !== undefined) {
-        writeBinaryRefusal(res, "connect-unary", problem);
+        writeRefusal(
+          res,
+          { framing: "connect-unary", codec: "json", compression: "identity" },
+          problem,
+        );
         return;
       }
     }
-    const framing = binaryFraming(request.header.get("content-type") ?? "");
+    // Unary and server-streaming bodies are whole before the call starts: read them here first.
+    const format = bodyFormat(request.header);
     const checked =
-      framing !== undefined &&
+      format !== undefined &&
       request.method === "POST" &&
-      (handler.method.methodKind === "unary" || handler.method.methodKind === "server_streaming") &&
-      // A compressed unary body is checked by Connect after inflating it.
-      !(
-        framing === "connect-unary" &&
-        /^(?!identity$)./i.test(request.header.get("content-encoding") ?? "")
-      );
+      (handler.method.methodKind === "unary" || handler.method.methodKind === "server_streaming");
     if (checked) {
       void buffered(limited.body as AsyncIterable<Uint8Array>).then((body) => {
         if (body instanceof Uint8Array) {
-          const problem = binaryProblem(handler.method, framing, body);
+          const problem = bodyProblem(handler.method, format, body, maxBodyBytes);
           if (problem !== undefined) {
-            writeBinaryRefusal(res, framing, problem);
+            writeRefusal(res, format, problem);
             return;
           }
         }

@@ -1,6 +1,8 @@
 // Bounds every request before it reaches the service, on every protocol (REST included, as it
-// calls through the same router): oversize texts are refused without being echoed back, and
-// enum numbers the contract does not define are refused instead of being taken as a default.
+// calls through the same router): oversize texts are refused without being echoed back, enum
+// numbers the contract does not define are refused instead of being taken as a default, and
+// fields the contract does not define (kept by the binary decoder as unknown fields, e.g. a
+// misspelt idempotency key from a client built on another version) are refused, not ignored.
 import type { DescMessage, Message } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Interceptor } from "@connectrpc/connect";
@@ -34,6 +36,14 @@ export function createRequestLimits(options: RequestLimitsOptions = {}): Interce
 }
 
 function checkMessage(schema: DescMessage, message: Message, maxText: number, prefix: string) {
+  const unknown = (message as { $unknown?: { no: number }[] }).$unknown;
+  if (unknown !== undefined && unknown.length > 0) {
+    const where = prefix ? prefix.slice(0, -1) : schema.name;
+    throw new ConnectError(
+      `${where}: unknown field number ${unknown[0]!.no} (not in the contract)`,
+      Code.InvalidArgument,
+    );
+  }
   const values = message as unknown as Record<string, unknown>;
   for (const field of schema.fields) {
     const name = prefix + field.name;

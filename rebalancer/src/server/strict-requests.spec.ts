@@ -1,20 +1,40 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
+import { gzipSync } from "node:zlib";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { ExecutionMode, RebalancerService } from "@mesh/proto/rebalancer/v1/rebalancer";
+import {
+  ExecutionMode,
+  RebalanceRequestSchema,
+  RebalancerService,
+} from "@mesh/proto/rebalancer/v1/rebalancer";
 import { expect } from "chai";
 import { paperAccount } from "./testing/fixed-rebalancer-service.js";
 import { bearer, currentKey, startTestServer } from "./testing/test-server.js";
 import type { TestServer } from "./testing/test-server.js";
 
-/** One Connect streaming envelope holding `json`. */
-function envelope(json: string): Uint8Array {
-  const payload = Buffer.from(json, "utf8");
-  const frame = Buffer.alloc(5 + payload.length);
-  frame.writeUInt32BE(payload.length, 1);
-  payload.copy(frame, 5);
+/** One streaming envelope holding `payload` (a JSON text or message bytes), flags as given. */
+function envelope(payload: string | Uint8Array, flags = 0): Buffer {
+  const bytes = typeof payload === "string" ? Buffer.from(payload, "utf8") : Buffer.from(payload);
+  const frame = Buffer.alloc(5 + bytes.length);
+  frame[0] = flags;
+  frame.writeUInt32BE(bytes.length, 1);
+  bytes.copy(frame, 5);
   return frame;
+}
+
+/** A live Rebalance of the paper account, as binary protobuf, with `extra` bytes appended. */
+function liveRebalance(extra: number[] = []): Buffer {
+  const request = create(RebalanceRequestSchema, {
+    accountId: paperAccount,
+    mode: ExecutionMode.LIVE,
+    idempotencyKey: `strict-${Math.random()}`,
+  });
+  return Buffer.concat([
+    Buffer.from(toBinary(RebalanceRequestSchema, request)),
+    Buffer.from(extra),
+  ]);
 }
 
 describe("strict requests", () => {
@@ -24,7 +44,9 @@ describe("strict requests", () => {
   });
   after(() => t.close());
 
-  async function connectJsonRebalance(json: string): Promise<{ status: number; text: string }> {
+  async function connectJsonRebalance(
+    json: string | Uint8Array,
+  ): Promise<{ status: number; text: string }> {
     const before = t.fixed.rebalanceRequests.length;
     const response = await fetch(`${t.url}/rebalancer.v1.RebalancerService/Rebalance`, {
       method: "POST",
@@ -196,6 +218,132 @@ describe("strict requests", () => {
       );
     expect(error?.code).to.be.oneOf([Code.InvalidArgument, Code.NotFound]);
     expect(error?.rawMessage.length).to.be.below(500);
+  });
+
+  /** Sends a body over raw HTTP/2 gRPC and returns the grpc-status and grpc-message. */
+  async function grpcCall(
+    path: string,
+    body: Uint8Array,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: string; message: string }> {
+    const session = http2.connect(t.url);
+    try {
+      const seen = await new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
+        const stream = session.request({
+          ":method": "POST",
+          ":path": path,
+          "content-type": "application/grpc",
+          te: "trailers",
+          ...bearer(currentKey),
+          ...headers,
+        });
+        let answer: http2.IncomingHttpHeaders = {};
+        stream.on("response", (h) => (answer = h));
+        stream.on("trailers", (h) => (answer = { ...answer, ...h }));
+        stream.on("error", reject);
+        stream.on("close", () => resolve(answer));
+        stream.resume();
+        stream.end(body);
+      });
+      return {
+        status: String(seen["grpc-status"]),
+        message: decodeURIComponent(String(seen["grpc-message"] ?? "")),
+      };
+    } finally {
+      session.close();
+    }
+  }
+  const rebalancePath = "/rebalancer.v1.RebalancerService/Rebalance";
+
+  describe("fields the contract does not define, in binary protobuf", () => {
+    // Field 17, varint 1: what a client built on another version of the contract might send.
+    const unknownField = [0x88, 0x01, 0x01];
+
+    it("refuses a live Rebalance carrying one over gRPC, naming it, and starts no run", async () => {
+      const before = t.fixed.rebalanceRequests.length;
+      const { status, message } = await grpcCall(
+        rebalancePath,
+        envelope(liveRebalance(unknownField)),
+      );
+      expect(status).to.equal("3");
+      expect(message).to.contain("unknown field number 17");
+      expect(t.fixed.rebalanceRequests.length).to.equal(before);
+    });
+
+    it("refuses it over Connect binary and gRPC-Web too", async () => {
+      const before = t.fixed.rebalanceRequests.length;
+      for (const type of ["application/connect+proto", "application/grpc-web+proto"]) {
+        const response = await fetch(`${t.url}${rebalancePath}`, {
+          method: "POST",
+          headers: { ...bearer(currentKey), "content-type": type, "x-grpc-web": "1" },
+          body: envelope(liveRebalance(unknownField)),
+        });
+        const text = Buffer.from(await response.arrayBuffer()).toString("latin1");
+        // gRPC-Web carries its status in a trailer frame of the body, Connect in an end frame.
+        expect(decodeURIComponent(text), type).to.match(/grpc-status: ?3|invalid_argument/);
+        expect(decodeURIComponent(text), type).to.contain("unknown field number 17");
+      }
+      expect(t.fixed.rebalanceRequests.length).to.equal(before);
+    });
+  });
+
+  it("refuses invalid UTF-8 inside a Connect JSON string instead of reading it as U+FFFD", async () => {
+    const json = Buffer.concat([
+      Buffer.from(
+        `{"accountId":"${paperAccount}","mode":"EXECUTION_MODE_LIVE","idempotencyKey":"k`,
+      ),
+      Buffer.from([0xc3, 0x28, 0xff]),
+      Buffer.from('"}'),
+    ]);
+    const { text } = await connectJsonRebalance(json);
+    expect(text).to.contain("invalid_argument").and.contain("UTF-8");
+  });
+
+  describe("compressed messages", () => {
+    it("refuses a compressed envelope that names no encoding with invalid_argument", async () => {
+      const { status, message } = await grpcCall(rebalancePath, envelope(liveRebalance(), 0x01));
+      expect(status).to.equal("3");
+      expect(message).to.contain("compression");
+    });
+
+    it("refuses gzip that does not inflate, and an encoding it does not accept", async () => {
+      const garbage = envelope(Buffer.from("not gzip at all"), 0x01);
+      const gzip = await grpcCall(rebalancePath, garbage, { "grpc-encoding": "gzip" });
+      expect(gzip.status).to.equal("3");
+      expect(gzip.message).to.contain("does not inflate");
+      const snappy = await grpcCall(rebalancePath, garbage, { "grpc-encoding": "snappy" });
+      expect(snappy.status).to.equal("3");
+      expect(snappy.message).to.contain("snappy");
+    });
+
+    it("still serves a well-formed gzip request", async () => {
+      const request = create(RebalanceRequestSchema, { accountId: paperAccount });
+      const body = envelope(gzipSync(toBinary(RebalanceRequestSchema, request)), 0x01);
+      const { status } = await grpcCall(rebalancePath, body, { "grpc-encoding": "gzip" });
+      expect(status).to.equal("0");
+    });
+
+    it("answers a Connect GET whose compressed message does not inflate with 400", async () => {
+      const response = await fetch(
+        `${t.url}/rebalancer.v1.RebalancerService/GetTargets?connect=v1&encoding=json&message=%7B&compression=gzip`,
+        { headers: bearer(currentKey) },
+      );
+      expect(response.status).to.equal(400);
+      expect(((await response.json()) as { code: string }).code).to.equal("invalid_argument");
+    });
+
+    it("answers a Connect unary body that does not inflate with 400", async () => {
+      const response = await fetch(`${t.url}/rebalancer.v1.RebalancerService/GetPositions`, {
+        method: "POST",
+        headers: {
+          ...bearer(currentKey),
+          "content-type": "application/json",
+          "content-encoding": "gzip",
+        },
+        body: "not gzip",
+      });
+      expect(response.status).to.equal(400);
+    });
   });
 
   describe("garbage protobuf", () => {

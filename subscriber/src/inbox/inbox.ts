@@ -1,4 +1,4 @@
-import type { EventCommand } from "../event/parse-event.js";
+import type { EventCommand } from "../intake/parse-event.js";
 
 /**
  * Where an entry stands: waiting (`pending`, possibly until `nextAttemptAt`), being delivered

@@ -11,7 +11,7 @@ import {
   type Tracer,
 } from "@opentelemetry/api";
 import { keyFits, maxIdempotencyKeyLength } from "../delivery/idempotency-key.js";
-import { parseEvent, quoted } from "../event/parse-event.js";
+import { parseEvent, quoted } from "./parse-event.js";
 import type { EntrySource, Inbox, NewEntry } from "../inbox/inbox.js";
 import type { IntakeStatus } from "../status.js";
 import { storeTraceContext } from "../telemetry/stored-trace-context.js";

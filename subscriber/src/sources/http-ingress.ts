@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "@mesh/platform/logger";
 import { context, propagation } from "@opentelemetry/api";
 import type { Intake } from "../intake/intake.js";
-import { readAblyWebhook, verifyAblySignature } from "../webhook/ably-webhook.js";
+import { readAblyWebhook, verifyAblySignature } from "./ably-webhook.js";
 
 /** What GET /health answers: serving or not, each component up or down, and why not. */
 export interface HealthReport {
