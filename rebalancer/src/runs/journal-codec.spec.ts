@@ -64,4 +64,24 @@ describe("the journal's stored form", () => {
       expect(decodeJournalEvent(encodeJournalEvent(event))).to.deep.equal(event);
     }
   });
+
+  it("keeps a number that is not finite as it was (a broker's NaN price is not a 0)", () => {
+    const event: JournalEvent = {
+      kind: "accountRead",
+      holdings: [
+        {
+          symbol: "SPY",
+          quantity: 1,
+          price: NaN,
+          marketValue: NaN,
+          weight: -Infinity,
+          averageCost: Infinity,
+          currency: "USD",
+        },
+      ],
+      netLiquidation: 0,
+      cash: -0.5,
+    };
+    expect(decodeJournalEvent(encodeJournalEvent(event))).to.deep.equal(event);
+  });
 });
