@@ -42,6 +42,14 @@ describe("cancelling working orders and waiting for the broker (cancelAndWait)",
     expect(outcome.remaining.map((o) => o.symbol)).to.deep.equal(["SPY", "TLT"]);
   });
 
+  it("counts an order the broker no longer lists as ended, though its event was missed", async () => {
+    const broker = await withWorkingOrders();
+    broker.onOrderEvent = () => () => undefined; // every event lost, as across a reconnect
+    const outcome = await cancelAndWait(broker, () => broker.openOrders("DU1000001"), 50);
+    expect(outcome.remaining).to.deep.equal([]);
+    expect(await broker.openOrders("DU1000001")).to.deep.equal([]);
+  });
+
   it("cancels nothing when the read refuses", async () => {
     const broker = await withWorkingOrders();
     const refusal = await cancelAndWait(

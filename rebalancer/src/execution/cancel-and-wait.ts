@@ -12,8 +12,9 @@ export interface CancelOutcome {
 /**
  * Cancels the working orders `read` returns and waits, on the broker's order events, until each
  * has ended (cancelled, or filled meanwhile) or `timeoutMs` is up. Events are followed from
- * before the read, so an order that ends between the read and the cancel is not waited for.
- * `read` may throw to refuse before anything is cancelled.
+ * before the read, so an order that ends between the read and the cancel is not waited for; when
+ * the time is up, the broker is read once more, and an order it no longer lists has ended (its
+ * event was missed). `read` may throw to refuse before anything is cancelled.
  */
 export async function cancelAndWait(
   broker: Broker,
@@ -30,10 +31,11 @@ export async function cancelAndWait(
     }
     if (open.length === 0) return { cancelled: [], remaining: [] };
     await Promise.all(open.map((o) => broker.cancelOrder(o.orderId)));
-    const { orders } = await tracker.settle([...ids], timeoutMs);
+    const { done, orders } = await tracker.settle([...ids], timeoutMs);
+    const listed = done ? undefined : new Set((await read()).map((o) => o.orderId));
     return {
       cancelled: orders.filter((o) => o.status === "cancelled"),
-      remaining: orders.filter((o) => !isTerminal(o)),
+      remaining: orders.filter((o) => !isTerminal(o) && (listed?.has(o.orderId) ?? true)),
     };
   } finally {
     tracker.close();
