@@ -27,8 +27,50 @@ describe("the rebalancer's configuration", () => {
       openReads: false,
       metricsPort: 9464,
     });
-    expect(config.broker).to.deep.equal({ kind: "sim" });
+    expect(config.broker).to.deep.equal({
+      kind: "sim",
+      fillDelayMs: 50,
+      fillParts: 1,
+      rejectSymbols: [],
+    });
     expect(config.apiKeys).to.deep.equal([]);
+  });
+
+  it("reads the simulated broker's fill delay, partial fills and rejected symbols", () => {
+    expect(
+      readConfig({ SIM_FILL_DELAY_MS: "2500", SIM_FILL_PARTS: "3", SIM_REJECT_SYMBOLS: "QQQ, TLT" })
+        .broker,
+    ).to.deep.equal({
+      kind: "sim",
+      fillDelayMs: 2500,
+      fillParts: 3,
+      rejectSymbols: ["QQQ", "TLT"],
+    });
+  });
+
+  it("refuses non-decimal, negative or zero-part simulated broker settings, naming each", () => {
+    expect(
+      problems({
+        SIM_FILL_DELAY_MS: "-5",
+        SIM_FILL_PARTS: "0",
+        SIM_REJECT_SYMBOLS: "QQQ,tlt",
+      }),
+    ).to.deep.equal([
+      'SIM_FILL_DELAY_MS: must be a whole number between 0 and 3600000, got "-5"',
+      'SIM_FILL_PARTS: must be a whole number between 1 and 1000, got "0"',
+      "SIM_REJECT_SYMBOLS: must be upper-case ticker symbols, got tlt",
+    ]);
+    for (const delay of ["1e3", "0x10", "2.5"]) {
+      expect(problems({ SIM_FILL_DELAY_MS: delay })).to.deep.equal([
+        `SIM_FILL_DELAY_MS: must be a whole number between 0 and 3600000, got "${delay}"`,
+      ]);
+    }
+  });
+
+  it("refuses simulated broker settings with the IBKR broker, where they would do nothing", () => {
+    expect(problems({ IBKR_HOST: "gw", SIM_FILL_PARTS: "2" })).to.deep.equal([
+      "SIM_FILL_PARTS: applies to the simulated broker only",
+    ]);
   });
 
   it("uses IBKR when IBKR_HOST is set, on the paper port by default", () => {

@@ -16,7 +16,15 @@ export interface RebalancerConfig {
   openReads: boolean;
   corsOrigins: string[];
   broker:
-    | { kind: "sim" }
+    | {
+        kind: "sim";
+        /** SIM_FILL_DELAY_MS: from acceptance to an order's first fill, and between its parts; default 50. */
+        fillDelayMs: number;
+        /** SIM_FILL_PARTS: fills per order (its quantity split into this many parts); default 1. */
+        fillParts: number;
+        /** SIM_REJECT_SYMBOLS: orders for these symbols are rejected when placed; default none. */
+        rejectSymbols: string[];
+      }
     | {
         kind: "ibkr";
         host: string;
@@ -88,7 +96,18 @@ export function readConfig(env: NodeJS.ProcessEnv): RebalancerConfig {
           heartbeatIntervalMs: read.integer("IBKR_HEARTBEAT_SECONDS", 5, 1, 60) * 1000,
           heartbeatTimeoutMs: read.integer("IBKR_HEARTBEAT_TIMEOUT_SECONDS", 5, 1, 60) * 1000,
         }
-      : { kind: "sim" };
+      : {
+          kind: "sim",
+          fillDelayMs: read.integer("SIM_FILL_DELAY_MS", 50, 0, 3_600_000),
+          fillParts: read.integer("SIM_FILL_PARTS", 1, 1, 1000),
+          rejectSymbols: symbols(read.list("SIM_REJECT_SYMBOLS"), read.problems),
+        };
+  if (broker.kind === "ibkr") {
+    // Settings of a broker not in use would silently do nothing.
+    for (const name of ["SIM_FILL_DELAY_MS", "SIM_FILL_PARTS", "SIM_REJECT_SYMBOLS"]) {
+      if (env[name]?.trim()) read.problems.push(`${name}: applies to the simulated broker only`);
+    }
+  }
   if (tradingMode === "live" && broker.kind === "sim") {
     read.problems.push(
       "TRADING_MODE=live needs BROKER=ibkr: the simulated broker trades no real money",
@@ -170,6 +189,16 @@ function infoCodes(items: string[], problems: string[]): number[] {
     return [];
   }
   return codes;
+}
+
+/** SIM_REJECT_SYMBOLS: comma-separated ticker symbols. */
+function symbols(items: string[], problems: string[]): string[] {
+  const bad = items.filter((s) => !/^[A-Z0-9.]+$/.test(s));
+  if (bad.length > 0) {
+    problems.push(`SIM_REJECT_SYMBOLS: must be upper-case ticker symbols, got ${bad.join(",")}`);
+    return [];
+  }
+  return items;
 }
 
 /** Addresses only this host can reach. */

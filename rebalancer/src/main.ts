@@ -1,5 +1,6 @@
 // The composition root: the only place that reads the environment and picks adapters.
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { ConfigError } from "@mesh/platform/config-error";
 import { createKeyRing } from "@mesh/platform/key-ring";
 import { createLogger } from "@mesh/platform/logger";
@@ -55,8 +56,23 @@ async function main(): Promise<void> {
     broker = ibkr;
     logger.info({ host, port, clientId }, "connecting to IB Gateway / TWS");
   } else {
-    broker = createSimBroker();
-    logger.info("using the simulated broker (no IBKR_HOST set)");
+    const { fillDelayMs, fillParts, rejectSymbols } = config.broker;
+    const ledgerFile = join(config.dataDir, "sim-ledger.sqlite");
+    broker = createSimBroker({
+      ledgerFile,
+      fillDelayMs,
+      fillParts,
+      rejections: Object.fromEntries(
+        rejectSymbols.map((s) => [
+          s,
+          `${s}: rejected by the simulated broker (SIM_REJECT_SYMBOLS)`,
+        ]),
+      ),
+    });
+    logger.info(
+      { ledgerFile, fillDelayMs, fillParts, rejectSymbols },
+      "using the simulated broker (no IBKR_HOST set)",
+    );
   }
   if (config.apiKeys.length === 0 && !["127.0.0.1", "::1", "localhost"].includes(config.apiHost)) {
     logger.warn(

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { until } from "@mesh/platform/testing/until";
 import { expect } from "chai";
-import { freePort } from "./support/free-port.js";
+import { freePort } from "@mesh/platform/testing/free-port";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -72,4 +72,53 @@ describe("the rebalancer process", () => {
     child.kill("SIGTERM");
     expect((await exited).code).to.equal(0);
   });
+
+  it("keeps the simulated broker's books in DATA_DIR: a restart sees what a live run traded", async () => {
+    const port = await freePort();
+    const env = {
+      API_PORT: String(port),
+      DATA_DIR: mkdtempSync(join(tmpdir(), "main-")),
+      SIM_FILL_DELAY_MS: "5",
+    };
+    const base = `http://127.0.0.1:${port}`;
+    const serving = () =>
+      until(
+        () =>
+          fetch(`${base}/health`).then(
+            (res) => res.ok,
+            () => false,
+          ),
+        20_000,
+        "/health answering 200",
+      );
+    const positions = async () =>
+      (
+        (await (await fetch(`${base}/accounts/DU1000001/positions`)).json()) as {
+          positions: { symbol: string; quantity: number }[];
+        }
+      ).positions.map((p) => `${p.symbol}:${p.quantity}`);
+
+    const first = startMain(env);
+    await serving();
+    const bundled = await positions();
+    const run = await fetch(`${base}/rebalance/DU1000001`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ execution_mode: "rebalance" }),
+    });
+    expect(((await run.json()) as { status: string }).status).to.match(/completed/i);
+    const traded = await positions();
+    expect(traded).not.to.deep.equal(bundled);
+    first.child.kill("SIGTERM");
+    expect((await first.exited).code).to.equal(0);
+
+    const second = startMain(env);
+    try {
+      await serving();
+      expect(await positions()).to.deep.equal(traded);
+    } finally {
+      second.child.kill("SIGTERM");
+      await second.exited;
+    }
+  }).timeout(60_000);
 });

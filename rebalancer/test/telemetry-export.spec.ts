@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { until } from "@mesh/platform/testing/until";
 import { expect } from "chai";
-import { freePort } from "./support/free-port.js";
+import { freePort } from "@mesh/platform/testing/free-port";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 

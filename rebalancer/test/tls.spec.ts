@@ -29,7 +29,7 @@ import {
   TriggerSchema,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { expect } from "chai";
-import { freePort } from "./support/free-port.js";
+import { freePort } from "@mesh/platform/testing/free-port";
 import { until } from "@mesh/platform/testing/until";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));

@@ -14,6 +14,9 @@ export const acceptedDefaults: Record<NodeService, Record<string, string>> = {
     FOREIGN_OPEN_ORDERS: "a live run refuses while another client's order is open: fails closed",
     IBKR_HEARTBEAT_SECONDS: "a 5 s heartbeat on the IB link",
     IBKR_HEARTBEAT_TIMEOUT_SECONDS: "5 s of silence after a heartbeat declares the IB link lost",
+    SIM_FILL_DELAY_MS: "simulated broker only (refused with IBKR): fills 50 ms after acceptance",
+    SIM_FILL_PARTS: "simulated broker only (refused with IBKR): one fill per order",
+    SIM_REJECT_SYMBOLS: "simulated broker only (refused with IBKR): rejects nothing",
   },
   subscriber: {
     SUBSCRIBER_HOST: "loopback, or 0.0.0.0 with a realtime key (signed webhooks only)",

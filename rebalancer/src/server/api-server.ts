@@ -25,6 +25,7 @@ import type { ComponentProbe } from "./health-report.js";
 import { createHealthService } from "./health-service.js";
 import { createOnePortServer } from "./one-port-server.js";
 import type { ListeningAddress, OnePortTlsOptions } from "./one-port-server.js";
+import { createContractRules } from "./contract-rules.js";
 import { createRequestLimits } from "./request-limits.js";
 import { rebalancerRestAdapters } from "./rebalancer-rest-adapters.js";
 import { createReflectionServices } from "./reflection-services.js";
@@ -114,7 +115,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   // Strict JSON on every protocol: connect-es ignores unknown fields (and so unknown enum
   // names, which would silently leave a mode unset) unless told otherwise.
   const routerOptions: ConnectRouterOptions = {
-    interceptors: [...(options.interceptors ?? []), createRequestLimits()],
+    interceptors: [...(options.interceptors ?? []), createRequestLimits(), createContractRules()],
     jsonOptions: { ignoreUnknownFields: false },
   };
   const registerRebalancer = (router: ConnectRouter): void => {

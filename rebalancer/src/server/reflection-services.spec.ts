@@ -124,12 +124,16 @@ describe("server reflection", () => {
         { case: "fileContainingSymbol", value: "rebalancer.v1.RebalancerService.Rebalance" },
         { case: "fileContainingSymbol", value: "rebalancer.v1.Order" },
       ]);
+      // The contract imports protovalidate's rules too: tools need them to read its options.
       expect(fileNames(first)).to.deep.equal([
         "rebalancer/v1/rebalancer.proto",
+        "buf/validate/validate.proto",
         "google/api/annotations.proto",
         "google/protobuf/timestamp.proto",
-        "google/api/http.proto",
         "google/protobuf/descriptor.proto",
+        "google/protobuf/duration.proto",
+        "google/protobuf/field_mask.proto",
+        "google/api/http.proto",
       ]);
       expect(fileNames(second)).to.deep.equal(["rebalancer/v1/rebalancer.proto"]);
     });

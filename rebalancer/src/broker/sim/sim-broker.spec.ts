@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect } from "chai";
 import { BrokerError } from "../broker-error.js";
 import type { Broker, OrderEvent, OrderRequest } from "../broker.js";
@@ -62,12 +65,13 @@ function record(broker: Broker) {
       });
     }
   }
-  const ended = (orderId: string) =>
+  const ended = (orderId: string, timeoutMs?: number) =>
     until(
       (e) =>
         e.kind === "status" &&
         e.order.orderId === orderId &&
         ["filled", "cancelled", "rejected"].includes(e.order.status),
+      timeoutMs,
     );
   /** "status:submitted", "fill:3", "status:filled", ... for one order. */
   const story = (orderId: string) =>
@@ -621,6 +625,101 @@ describe("createSimBroker", () => {
       expect((await refusal(broker.holdings("DU1"))).code).to.equal("unavailable");
       await sleep(40);
       expect(events.events.filter((e) => e.kind === "fill")).to.deep.equal([]);
+    });
+  });
+  describe("a ledger file: restarts", () => {
+    const ledgerFile = () => join(mkdtempSync(join(tmpdir(), "sim-ledger-")), "sim-ledger.sqlite");
+
+    it("keeps books, order ids and executions across a restart", async () => {
+      const file = ledgerFile();
+      const first = sim({ ledgerFile: file });
+      const events = record(first);
+      const placed = await first.placeOrder(order({ quantity: 5 }));
+      await events.ended(placed.orderId);
+      await first.close();
+
+      const second = sim({ ledgerFile: file });
+      expect(await second.holdings("DU1")).to.deep.equal([
+        { symbol: "AAA", quantity: 10, averageCost: 8, currency: "USD" },
+        { symbol: "BBB", quantity: 5, averageCost: 20, currency: "USD" },
+      ]);
+      expect((await second.accountValues("DU1")).cash).to.equal(900);
+      const next = await second.placeOrder(order({ quantity: 1, runId: "run-2" }));
+      expect(Number(next.orderId)).to.be.greaterThan(Number(placed.orderId));
+      const activity = await second.runActivity("DU1", "run-1", new Date(0));
+      expect(activity.orders.map((o) => [o.orderId, o.status, o.filledQuantity])).to.deep.equal([
+        [placed.orderId, "filled", 5],
+      ]);
+      expect(activity.fills.map((f) => [f.executionId, f.quantity, f.price])).to.deep.equal([
+        [`${placed.orderId}.1`, 5, 20],
+      ]);
+      expect(activity.fills[0]!.time).to.be.instanceOf(Date);
+    });
+
+    it("reads the books back from the ledger, adding only the accounts it does not have", async () => {
+      const file = ledgerFile();
+      const first = sim({ ledgerFile: file });
+      const events = record(first);
+      await events.ended((await first.placeOrder(order({ quantity: 5 }))).orderId);
+      await first.close();
+      const grown = state();
+      grown.accounts.push({ accountId: "DU3", cash: 77, holdings: [] });
+      const second = sim({ ledgerFile: file, state: grown });
+      expect((await second.accountValues("DU1")).cash).to.equal(900);
+      expect((await second.accountValues("DU3")).cash).to.equal(77);
+    });
+
+    it("carries on a partly filled order after a restart, with its parts and schedule", async () => {
+      const file = ledgerFile();
+      const first = sim({ ledgerFile: file, fillDelayMs: 300, fillParts: 2 });
+      const before = record(first);
+      const placed = await first.placeOrder(order({ quantity: 4 }));
+      const firstFill = await before.until((e) => e.kind === "fill");
+      await first.close();
+
+      // Other settings now: the order keeps the split and the schedule it was given.
+      const second = sim({ ledgerFile: file, fillDelayMs: 60_000, fillParts: 1 });
+      const after = record(second);
+      expect(
+        (await second.openOrders("DU1")).map((o) => [o.orderId, o.filledQuantity]),
+      ).to.deep.equal([[placed.orderId, 2]]);
+      await after.ended(placed.orderId, 2000);
+      expect(after.story(placed.orderId)).to.deep.equal(["fill:2@20", "status:filled"]);
+      const secondFill = after.events.find((e) => e.kind === "fill")!;
+      if (firstFill.kind !== "fill" || secondFill.kind !== "fill")
+        throw new Error("fills expected");
+      expect(secondFill.fill.executionId).to.equal(`${placed.orderId}.2`);
+      expect(secondFill.fill.time.getTime() - firstFill.fill.time.getTime()).to.be.at.least(300);
+      expect(await second.openOrders("DU1")).to.deep.equal([]);
+    });
+
+    it("fills at once an order whose time passed while it was stopped", async () => {
+      const file = ledgerFile();
+      const first = sim({ ledgerFile: file, fillDelayMs: 100 });
+      const before = record(first);
+      const placed = await first.placeOrder(order());
+      await before.until((e) => e.kind === "status" && e.order.status === "submitted");
+      await first.close();
+      await sleep(150);
+      // A long delay now: the order keeps the schedule it was given, which has passed.
+      const second = sim({ ledgerFile: file, fillDelayMs: 60_000 });
+      const events = record(second);
+      await events.ended(placed.orderId);
+      expect(events.story(placed.orderId)).to.deep.equal(["fill:5@20", "status:filled"]);
+    });
+
+    it("answers a cancel of an order that ended before the restart with how it ended", async () => {
+      const file = ledgerFile();
+      const first = sim({ ledgerFile: file });
+      const events = record(first);
+      const placed = await first.placeOrder(order());
+      await events.ended(placed.orderId);
+      await first.close();
+      const second = sim({ ledgerFile: file });
+      const after = record(second);
+      await second.cancelOrder(placed.orderId);
+      const answer = await after.ended(placed.orderId);
+      expect(answer.order).to.deep.include({ status: "filled", filledQuantity: 5 });
     });
   });
 });

@@ -17,7 +17,9 @@ import { pendingOrder } from "../pending-order.js";
 import { loadSimState } from "./load-sim-state.js";
 import { alwaysOpen, type MarketHours } from "./market-hours.js";
 import { SimLedger } from "./sim-ledger.js";
+import type { SimOrder } from "./sim-order.js";
 import type { SimState } from "./sim-state.js";
+import { openSimStore } from "./sim-store.js";
 
 /** Options of createSimBroker. */
 export interface SimBrokerOptions {
@@ -25,6 +27,13 @@ export interface SimBrokerOptions {
   file?: string;
   /** The starting state itself (for tests); copied, never changed. Default: read from `file`. */
   state?: SimState;
+  /**
+   * SQLite file of the ledger: the books, every order with its progress, every execution. With
+   * it the broker carries on after a restart, even after a crash: the books are read back (the
+   * starting state only adds accounts the ledger does not have), order ids continue, and working
+   * orders fill on the schedule they had, at once when it has passed. Default none: in memory.
+   */
+  ledgerFile?: string;
   /** Time from acceptance to an order's first fill, and between its parts, in ms; default 50. */
   fillDelayMs?: number;
   /** Fills per order: the quantity is split into this many parts (fewer for fewer shares); default 1. */
@@ -66,35 +75,43 @@ function commissionFor(quantity: number, price: number): number {
   return Math.round(Math.min(Math.max(1, quantity * 0.005), quantity * price * 0.01) * 100) / 100;
 }
 
-/** An order and the simulation's plans for it. */
-interface WorkingOrder {
-  order: BrokerOrder;
-  request: OrderRequest;
-  /** Shares of each fill still to come. */
-  parts: number[];
-  fills: number;
-  /** Its executions, oldest first. */
-  executions: BrokerFill[];
+/** An order still working, and the timer of its next step. */
+interface WorkingOrder extends SimOrder {
   timer?: NodeJS.Timeout;
 }
 
 const terminal: ReadonlySet<OrderState> = new Set(["filled", "cancelled", "rejected"]);
 
 /**
- * A broker that lives in memory: accounts, holdings, cash and prices from a state file; orders
- * fill at the quoted price after a delay, optionally in parts; a sell beyond holdings or a buy
- * beyond available funds is rejected as a real broker would. Order events reach every listener
- * asynchronously and in order: a status change to submitted (or rejected), then per fill a `fill`
- * event followed by a `status` event (partially_filled or filled).
+ * A simulated broker: accounts, holdings, cash and prices from a state file; orders fill at the
+ * quoted price after a delay, optionally in parts, on the broker's own clock; a sell beyond
+ * holdings or a buy beyond available funds is rejected as a real broker would. Its ledger is kept
+ * in a SQLite file when given one, written before anything is acknowledged or reported. Order
+ * events reach every listener asynchronously and in order: a status change to submitted (or
+ * rejected), then per fill a `fill` event followed by a `status` event (partially_filled or filled).
  */
 export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
   const state = options.state ?? loadSimState(options.file);
-  const ledger = new SimLedger(state);
-  const iraAccounts = new Set(
-    state.accounts.filter((a) => a.type === "ira").map((a) => a.accountId),
-  );
+  const store = openSimStore(options.ledgerFile ?? ":memory:");
+  // The saved books win over the starting state: they are what the broker did since.
+  const saved = new Map(store.accounts().map((a) => [a.accountId, a]));
+  const accounts = [
+    ...state.accounts.map((a) => saved.get(a.accountId) ?? a),
+    ...[...saved.values()].filter((a) => !state.accounts.some((s) => s.accountId === a.accountId)),
+  ];
+  let ledger: SimLedger;
+  try {
+    ledger = new SimLedger({ ...state, accounts });
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  for (const account of accounts) {
+    if (!saved.has(account.accountId)) store.saveAccount(ledger.books(account.accountId));
+  }
+  const iraAccounts = new Set(accounts.filter((a) => a.type === "ira").map((a) => a.accountId));
   const iraRestricted = new Set(state.iraRestrictedSymbols ?? []);
-  const unsettled = new Map(state.accounts.map((a) => [a.accountId, a.unsettledCash ?? 0]));
+  const unsettled = new Map(accounts.map((a) => [a.accountId, a.unsettledCash ?? 0]));
   for (const [symbol, price] of Object.entries(options.prices ?? {})) {
     ledger.setPrice(symbol, price);
   }
@@ -112,10 +129,11 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
   const neverFills =
     typeof unfilled === "function" ? unfilled : (r: OrderRequest) => unfilled.includes(r.symbol);
 
+  /** Orders still working, by id; the store has every order. */
   const orders = new Map<string, WorkingOrder>();
   const listeners = new Set<(event: OrderEvent) => void>();
   const timers = new Set<NodeJS.Timeout>();
-  let nextOrderId = 1;
+  let nextOrderId = store.lastOrderId() + 1;
   let closed = false;
 
   // Events wait in one queue and are delivered on a later turn, in the order they happened.
@@ -152,13 +170,29 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
     return timer;
   }
 
+  /** Sets when the order's next step is due, `ms` from now on the broker's clock (saved with it). */
+  function due(w: WorkingOrder, ms: number | undefined): void {
+    w.dueAt = ms === undefined ? undefined : now().getTime() + ms;
+  }
+
+  /** Starts the timer of the order's next step, if it has one. */
+  function arm(w: WorkingOrder): void {
+    if (w.dueAt === undefined) return;
+    const step = w.order.status === "pending_submit" ? submit : tryFill;
+    w.timer = later(() => step(w), Math.max(0, w.dueAt - now().getTime()));
+  }
+
+  /** The order ends: saved, no longer working, then reported. */
   function finish(w: WorkingOrder, status: OrderState, message: string): void {
     w.order.status = status;
     w.order.message = message;
+    due(w, undefined);
     if (w.timer) {
       clearTimeout(w.timer);
       timers.delete(w.timer);
     }
+    store.saveOrder(w);
+    orders.delete(w.order.orderId);
     emit(statusEvent(w));
   }
 
@@ -167,7 +201,7 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
     let total = 0;
     for (const w of orders.values()) {
       if (w === except || w.order.accountId !== accountId || w.order.side !== "buy") continue;
-      if (terminal.has(w.order.status) || w.order.status === "pending_submit") continue;
+      if (w.order.status === "pending_submit") continue;
       const price =
         w.order.orderType === "limit" ? w.order.limitPrice : (ledger.price(w.order.symbol) ?? 0);
       total += (w.order.quantity - w.order.filledQuantity) * price;
@@ -181,7 +215,7 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
     for (const w of orders.values()) {
       const o = w.order;
       if (o.accountId !== accountId || o.symbol !== symbol || o.side !== "sell") continue;
-      if (terminal.has(o.status) || o.status === "pending_submit") continue;
+      if (o.status === "pending_submit") continue;
       total += o.quantity - o.filledQuantity;
     }
     return total;
@@ -245,8 +279,10 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
       return;
     }
     w.order.status = "submitted";
+    due(w, neverFills(w.request) ? undefined : fillDelayMs);
+    store.saveOrder(w);
     emit(statusEvent(w));
-    if (!neverFills(w.request)) w.timer = later(() => tryFill(w), fillDelayMs);
+    arm(w);
   }
 
   /** Fills the next part when the market is open and the price allows; otherwise looks again later. */
@@ -260,6 +296,7 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
       (order.orderType !== "limit" ||
         (order.side === "buy" ? price <= order.limitPrice : price >= order.limitPrice));
     if (!open || !marketable) {
+      // Not saved: after a restart the order is simply looked at again at once.
       w.timer = later(() => tryFill(w), fillDelayMs);
       return;
     }
@@ -293,10 +330,12 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
       price,
       time: now(),
     };
-    w.executions.push(fill);
+    due(w, order.status === "partially_filled" ? fillDelayMs : undefined);
+    store.saveFill(w, fill, ledger.books(order.accountId));
+    if (order.status === "filled") orders.delete(order.orderId);
     emit({ kind: "fill", fill, order: { ...order } });
     emit(statusEvent(w));
-    if (order.status === "partially_filled") w.timer = later(() => tryFill(w), fillDelayMs);
+    arm(w);
   }
 
   function ensureOpen(): void {
@@ -306,6 +345,12 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
   function knownAccount(accountId: string): void {
     ensureOpen();
     ledger.assertAccount(accountId);
+  }
+
+  // Orders that were working when the broker last stopped carry on, on the schedule they had.
+  for (const w of store.workingOrders()) {
+    orders.set(w.order.orderId, w);
+    arm(w);
   }
 
   return {
@@ -358,7 +403,7 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
     async openOrders(accountId: string): Promise<BrokerOrder[]> {
       knownAccount(accountId);
       return [...orders.values()]
-        .filter((w) => w.order.accountId === accountId && !terminal.has(w.order.status))
+        .filter((w) => w.order.accountId === accountId)
         .map((w) => ({ ...w.order }));
     },
 
@@ -405,34 +450,29 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
         request: { ...request },
         parts: split(request.quantity, fillParts),
         fills: 0,
-        executions: [],
       };
+      // The broker looks at the order on a later turn, as a real one answers after the call
+      // returns; it is saved first, so an order acknowledged here survives a crash right after.
+      due(w, 0);
+      store.saveOrder(w);
       orders.set(order.orderId, w);
-      // The broker looks at the order on a later turn, as a real one answers after the call returns.
-      later(() => submit(w), 0);
+      arm(w);
       return { ...order };
     },
 
     async cancelOrder(orderId: string): Promise<void> {
       ensureOpen();
       const w = orders.get(orderId);
-      if (!w) throw new BrokerError("order_rejected", `no order ${orderId} to cancel`);
+      if (w) return finish(w, "cancelled", "cancelled on request");
       // An order that is already done reports how it ended: that is the outcome of the cancel.
-      if (terminal.has(w.order.status)) emit(statusEvent(w));
-      else finish(w, "cancelled", "cancelled on request");
+      const done = store.order(orderId);
+      if (!done) throw new BrokerError("order_rejected", `no order ${orderId} to cancel`);
+      emit({ kind: "status", order: done.order });
     },
 
     async runActivity(accountId: string, runId: string, since: Date): Promise<RunActivity> {
       knownAccount(accountId);
-      const own = [...orders.values()].filter(
-        (w) => w.order.accountId === accountId && w.order.runId === runId,
-      );
-      return {
-        orders: own.map((w) => ({ ...w.order })),
-        fills: own.flatMap((w) =>
-          w.executions.filter((f) => f.time >= since).map((f) => ({ ...f })),
-        ),
-      };
+      return store.runActivity(accountId, runId, since);
     },
 
     onOrderEvent(listener: (event: OrderEvent) => void): () => void {
@@ -441,10 +481,12 @@ export function createSimBroker(options: SimBrokerOptions = {}): SimBroker {
     },
 
     async close(): Promise<void> {
+      if (closed) return;
       closed = true;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       listeners.clear();
+      store.close();
     },
 
     setPrice(symbol: string, price: number | null): void {

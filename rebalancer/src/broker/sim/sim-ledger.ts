@@ -109,6 +109,11 @@ export class SimLedger {
     account.cash = cents(account.cash + quantity * price);
   }
 
+  /** A copy of one account's books, as saved by the simulation's store. */
+  books(accountId: string): SimAccount {
+    return structuredClone(this.account(accountId));
+  }
+
   /** A copy of the books in the form of a starting state. */
   snapshot(): SimState {
     return {
