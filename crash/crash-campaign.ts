@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { stays, until } from "@mesh/platform/testing/until";
 import { openSimStore } from "@mesh/rebalancer/broker/sim/sim-store";
 import { openSqliteInbox } from "../subscriber/src/inbox/sqlite-inbox.js";
-import { freePort } from "../rebalancer/test/support/free-port.js";
+import { freePort } from "@mesh/platform/testing/free-port";
 import {
   formatCrashReport,
   isClean,
