@@ -18,6 +18,39 @@ module.exports = {
       to: { pathNot: "^rebalancer/src/planning/" },
     },
     {
+      name: "execution-speaks-plain-data",
+      comment:
+        "Execution takes plain inputs and tells plain domain events: no Protobuf, no Connect. The contract's forms are made in runs/ and service/.",
+      severity: "error",
+      from: { path: "^rebalancer/src/execution/", pathNot: "\\.spec\\.ts$" },
+      to: {
+        path: "^(@mesh/proto|proto/gen)/|(^|/)node_modules/(@mesh/proto|@bufbuild|@connectrpc)/",
+      },
+    },
+    {
+      name: "rebalancer-below-server",
+      comment:
+        "The rebalancer's layers import downwards: server/ > service/ > runs/, accounts/ > execution/. Nothing below server/ imports it.",
+      severity: "error",
+      from: { path: "^rebalancer/src/(service|runs|accounts|execution)/" },
+      to: { path: "^rebalancer/src/server/" },
+    },
+    {
+      name: "runs-below-service",
+      comment:
+        "runs/ and accounts/ raise typed refusals; service/ alone turns them into RPC errors.",
+      severity: "error",
+      from: { path: "^rebalancer/src/(runs|accounts|execution)/", pathNot: "\\.spec\\.ts$" },
+      to: { path: "^rebalancer/src/service/|(^|/)node_modules/@connectrpc/" },
+    },
+    {
+      name: "execution-below-runs",
+      comment: "Execution tells runs/ its events: it imports neither runs/ nor accounts/.",
+      severity: "error",
+      from: { path: "^rebalancer/src/execution/" },
+      to: { path: "^rebalancer/src/(runs|accounts)/" },
+    },
+    {
       name: "no-foreign-private",
       comment: "A folder's private/ is for that folder (and its own private files) only.",
       severity: "error",
@@ -42,7 +75,8 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: "(^|/)(node_modules|proto/gen)/" },
-    exclude: { path: "(^|/)dist/" },
+    // A workspace's build output; packages' own dist/ files stay, so rules can name packages.
+    exclude: { path: "^[^/]+/dist/" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
     combinedDependencies: true,

@@ -6,6 +6,7 @@ import { createLogger, type Logger } from "@mesh/platform/logger";
 import { createSecretRedactor } from "@mesh/platform/secret-redactor";
 import type { Interceptor } from "@connectrpc/connect";
 import type { Meter } from "@opentelemetry/api";
+import { createAccountGate } from "./accounts/account-gate.js";
 import { checkAllocationFiles } from "./allocations/check-allocation-files.js";
 import { createAllocationProvider } from "./allocations/allocation-provider.js";
 import { redactingAllocations } from "./allocations/redacting-allocations.js";
@@ -25,24 +26,25 @@ import type { ForeignOpenOrders } from "./execution/execution-deps.js";
 
 /** Options of startRebalancer. Read from the environment by main.ts; passed directly by tests. */
 export interface RebalancerAppOptions {
-  /** Path of accounts.yaml. */
+  /** Path of accounts.yaml; no default. */
   accountsFile: string;
-  /** Folder of the SQLite run store. */
+  /** Folder of the SQLite run store (runs.sqlite); no default. */
   dataDir: string;
   /** paper (default) or live. */
   tradingMode?: AccountType;
-  /** Default 127.0.0.1. */
+  /** Address to listen on; default 127.0.0.1. */
   host?: string;
-  /** Default 0: any free port. */
+  /** Port to listen on; default 0: any free port. */
   port?: number;
   /** Bearer keys; empty (default) turns authentication off. A function is asked per request. */
   apiKeys?: string[] | (() => readonly string[]);
   /** Let reads through without a key; default false. */
   openReads?: boolean;
+  /** Browser origins allowed to call the API (CORS); default none. */
   corsOrigins?: string[];
   /** The broker; default a simulated broker on the bundled example accounts. */
   broker?: Broker;
-  /** Sent to the allocation API; never logged. A function is asked per request. */
+  /** Sent to the allocation API; never logged. A function is asked per request; default none. */
   allocationsApiKey?: string | (() => string | undefined);
   /** Allocation API timeout; default 30 s. */
   allocationsTimeoutMs?: number;
@@ -52,6 +54,7 @@ export interface RebalancerAppOptions {
   fillTimeoutMs?: number;
   /** Other clients' open orders: "refuse" (default) or "ignore_untraded_symbols". */
   foreignOpenOrders?: ForeignOpenOrders;
+  /** Where the rebalancer logs; default silent. */
   logger?: Logger;
   /** Connect interceptors for every RPC on every protocol (tracing, metrics); default none. */
   interceptors?: Interceptor[];
@@ -69,7 +72,9 @@ export interface RebalancerAppOptions {
 
 /** A running rebalancer. */
 export interface RunningRebalancer {
+  /** e.g. http://127.0.0.1:8000 (https under TLS). */
   url: string;
+  /** The port listened on (the one picked when asked for 0). */
   port: number;
   /** Stops accepting, lets running rebalances finish for up to `graceMs`, then closes. */
   close(graceMs?: number): Promise<void>;
@@ -101,10 +106,10 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     secrets,
   );
   const metrics = options.meter ? createRunMetrics(options.meter, broker) : undefined;
+  const gate = createAccountGate({ accounts: accounts.accounts, tradingMode });
   const coordinator = createRunCoordinator({
     store,
-    accounts: new Map(accounts.accounts.map((a) => [a.accountId, a])),
-    tradingMode,
+    gate,
     logger,
     metrics,
     execution: {
@@ -132,6 +137,7 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
   const service = createRebalancerService({
     accounts,
     tradingMode,
+    gate,
     broker,
     allocations,
     store,

@@ -1,14 +1,13 @@
-import type { Account } from "@mesh/platform/accounts";
 import type { PlannedOrder } from "../planning/index.js";
-import type { ExecutionDeps } from "./execution-deps.js";
+import type { RunContext } from "./run-context.js";
 
 /** The first symbol to trade whose market is closed, with the earliest time all can trade. */
 export async function closedMarket(
-  deps: ExecutionDeps,
-  account: Account,
+  ctx: RunContext,
   orders: PlannedOrder[],
 ): Promise<{ message: string; nextOpen?: Date } | undefined> {
   if (orders.length === 0) return undefined;
+  const { deps, account } = ctx;
   const symbols = [...new Set(orders.map((o) => o.symbol))];
   const sessions = await deps.broker.sessions(symbols, deps.now(), account.settings.extendedHours);
   const closed = symbols.filter((s) => sessions.get(s)?.open !== true).sort();

@@ -6,13 +6,13 @@ import type { RunMetrics } from "../run-metrics.js";
 /** What a run does about other clients' open orders; see ExecutionDeps.foreignOpenOrders. */
 export type ForeignOpenOrders = "refuse" | "ignore_untraded_symbols";
 
-/** What a run needs besides the account. */
+/** What every run needs besides its account: the adapters and the run-wide settings. */
 export interface ExecutionDeps {
   /** The broker orders go to; no default. */
   broker: Broker;
   /** Where an account's target weights come from; no default. */
   allocations: { targets(account: Account): Promise<Allocations> };
-  /** The clock; no default. */
+  /** The clock, for market hours; no default. */
   now: () => Date;
   /** How long to wait for the account's open orders to be cancelled; default 60 s. */
   cancelTimeoutMs?: number;

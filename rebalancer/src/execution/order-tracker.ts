@@ -25,7 +25,8 @@ export function isNotBehind(known: BrokerOrder, incoming: BrokerOrder): boolean 
  */
 export class OrderTracker {
   private readonly latest = new Map<string, BrokerOrder>();
-  private readonly waiters = new Set<() => void>();
+  /** Woken with the id of each order that changed. */
+  private readonly waiters = new Set<(orderId: string) => void>();
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -46,10 +47,10 @@ export class OrderTracker {
     }
     this.latest.set(event.order.orderId, event.order);
     this.onEvent(event);
-    for (const wake of this.waiters) wake();
+    for (const wake of this.waiters) wake(event.order.orderId);
   }
 
-  /** Records an order as placed, unless an event already brought a newer state. */
+  /** Records an order as known (placed, or read from the broker), unless an event brought a newer state. */
   placed(order: BrokerOrder): BrokerOrder {
     const known = this.latest.get(order.orderId);
     if (known) return known;
@@ -67,21 +68,27 @@ export class OrderTracker {
     timeoutMs: number,
   ): Promise<{ done: boolean; orders: BrokerOrder[] }> {
     const current = () => orderIds.map((id) => this.latest.get(id)!);
-    const allDone = () => current().every(isTerminal);
-    if (!allDone()) {
+    // Only the orders not yet done are looked at again, so each event costs the same however
+    // many orders the phase has.
+    const pending = new Set(orderIds.filter((id) => !isTerminal(this.latest.get(id)!)));
+    if (pending.size > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(finish, timeoutMs);
-        const wake = () => allDone() && finish();
+        const wake = (orderId: string) => {
+          if (pending.has(orderId) && isTerminal(this.latest.get(orderId)!))
+            pending.delete(orderId);
+          if (pending.size === 0) finish();
+        };
+        const waiters = this.waiters;
         function finish() {
           clearTimeout(timer);
           waiters.delete(wake);
           resolve();
         }
-        const waiters = this.waiters;
         waiters.add(wake);
       });
     }
-    return { done: allDone(), orders: current() };
+    return { done: pending.size === 0, orders: current() };
   }
 
   close(): void {

@@ -3,16 +3,7 @@
 // sell, so the account is never left in cash it did not ask for; the what-if margins check that
 // the buys fit the funds left after the sells. One call from the run: `preflightPlan`.
 
-import { create } from "@bufbuild/protobuf";
 import type { Account } from "@mesh/platform/accounts";
-import {
-  FailureReason,
-  PreflightResultSchema,
-  PreflightSchema,
-  type Preflight,
-  type PreflightResult,
-  type Run,
-} from "@mesh/proto/rebalancer/v1/rebalancer";
 import type { PreflightCheck } from "../broker/broker.js";
 import {
   fitBuysToCash,
@@ -22,16 +13,18 @@ import {
   type Plan,
   type PlannedOrder,
 } from "../planning/index.js";
-import { sideMessage } from "./broker-messages.js";
-import type { ExecutionDeps } from "./execution-deps.js";
-import { planMessage } from "./plan-message.js";
+import { checkOrderSizes } from "./check-order-sizes.js";
+import { orderRequest } from "./order-request.js";
+import type { PreflightReport, PreflightResult } from "./preflight-report.js";
+import type { RunContext } from "./run-context.js";
 import { RunFailure } from "./run-failure.js";
-import { orderRequest } from "./trade.js";
 
 /** What the preflight decided, for the rest of the run. */
 export interface PreflightOutcome {
   /** The plan to trade: the buys scaled down when the what-if margins did not fit the funds. */
   plan: Plan;
+  /** What the broker answered, for the run's record. */
+  report: PreflightReport;
   /** Set when the broker refused an order: a live run must stop with it before placing anything. */
   refusal?: RunFailure;
   /** For a dry run's final message: what a live run would do differently ("" when nothing). */
@@ -44,23 +37,20 @@ export interface PreflightOutcome {
 }
 
 /**
- * Checks every order of `planned` with the broker, records the answers on `run.plan.preflight`
- * (and the scaled buys and warnings on `run.plan`), and says how the run goes on. A broker that
- * cannot answer fails a live run (nothing placed yet) and only warns in a dry run.
+ * Checks every order of `planned` with the broker, records a warning for what a live run would
+ * meet, and says how the run goes on. A broker that cannot answer fails a live run (nothing
+ * placed yet) and only warns in a dry run.
  */
-export async function preflightPlan(
-  deps: ExecutionDeps,
-  account: Account,
-  run: Run,
-  planned: Plan,
-  live: boolean,
-): Promise<PreflightOutcome> {
-  const unchanged = (preflight: Preflight, note = ""): PreflightOutcome => {
-    run.plan!.preflight = preflight;
-    return { plan: planned, note, limitBuys: (buys) => buys };
-  };
+export async function preflightPlan(ctx: RunContext, planned: Plan): Promise<PreflightOutcome> {
+  const { account, live } = ctx;
+  const unchanged = (report: PreflightReport, note = ""): PreflightOutcome => ({
+    plan: planned,
+    report,
+    note,
+    limitBuys: (buys) => buys,
+  });
   const orders = [...planned.sells, ...planned.buys];
-  const { broker } = deps;
+  const { broker } = ctx.deps;
   if (!account.settings.preflight) {
     return unchanged(skipped(`preflight: off for account ${account.accountId} (accounts.yaml)`));
   }
@@ -71,7 +61,7 @@ export async function preflightPlan(
   let checks: PreflightCheck[];
   let availableFunds: number;
   try {
-    const requests = orders.map((o) => orderRequest(account, run.runId, o));
+    const requests = orders.map((o) => orderRequest(account, ctx.runId, o));
     // The adapter paces the messages; here they are all asked for at once.
     [availableFunds, checks] = await Promise.all([
       broker.accountValues(account.accountId).then((v) => v.availableFunds),
@@ -80,20 +70,26 @@ export async function preflightPlan(
   } catch (err) {
     if (live) throw err;
     const message = RunFailure.from(err).message;
-    run.plan!.warnings.push(`preflight not done (${message}); a live run now would fail`);
+    await ctx.record({
+      kind: "warning",
+      message: `preflight not done (${message}); a live run now would fail`,
+    });
     return unchanged(skipped(`the broker could not check the orders: ${message}`));
   }
 
-  const results = orders.map((o, i) => resultMessage(o, checks[i]!));
-  const preflight = create(PreflightSchema, { checked: true, results, availableFunds });
+  const results = orders.map((o, i) => resultOf(o, checks[i]!));
+  const report: PreflightReport = { ...skipped(""), checked: true, results, availableFunds };
   const refused = results.filter((r) => !r.accepted);
   if (refused.length > 0) {
     const failure = refusalOf(account, refused, orders.length);
-    const outcome = unchanged(preflight, `; a live run would stop: ${failure.message}`);
+    const outcome = unchanged(report, `; a live run would stop: ${failure.message}`);
     if (live) return { ...outcome, refusal: failure };
-    run.plan!.warnings.push(
-      ...refused.map((r) => `${describe(r)} would be refused by the broker: ${r.reason}`),
-    );
+    for (const r of refused) {
+      await ctx.record({
+        kind: "warning",
+        message: `${describe(r)} would be refused by the broker: ${r.reason}`,
+      });
+    }
     return outcome;
   }
 
@@ -101,37 +97,36 @@ export async function preflightPlan(
   const sellChecks = checks.slice(0, planned.sells.length);
   const buyChecks = checks.slice(planned.sells.length);
   const freed = -sumMoney(sellChecks.map((c) => Math.min(0, c.initialMarginChange)));
-  const fundsForBuys = roundMoney(availableFunds + freed - planned.reservedCash);
-  const required = sumMoney(
+  report.fundsForBuys = roundMoney(availableFunds + freed - planned.reservedCash);
+  report.buysRequired = sumMoney(
     buyChecks.map((c) => Math.max(0, c.initialMarginChange) + c.commission),
   );
-  preflight.fundsForBuys = fundsForBuys;
-  preflight.buysRequired = required;
-  run.plan!.preflight = preflight;
+  const { fundsForBuys, buysRequired } = report;
 
   let buys = planned.buys;
   const warnings: string[] = [];
-  if (planned.buys.length > 0 && toCents(required) > toCents(fundsForBuys)) {
+  if (planned.buys.length > 0 && toCents(buysRequired) > toCents(fundsForBuys)) {
     // Scale as the planner does for cash, in value terms: the same share of every buy.
     const value = sumMoney(planned.buys.map((b) => b.value));
-    const budget = Math.max(0, (value * fundsForBuys) / required);
+    const budget = Math.max(0, (value * fundsForBuys) / buysRequired);
     const fitted = fitBuysToCash(
       planned.buys,
       Math.floor(budget * 100),
       account.settings.minOrderValue,
       `${fundsForBuys.toFixed(2)} of funds are available after the sells and the reserve ` +
-        `(the broker's what-if margins need ${required.toFixed(2)})`,
+        `(the broker's what-if margins need ${buysRequired.toFixed(2)})`,
     );
     buys = fitted.buys;
+    checkOrderSizes(buys);
     warnings.push(...fitted.warnings.map((w) => `preflight: ${w}`));
-    preflight.buysScaled = true;
-    run.plan!.orders = planMessage({ ...planned, buys }).orders;
-    run.plan!.warnings.push(...warnings);
+    report.buysScaled = true;
+    for (const message of warnings) await ctx.record({ kind: "warning", message });
   }
   const approved = new Map(buys.map((b) => [b.symbol, b.quantity]));
   return {
     plan: { ...planned, buys, warnings: [...planned.warnings, ...warnings] },
-    note: preflight.buysScaled ? "; buys scaled to the funds the broker reports" : "",
+    report,
+    note: report.buysScaled ? "; buys scaled to the funds the broker reports" : "",
     limitBuys: (replanned) =>
       replanned.flatMap((b) => {
         const cap = approved.get(b.symbol) ?? 0;
@@ -148,30 +143,24 @@ export function isRetirementRestriction(reason: string): boolean {
   return /retirement|\bIRA\b/i.test(reason);
 }
 
-function skipped(reason: string): Preflight {
-  return create(PreflightSchema, { checked: false, skippedReason: reason });
+function skipped(reason: string): PreflightReport {
+  return {
+    checked: false,
+    skippedReason: reason,
+    results: [],
+    availableFunds: 0,
+    fundsForBuys: 0,
+    buysRequired: 0,
+    buysScaled: false,
+  };
 }
 
-function resultMessage(order: PlannedOrder, check: PreflightCheck): PreflightResult {
-  return create(PreflightResultSchema, {
-    symbol: order.symbol,
-    side: sideMessage(order.side),
-    quantity: order.quantity,
-    accepted: check.accepted,
-    reason: check.reason,
-    brokerCode: check.brokerCode,
-    initialMarginChange: check.initialMarginChange,
-    maintenanceMarginChange: check.maintenanceMarginChange,
-    equityWithLoanChange: check.equityWithLoanChange,
-    commission: check.commission,
-    commissionCurrency: check.commissionCurrency,
-    warnings: check.warnings,
-  });
+function resultOf(order: PlannedOrder, check: PreflightCheck): PreflightResult {
+  return { symbol: order.symbol, side: order.side, quantity: order.quantity, ...check };
 }
 
 function describe(r: PreflightResult): string {
-  const side = r.side === sideMessage("buy") ? "buy" : "sell";
-  return `${side} of ${r.quantity} ${r.symbol}`;
+  return `${r.side} of ${r.quantity} ${r.symbol}`;
 }
 
 /** The run's failure: every refused order with the broker's reason, and what to do about it. */
@@ -193,5 +182,5 @@ function refusalOf(account: Account, refused: PreflightResult[], total: number):
         `replacement set in accounts.yaml (replacement_sets, e.g. ira: [{ source: ` +
         `${restricted[0]}, target: <a permitted symbol>, scale: 1.0 }], and replacement_set: ira)`;
   }
-  return new RunFailure(FailureReason.PREFLIGHT_REFUSED, message);
+  return new RunFailure("preflight_refused", message);
 }

@@ -1,12 +1,29 @@
-import { FailureReason } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { AllocationError } from "../allocations/allocation-error.js";
 import { BrokerError } from "../broker/broker-error.js";
-import { PlanError } from "../planning/plan-error.js";
+import { PlanError, type PlanErrorCode } from "../planning/index.js";
+import type { BrokerErrorCode } from "../broker/broker-error.js";
+import type { FailureCode } from "./failure-code.js";
+
+const planFailures: Record<PlanErrorCode, FailureCode> = {
+  invalid_targets: "invalid_allocations",
+  missing_price: "missing_price",
+  risk_limit: "risk_limit",
+  invalid_input: "internal",
+};
+
+const brokerFailures: Record<BrokerErrorCode, FailureCode> = {
+  unavailable: "broker_unavailable",
+  no_such_symbol: "invalid_allocations",
+  no_market_data: "missing_price",
+  order_rejected: "order_rejected",
+  unknown_account: "internal",
+  internal: "internal",
+};
 
 /** Why a run stopped: a machine-readable reason and a message a human can act on. */
 export class RunFailure extends Error {
   constructor(
-    readonly reason: FailureReason,
+    readonly reason: FailureCode,
     message: string,
   ) {
     super(message);
@@ -17,32 +34,15 @@ export class RunFailure extends Error {
   static from(err: unknown): RunFailure {
     if (err instanceof RunFailure) return err;
     if (err instanceof PlanError) {
-      const reason = {
-        invalid_targets: FailureReason.INVALID_ALLOCATIONS,
-        missing_price: FailureReason.MISSING_PRICE,
-        risk_limit: FailureReason.RISK_LIMIT,
-        invalid_input: FailureReason.INTERNAL,
-      }[err.code];
-      return new RunFailure(reason, `cannot plan: ${err.message}`);
+      return new RunFailure(planFailures[err.code], `cannot plan: ${err.message}`);
     }
     if (err instanceof AllocationError) {
-      const reason =
-        err.code === "unavailable"
-          ? FailureReason.ALLOCATIONS_UNAVAILABLE
-          : FailureReason.INVALID_ALLOCATIONS;
+      const reason = err.code === "unavailable" ? "allocations_unavailable" : "invalid_allocations";
       return new RunFailure(reason, err.message);
     }
     if (err instanceof BrokerError) {
-      const reason = {
-        unavailable: FailureReason.BROKER_UNAVAILABLE,
-        no_such_symbol: FailureReason.INVALID_ALLOCATIONS,
-        no_market_data: FailureReason.MISSING_PRICE,
-        order_rejected: FailureReason.ORDER_REJECTED,
-        unknown_account: FailureReason.INTERNAL,
-        internal: FailureReason.INTERNAL,
-      }[err.code];
-      return new RunFailure(reason, `broker: ${err.message}`);
+      return new RunFailure(brokerFailures[err.code], `broker: ${err.message}`);
     }
-    return new RunFailure(FailureReason.INTERNAL, `internal error: ${(err as Error).message}`);
+    return new RunFailure("internal", `internal error: ${(err as Error).message}`);
   }
 }

@@ -1,69 +1,72 @@
-import { create, equals } from "@bufbuild/protobuf";
-import { timestampDate } from "@bufbuild/protobuf/wkt";
-import {
-  OrderFilledSchema,
-  OrderSchema,
-  OrderSubmittedSchema,
-  OrderUpdatedSchema,
-  type Order,
-  type Run,
-} from "@mesh/proto/rebalancer/v1/rebalancer";
 import type { Broker, BrokerOrder } from "../broker/broker.js";
-import { fillMessage, orderMessage } from "./broker-messages.js";
 import { isTerminal, OrderTracker } from "./order-tracker.js";
-import type { Emit } from "./run-event.js";
+import type { RunContext } from "./run-context.js";
+import type { RunEvent } from "./run-event.js";
+
+/** The fields the run's record keeps of an order: a repeat of all of them tells nothing new. */
+const recordedFields = [
+  "orderId",
+  "accountId",
+  "runId",
+  "symbol",
+  "side",
+  "quantity",
+  "orderType",
+  "limitPrice",
+  "timeInForce",
+  "status",
+  "filledQuantity",
+  "averageFillPrice",
+  "message",
+] as const satisfies readonly (keyof BrokerOrder)[];
+
+function sameOrder(a: BrokerOrder, b: BrokerOrder): boolean {
+  return recordedFields.every((field) => a[field] === b[field]);
+}
 
 /**
- * The orders of one run as the stream tells them: each order's submission comes before any of
- * its updates or fills, whether `placeOrder` resolves first or the broker's events do, and an
- * order only moves forward. Events are emitted synchronously in the order they are known, so the
- * recorder (which keeps call order) streams them causally. Fills count once per execution id,
- * and `reconcile` applies the broker's own view before a final record.
+ * The orders of one run as it records them: each order's `orderPlaced` comes before any of its
+ * changes or fills, whether `placeOrder` resolves first or the broker's events do, and an order
+ * only moves forward. Events are recorded synchronously in the order they are known, so the
+ * recorder (which keeps call order) tells them causally. Fills count once per execution id, and
+ * `reconcile` applies the broker's own view before a final record.
  */
 export class RunOrders {
   readonly tracker: OrderTracker;
-  private readonly announced = new Set<string>();
-  /** Where each order is in `run.orders`, so an update costs the same in a run of any size. */
-  private readonly positions = new Map<string, number>();
-  /** The order as the stream last told it (submitted or updated), by order id. */
-  private readonly streamed = new Map<string, Order>();
-  /** Execution ids already in the record. */
+  /** The order as last recorded by `orderPlaced` or `orderChanged`, by order id. */
+  private readonly told = new Map<string, BrokerOrder>();
+  /** Execution ids already recorded. */
   private readonly fillIds = new Set<string>();
   private last: Promise<void> = Promise.resolve();
   /** True once an order was sent: from then on the broker may hold some of the run's orders. */
   private trading = false;
+  private readonly broker: Broker;
 
-  constructor(
-    private readonly broker: Broker,
-    private readonly run: Run,
-    private readonly emit: Emit,
-  ) {
+  constructor(private readonly ctx: RunContext) {
+    this.broker = ctx.deps.broker;
     this.tracker = new OrderTracker(
-      broker,
-      (order) => order.runId === run.runId,
+      this.broker,
+      (order) => order.runId === ctx.runId,
       (event) => {
         this.announce(event.order);
         if (event.kind === "fill") {
-          this.upsert(event.order);
           if (this.fillIds.has(event.fill.executionId)) return;
           this.fillIds.add(event.fill.executionId);
-          const fill = fillMessage(event.fill);
-          run.fills.push(fill);
-          this.record({ case: "orderFilled", value: create(OrderFilledSchema, { fill }) });
+          this.record({ kind: "fill", fill: event.fill, order: event.order });
         } else {
-          this.upsert(event.order);
-          const message = orderMessage(event.order);
-          // A repeat of what the stream last said about the order tells nothing new.
-          const said = this.streamed.get(event.order.orderId);
-          if (said && equals(OrderSchema, said, message)) return;
-          this.streamed.set(event.order.orderId, message);
-          this.record({
-            case: "orderUpdated",
-            value: create(OrderUpdatedSchema, { order: message }),
-          });
+          // A repeat of what was last told about the order tells nothing new.
+          const said = this.told.get(event.order.orderId);
+          if (said && sameOrder(said, event.order)) return;
+          this.told.set(event.order.orderId, event.order);
+          this.record({ kind: "orderChanged", order: event.order });
         }
       },
     );
+  }
+
+  /** How many orders the run has placed (as far as it knows). */
+  get size(): number {
+    return this.told.size;
   }
 
   /** Called before each order is sent. */
@@ -83,7 +86,7 @@ export class RunOrders {
     if (!this.trading) return undefined;
     try {
       await this.applyActivity();
-      const ids = [...this.positions.keys()];
+      const ids = [...this.told.keys()];
       if (settleMs > 0 && !ids.every((id) => isTerminal(this.tracker.get(id)!))) {
         await this.tracker.settle(ids, settleMs);
         await this.applyActivity();
@@ -97,8 +100,8 @@ export class RunOrders {
   }
 
   private async applyActivity(): Promise<void> {
-    const since = this.run.createdAt ? timestampDate(this.run.createdAt) : new Date(0);
-    const activity = await this.broker.runActivity(this.run.accountId, this.run.runId, since);
+    const { account, runId, startedAt } = this.ctx;
+    const activity = await this.broker.runActivity(account.accountId, runId, startedAt);
     const byId = new Map(activity.orders.map((o) => [o.orderId, o]));
     for (const fill of activity.fills) {
       const order = byId.get(fill.orderId);
@@ -124,29 +127,15 @@ export class RunOrders {
   }
 
   private announce(order: BrokerOrder): void {
-    if (this.announced.has(order.orderId)) return;
-    this.announced.add(order.orderId);
-    this.upsert(order);
-    const message = orderMessage(order);
-    this.streamed.set(order.orderId, message);
-    this.record({
-      case: "orderSubmitted",
-      value: create(OrderSubmittedSchema, { order: message }),
-    });
+    if (this.told.has(order.orderId)) return;
+    this.told.set(order.orderId, order);
+    this.record({ kind: "orderPlaced", order });
   }
 
-  private record(event: Parameters<Emit>[0]): void {
-    const appended = this.emit(event);
+  private record(event: RunEvent): void {
+    const recorded = this.ctx.record(event);
     // The first failure is the one reported; later events fail the same way.
-    this.last = this.last.then(() => appended);
-    appended.catch(() => undefined);
-  }
-
-  /** Keeps the run's record of an order at its latest state. */
-  private upsert(order: BrokerOrder): void {
-    const message = orderMessage(order);
-    const i = this.positions.get(order.orderId);
-    if (i !== undefined) this.run.orders[i] = message;
-    else this.positions.set(order.orderId, this.run.orders.push(message) - 1);
+    this.last = this.last.then(() => recorded);
+    recorded.catch(() => undefined);
   }
 }

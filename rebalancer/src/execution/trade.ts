@@ -1,33 +1,31 @@
-import type { Account } from "@mesh/platform/accounts";
 import { context, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
-import { FailureReason, type Run } from "@mesh/proto/rebalancer/v1/rebalancer";
-import type { BrokerOrder, OrderRequest } from "../broker/broker.js";
-import { roundMoney, type PlannedOrder } from "../planning/index.js";
-import type { ExecutionDeps } from "./execution-deps.js";
+import type { BrokerOrder } from "../broker/broker.js";
+import type { PlannedOrder } from "../planning/index.js";
 import { tracer } from "./in-span.js";
+import { orderRequest } from "./order-request.js";
+import type { RunContext } from "./run-context.js";
 import type { RunOrders } from "./run-orders.js";
 import { RunFailure } from "./run-failure.js";
 import { whileConnected } from "./while-connected.js";
 
-/** What `trade` works with: the run, its orders as streamed, and what it reports back. */
-export interface TradeContext {
-  deps: ExecutionDeps;
-  account: Account;
-  run: Run;
+/** What `trade` works with: the run, and its orders as recorded. */
+export interface TradeContext extends RunContext {
+  /** The run's orders: placements recorded first, then what the broker tells of them. */
   orders: RunOrders;
-  /** Where partial fills are told, for the run's final message. */
-  adjustments: string[];
 }
 
-/** Places one phase's orders and waits for all of them; a rejection or timeout fails the run. */
-export async function trade(ctx: TradeContext, orders: PlannedOrder[]): Promise<void> {
-  const { deps, account, run, adjustments } = ctx;
+/**
+ * Places one phase's orders and waits for all of them; a rejection or timeout fails the run.
+ * Resolves with what filled short of the plan (for the run's final message), [] when nothing.
+ */
+export async function trade(ctx: TradeContext, orders: PlannedOrder[]): Promise<string[]> {
+  const { deps, account, runId } = ctx;
   const tracker = ctx.orders.tracker;
   const placed: BrokerOrder[] = [];
   // One span per order, from placement to its final status.
   const spans = new Map<string, Span>();
   for (const order of orders) {
-    const request = orderRequest(account, run.runId, order);
+    const request = orderRequest(account, runId, order);
     const span = tracer.startSpan(`order ${order.side} ${order.symbol}`, {
       attributes: {
         "order.symbol": order.symbol,
@@ -54,11 +52,12 @@ export async function trade(ctx: TradeContext, orders: PlannedOrder[]): Promise<
   }
   const ids = placed.map((o) => o.orderId);
   const phase = orders[0]?.side === "sell" ? "sells" : "buys";
+  const fillTimeoutMs = deps.fillTimeoutMs ?? 300_000;
   let settled: { done: boolean; orders: BrokerOrder[] };
   try {
     settled = await whileConnected(
       deps.broker,
-      tracker.settle(ids, deps.fillTimeoutMs ?? 300_000),
+      tracker.settle(ids, fillTimeoutMs),
       `connection to the broker lost while waiting for the ${phase} to fill; nothing more was ` +
         "placed, and the orders may still be working: check ListOpenOrders",
     );
@@ -78,7 +77,7 @@ export async function trade(ctx: TradeContext, orders: PlannedOrder[]): Promise<
   const rejected = final.find((o) => o.status === "rejected" || o.status === "cancelled");
   if (rejected) {
     throw new RunFailure(
-      FailureReason.ORDER_REJECTED,
+      "order_rejected",
       `${describe(rejected)} ${rejected.status}: ${rejected.message || "no reason given"}`,
     );
   }
@@ -87,34 +86,11 @@ export async function trade(ctx: TradeContext, orders: PlannedOrder[]): Promise<
     // Leave nothing working behind a failed run.
     await Promise.all(late.map((o) => deps.broker.cancelOrder(o.orderId).catch(() => undefined)));
     throw new RunFailure(
-      FailureReason.ORDER_TIMEOUT,
-      `${late.map(describe).join(", ")} not filled within ${(deps.fillTimeoutMs ?? 300_000) / 1000} s; cancelled`,
+      "order_timeout",
+      `${late.map(describe).join(", ")} not filled within ${fillTimeoutMs / 1000} s; cancelled`,
     );
   }
-  for (const o of final) {
-    if (o.filledQuantity < o.quantity) {
-      adjustments.push(`${describe(o)} filled ${o.filledQuantity} of ${o.quantity}`);
-    }
-  }
-}
-
-/** The broker request for a planned order, with the account's order type, TIF and hours. */
-export function orderRequest(account: Account, runId: string, order: PlannedOrder): OrderRequest {
-  const { orderType, limitBandPercent, timeInForce, extendedHours } = account.settings;
-  const band = limitBandPercent / 100;
-  return {
-    accountId: account.accountId,
-    symbol: order.symbol,
-    side: order.side,
-    quantity: order.quantity,
-    orderType,
-    // A band off the last price: willing to pay a little more on buys, take a little less on sells.
-    limitPrice:
-      orderType === "limit"
-        ? roundMoney(order.price * (order.side === "buy" ? 1 + band : 1 - band))
-        : undefined,
-    timeInForce,
-    outsideRth: extendedHours,
-    runId,
-  };
+  return final
+    .filter((o) => o.filledQuantity < o.quantity)
+    .map((o) => `${describe(o)} filled ${o.filledQuantity} of ${o.quantity}`);
 }

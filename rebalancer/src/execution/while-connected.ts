@@ -1,4 +1,3 @@
-import { FailureReason } from "@mesh/proto/rebalancer/v1/rebalancer";
 import type { Broker } from "../broker/broker.js";
 import { RunFailure } from "./run-failure.js";
 
@@ -17,7 +16,7 @@ export async function whileConnected<T>(
   const check = () => {
     const health = broker.health();
     if (!health.connected || health.interruptions !== before) {
-      throw new RunFailure(FailureReason.BROKER_UNAVAILABLE, `${lost}: ${health.detail}`);
+      throw new RunFailure("broker_unavailable", `${lost}: ${health.detail}`);
     }
   };
   let timer: NodeJS.Timeout | undefined;

@@ -19,6 +19,8 @@ import { createHttpAllocations } from "../allocations/http-allocations.js";
 import type { OrderRequest } from "../broker/broker.js";
 import { createExchangeHours } from "../broker/sim/exchange-hours.js";
 import { createSimBroker, type SimBrokerOptions } from "../broker/sim/sim-broker.js";
+import { createAccountGate } from "../accounts/account-gate.js";
+import { connectErrorOf } from "../service/connect-error-of.js";
 import { createRunCoordinator, type RunRequest } from "./run-coordinator.js";
 import type { RunStore } from "./run-store.js";
 import { createSqliteRunStore } from "./sqlite-run-store.js";
@@ -76,8 +78,7 @@ function harness(
   const store = createSqliteRunStore(join(mkdtempSync(join(tmpdir(), "coord-")), "runs.sqlite"));
   const coordinator = createRunCoordinator({
     store,
-    accounts: configured,
-    tradingMode: "paper",
+    gate: createAccountGate({ accounts: [...configured.values()], tradingMode: "paper" }),
     logger: createLogger({ name: "test", level: "silent" }),
     execution: {
       broker,
@@ -116,7 +117,8 @@ async function refusal(promise: Promise<unknown>): Promise<ConnectError> {
   try {
     await promise;
   } catch (err) {
-    return ConnectError.from(err);
+    // As the service answers it: refusals get their RPC code there.
+    return ConnectError.from(connectErrorOf(err));
   }
   throw new Error("expected a refusal");
 }
@@ -315,7 +317,7 @@ describe("a rebalance run", () => {
     // the store knows.
     const other = h.start({ idempotencyKey: "other" }).then(
       () => undefined,
-      (err: unknown) => ConnectError.from(err),
+      (err: unknown) => ConnectError.from(connectErrorOf(err)),
     );
     for (const events of await Promise.all(repeats)) {
       expect(events.map((e) => e.runId)).to.deep.equal(first.map((e) => e.runId));
@@ -402,8 +404,7 @@ describe("a rebalance run", () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     const second = createRunCoordinator({
       store: h.store,
-      accounts: accounts(),
-      tradingMode: "paper",
+      gate: createAccountGate({ accounts: [...accounts().values()], tradingMode: "paper" }),
       logger: createLogger({ name: "test", level: "silent" }),
       execution: {
         broker: createSimBroker(),

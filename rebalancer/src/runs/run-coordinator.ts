@@ -1,44 +1,47 @@
 import { randomUUID } from "node:crypto";
-import { create } from "@bufbuild/protobuf";
-import { timestampNow } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
-import type { Account, AccountType } from "@mesh/platform/accounts";
+import type { Account } from "@mesh/platform/accounts";
 import type { Logger } from "@mesh/platform/logger";
 import {
   ExecutionMode,
-  FailureReason,
-  RebalanceResponseSchema,
-  RunAcceptedSchema,
-  RunFailedSchema,
-  RunSchema,
   RunStatus,
-  TriggerSchema,
   type RebalanceResponse,
   type Trigger,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
+import type { AccountGate } from "../accounts/account-gate.js";
 import { executeRun } from "../execution/execute-run.js";
 import type { ExecutionDeps } from "../execution/execution-deps.js";
 import type { RunMetrics } from "../run-metrics.js";
-import { RunFeed } from "./run-feed.js";
+import { interruptedOutcome } from "./interrupted-outcome.js";
+import type { RunTrigger } from "./run-header.js";
+import { recordMessage } from "./run-message.js";
+import { RunRecorder } from "./run-recorder.js";
+import { RunRefusal } from "./run-refusal.js";
+import { runStatus } from "./run-status.js";
 import type { RunStore } from "./run-store.js";
 
 /** What a caller asks for; mirrors RebalanceRequest without the transport. */
 export interface RunRequest {
+  /** The account to rebalance, as configured in accounts.yaml. */
   accountId: string;
+  /** LIVE trades; DRY_RUN and UNSPECIFIED plan only; any other value is refused. */
   mode: ExecutionMode;
+  /** A repeat returns the run of the first request; "" makes a fresh key (no protection). */
   idempotencyKey: string;
+  /** Who or what asked; default { source: "unknown" }. */
   trigger?: Trigger;
+  /** When the account is busy: wait for its run (true) or refuse as busy (false). */
   waitIfBusy: boolean;
 }
 
 /** Options of createRunCoordinator. */
 export interface RunCoordinatorOptions {
+  /** Where runs are recorded; no default. */
   store: RunStore;
-  /** Configured accounts by id. */
-  accounts: ReadonlyMap<string, Account>;
-  /** The service's TRADING_MODE: live execution needs an account of this type. */
-  tradingMode: AccountType;
+  /** Which accounts exist and may trade (lookup, enabled, live guard); no default. */
+  gate: AccountGate;
+  /** What every run needs: broker, allocations, clock and timeouts; no default. */
   execution: ExecutionDeps;
+  /** Logs each run's start and end; no default. */
   logger: Logger;
   /** Counts runs by mode and outcome; default counts nothing. */
   metrics?: RunMetrics;
@@ -46,7 +49,11 @@ export interface RunCoordinatorOptions {
 
 /** Starts runs: one per account at a time, one per idempotency key ever, behind the live guard. */
 export interface RunCoordinator {
-  /** Starts (or, for a known idempotency key, replays) a run and returns its event stream. */
+  /**
+   * Starts (or, for a known idempotency key, replays) a run and returns its event stream. Throws
+   * an AccountRefusal or RunRefusal when the run cannot start; the stream throws a RunRefusal if
+   * the run had to stop unrecorded.
+   */
   start(request: RunRequest): Promise<AsyncIterable<RebalanceResponse>>;
   /** Marks runs left running by a stopped process as interrupted. */
   recover(): Promise<number>;
@@ -59,51 +66,37 @@ export interface RunCoordinator {
 }
 
 export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordinator {
-  const { store, accounts, tradingMode, logger } = options;
+  const { store, gate, logger } = options;
   // By account id. `recorded` turns true once the store has the run: until then the claim may
-  // turn out to be a repeat of a finished run, whose feed never gets an event.
+  // turn out to be a repeat of a finished run, whose recorder never gets an event.
   const active = new Map<
     string,
-    { feed: RunFeed; done: Promise<void>; recorded: boolean; begun: Promise<unknown> }
+    { recorder: RunRecorder; done: Promise<void>; recorded: boolean; begun: Promise<unknown> }
   >();
   let draining = false;
+  const shuttingDown = () =>
+    new RunRefusal("shutting_down", "the rebalancer is shutting down; retry");
 
   function validate(request: RunRequest): { account: Account; live: boolean } {
-    if (draining)
-      throw new ConnectError("the rebalancer is shutting down; retry", Code.Unavailable);
-    if (!request.accountId) throw new ConnectError("account_id is required", Code.InvalidArgument);
-    const account = accounts.get(request.accountId);
-    if (!account) {
-      throw new ConnectError(`account ${request.accountId} is not configured`, Code.NotFound);
-    }
+    if (draining) throw shuttingDown();
+    const account = gate.account(request.accountId);
     if (!(request.mode in ExecutionMode)) {
-      throw new ConnectError(`mode ${request.mode} is not an execution mode`, Code.InvalidArgument);
+      throw new RunRefusal("invalid_request", `mode ${request.mode} is not an execution mode`);
     }
     if (request.idempotencyKey.length > 200) {
-      throw new ConnectError("idempotency_key is longer than 200 characters", Code.InvalidArgument);
+      throw new RunRefusal("invalid_request", "idempotency_key is longer than 200 characters");
     }
     const live = request.mode === ExecutionMode.LIVE;
-    if (live && account.type !== tradingMode) {
-      throw new ConnectError(
-        `live run refused: account ${account.accountId} is ${account.type} but TRADING_MODE is ${tradingMode}`,
-        Code.PermissionDenied,
-      );
-    }
-    if (live && !account.enabled) {
-      throw new ConnectError(
-        `live run refused: account ${account.accountId} is disabled in accounts.yaml`,
-        Code.FailedPrecondition,
-      );
-    }
+    if (live) gate.permit(account, "live run");
     return { account, live };
   }
 
   async function replay(runId: string): Promise<AsyncIterable<RebalanceResponse>> {
-    const running = [...active.values()].find((a) => a.feed.run.runId === runId);
-    if (running) return running.feed.follow(true);
-    const events = await store.events(runId);
+    const running = [...active.values()].find((a) => a.recorder.header.runId === runId);
+    if (running) return running.recorder.follow(true);
+    const responses = await store.responses(runId);
     return (async function* () {
-      for (const event of events) yield { ...event, replayed: true };
+      for (const response of responses) yield { ...response, replayed: true };
     })();
   }
 
@@ -119,29 +112,19 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
       await busy.begun;
       return start(request);
     }
-    if (busy && busy.feed.run.idempotencyKey === key) return busy.feed.follow(true);
+    if (busy && busy.recorder.header.idempotencyKey === key) return busy.recorder.follow(true);
     if (busy && !request.waitIfBusy) {
-      throw new ConnectError(
-        `account ${accountId} is busy with run ${busy.feed.run.runId}; retry later or set wait_if_busy`,
-        Code.Aborted,
+      throw new RunRefusal(
+        "busy",
+        `account ${accountId} is busy with run ${busy.recorder.header.runId}; retry later or set wait_if_busy`,
       );
     }
     while (active.has(accountId)) await active.get(accountId)!.done;
-    if (draining)
-      throw new ConnectError("the rebalancer is shutting down; retry", Code.Unavailable);
+    if (draining) throw shuttingDown();
 
     // Claim the account before the first await, so no second run can slip in.
     let release!: () => void;
     const done = new Promise<void>((resolve) => (release = resolve));
-    const run = create(RunSchema, {
-      runId: `run-${randomUUID()}`,
-      accountId,
-      mode: live ? ExecutionMode.LIVE : ExecutionMode.DRY_RUN,
-      trigger: request.trigger ?? create(TriggerSchema, { source: "unknown" }),
-      idempotencyKey: key,
-      status: RunStatus.RUNNING,
-      createdAt: timestampNow(),
-    });
     // Called when the final event is recorded and again when the run's task ends: only once, and
     // never touching a newer run of the account that may have started in between.
     let freed = false;
@@ -151,9 +134,17 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
       active.delete(accountId);
       release();
     };
-    const feed = new RunFeed(run, store, free);
-    const beginning = store.begin(run);
-    const claim = { feed, done, recorded: false, begun: beginning.catch(() => undefined) };
+    const header = {
+      runId: `run-${randomUUID()}`,
+      accountId,
+      live,
+      idempotencyKey: key,
+      trigger: triggerOf(request.trigger),
+      createdAt: new Date(),
+    };
+    const recorder = RunRecorder.accept(store, header, free);
+    const beginning = recorder.begin();
+    const claim = { recorder, done, recorded: false, begun: beginning.catch(() => undefined) };
     active.set(accountId, claim);
 
     try {
@@ -161,37 +152,36 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
       claim.recorded = begun.created;
       if (!begun.created) {
         free();
-        logger.info({ accountId, runId: begun.run.runId }, "repeated idempotency key: replaying");
-        return replay(begun.run.runId);
+        logger.info({ accountId, runId: begun.runId }, "repeated idempotency key: replaying");
+        return replay(begun.runId);
       }
     } catch (err) {
       free();
-      throw new ConnectError(`run store unavailable: ${(err as Error).message}`, Code.Unavailable);
+      throw new RunRefusal("store_unavailable", `run store unavailable: ${(err as Error).message}`);
     }
 
-    const log = logger.child({ runId: run.runId, accountId, live });
+    const { runId } = header;
+    const log = logger.child({ runId, accountId, live });
     log.info("run accepted");
-    const stream = feed.follow(false);
+    const stream = recorder.follow(false);
     void (async () => {
       try {
-        await feed.append({
-          case: "accepted",
-          value: create(RunAcceptedSchema, { accountId, mode: run.mode, idempotencyKey: key }),
+        const outcome = await executeRun({
+          deps: options.execution,
+          account,
+          runId,
+          startedAt: header.createdAt,
+          live,
+          record: (event) => recorder.record(event),
         });
-        await executeRun(options.execution, account, run, live, (event) => feed.append(event));
-        log.info({ status: RunStatus[run.status], message: run.message }, "run finished");
-        options.metrics?.runFinished(live ? "live" : "dry_run", RunStatus[run.status]);
+        const status = RunStatus[runStatus(outcome)];
+        log.info({ status, message: recordMessage(outcome) }, "run finished");
+        options.metrics?.runFinished(live ? "live" : "dry_run", status);
       } catch (err) {
         // The run's events could not be recorded (store failure, unencodable event): stop it
         // visibly rather than leave its streams waiting and its record running.
-        const reason = (err as Error).message;
         log.error({ err }, "run could not be recorded");
-        feed.abort(reason);
-        run.status = RunStatus.FAILED;
-        run.failureReason = FailureReason.INTERNAL;
-        run.message = `internal error: the run could not be recorded: ${reason}`;
-        run.finishedAt = timestampNow();
-        await store.save(run).catch(() => undefined);
+        await recorder.abort((err as Error).message);
       } finally {
         free();
       }
@@ -204,29 +194,16 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
     async recover() {
       const left = await store.running();
       for (const run of left) {
-        run.status = RunStatus.FAILED;
-        run.failureReason = FailureReason.INTERRUPTED;
-        run.message =
-          "interrupted: the rebalancer stopped during this run; its orders carry the run id " +
-          "as order reference, check ListOpenOrders before running again";
-        run.finishedAt = timestampNow();
-        const sequence = (await store.events(run.runId)).length + 1;
-        await store.appendEvent(
-          create(RebalanceResponseSchema, {
-            runId: run.runId,
-            sequence,
-            time: timestampNow(),
-            event: {
-              case: "failed",
-              value: create(RunFailedSchema, {
-                reason: run.failureReason,
-                message: run.message,
-                orders: run.orders,
-              }),
-            },
-          }),
-        );
-        await store.save(run);
+        const journal = await store.events(run.runId);
+        // Every run since journals began has one (begun with its acceptance, in one transaction).
+        if (journal.length === 0) {
+          logger.warn({ runId: run.runId }, "running run without a journal: left as it is");
+          continue;
+        }
+        await RunRecorder.reopen(store, journal).record({
+          kind: "outcome",
+          outcome: interruptedOutcome,
+        });
         logger.warn({ runId: run.runId, accountId: run.accountId }, "marked interrupted run");
       }
       return left.length;
@@ -239,7 +216,17 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
       );
       return Promise.race([all, timeout]);
     },
-    running: () => [...active.values()].map((a) => a.feed.run.runId),
+    running: () => [...active.values()].map((a) => a.recorder.header.runId),
     isBusy: (accountId) => active.has(accountId),
+  };
+}
+
+/** The plain form of the request's trigger. */
+function triggerOf(trigger: Trigger | undefined): RunTrigger {
+  return {
+    source: trigger ? trigger.source : "unknown",
+    eventId: trigger?.eventId ?? "",
+    channel: trigger?.channel ?? "",
+    caller: trigger?.caller ?? "",
   };
 }

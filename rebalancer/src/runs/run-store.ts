@@ -1,24 +1,27 @@
 import type { RebalanceResponse, Run } from "@mesh/proto/rebalancer/v1/rebalancer";
+import type { RecordedEvent } from "./recorded-event.js";
 
 /**
- * Where runs and their progress events are recorded. The record is the contract's `Run` message:
- * the audit schema operators read through GetRun. Async so a shared database can back it later.
+ * Where runs are recorded: each run's journal (its events, appended one at a time: the run is
+ * the fold of them), and its record in the contract's `Run` form, the audit schema operators
+ * read through GetRun. Async so a shared database can back it later.
  */
 export interface RunStore {
   /**
-   * Records a new run unless one with the same account and idempotency key exists, in which case
-   * that one is returned with `created: false` and nothing is written.
+   * Records a new run, its journal starting with `accepted` (one transaction), unless one with
+   * the same account and idempotency key exists: then that one's record is returned with
+   * `created: false` and nothing is written.
    */
-  begin(run: Run): Promise<{ run: Run; created: boolean }>;
-  /**
-   * Replaces the stored record of a run, as it stands after event `throughSequence` (default:
-   * after every event appended so far). Reads fold the order events appended since into it.
-   */
-  save(run: Run, throughSequence?: number): Promise<void>;
-  /** Appends one progress event of a run. */
-  appendEvent(event: RebalanceResponse): Promise<void>;
-  /** The events of a run, in sequence order. */
-  events(runId: string): Promise<RebalanceResponse[]>;
+  begin(accepted: RecordedEvent): Promise<{ run: Run; created: boolean }>;
+  /** Appends one event to its run's journal: one row, whatever the size of the run. */
+  appendEvent(event: RecordedEvent): Promise<void>;
+  /** Stores the final record of a run that ended (the fold of its journal), once. */
+  finish(run: Run): Promise<void>;
+  /** A run's journal, in sequence order; [] for an unknown run. */
+  events(runId: string): Promise<RecordedEvent[]>;
+  /** The Rebalance stream as the run told it, for a replay of its idempotency key. */
+  responses(runId: string): Promise<RebalanceResponse[]>;
+  /** A run's record: its final one once it ended, else the fold of its journal so far. */
   get(runId: string): Promise<Run | undefined>;
   /**
    * Runs of an account, newest first; with `before` (a run id of this account), only the runs

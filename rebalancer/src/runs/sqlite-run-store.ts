@@ -2,17 +2,33 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import Database from "better-sqlite3";
-import {
-  RebalanceResponseSchema,
-  RunSchema,
-  RunStatus,
-  type RebalanceResponse,
-  type Run,
-} from "@mesh/proto/rebalancer/v1/rebalancer";
-import { foldOrderEvents } from "./fold-order-events.js";
+import { RunSchema, RunStatus, type Run } from "@mesh/proto/rebalancer/v1/rebalancer";
+import { foldRun } from "./fold-run.js";
+import { decodeJournalEvent, encodeJournalEvent } from "./journal-codec.js";
+import { migrateLegacyRuns } from "./migrate-legacy-runs.js";
+import { rebalanceResponses } from "./rebalance-responses.js";
+import type { RecordedEvent } from "./recorded-event.js";
+import { runMessage } from "./run-message.js";
 import type { RunStore } from "./run-store.js";
 
-/** The embedded run store: one SQLite file (WAL), records kept as the contract's binary form. */
+interface RunRow {
+  run_id: string;
+  status: RunStatus;
+  record: Buffer;
+}
+
+interface JournalRow {
+  run_id: string;
+  sequence: number;
+  time: number;
+  event: string;
+}
+
+/**
+ * The embedded run store: one SQLite file (WAL). A run's journal is one row per event; its
+ * record (the contract's binary form) is written when it begins and once more when it ends, and
+ * a running run is read as the fold of its journal.
+ */
 export function createSqliteRunStore(file: string): RunStore {
   if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
@@ -30,78 +46,83 @@ export function createSqliteRunStore(file: string): RunStore {
       status INTEGER NOT NULL,
       created_at INTEGER NOT NULL,
       record BLOB NOT NULL,
-      through_sequence INTEGER NOT NULL DEFAULT 0,
       UNIQUE (account_id, idempotency_key)
     );
     CREATE INDEX IF NOT EXISTS runs_by_account ON runs (account_id, created_at DESC);
-    CREATE TABLE IF NOT EXISTS run_events (
+    CREATE TABLE IF NOT EXISTS run_journal (
       run_id TEXT NOT NULL,
       sequence INTEGER NOT NULL,
-      event BLOB NOT NULL,
+      time INTEGER NOT NULL,
+      event TEXT NOT NULL,
       PRIMARY KEY (run_id, sequence)
     );
   `);
-  // Files made before the record was saved at phase boundaries only: their records hold every
-  // event, which the fold leaves unchanged.
-  const columns = db.prepare(`PRAGMA table_info(runs)`).all() as { name: string }[];
-  if (!columns.some((c) => c.name === "through_sequence")) {
-    db.exec(`ALTER TABLE runs ADD COLUMN through_sequence INTEGER NOT NULL DEFAULT 0`);
-  }
+  const legacy = migrateLegacyRuns(db);
+
   const insert = db.prepare(
     `INSERT INTO runs (run_id, account_id, idempotency_key, status, created_at, record)
      VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, idempotency_key) DO NOTHING`,
   );
-  const columnsRead = `run_id, record, through_sequence`;
+  const columns = `run_id, status, record`;
   const byKey = db.prepare(
-    `SELECT ${columnsRead} FROM runs WHERE account_id = ? AND idempotency_key = ?`,
+    `SELECT ${columns} FROM runs WHERE account_id = ? AND idempotency_key = ?`,
   );
-  const update = db.prepare(
-    `UPDATE runs SET status = ?, record = ?, through_sequence = ? WHERE run_id = ?`,
-  );
-  const lastSequence = db.prepare(
-    `SELECT coalesce(max(sequence), 0) AS n FROM run_events WHERE run_id = ?`,
-  );
-  const byId = db.prepare(`SELECT ${columnsRead} FROM runs WHERE run_id = ?`);
+  const update = db.prepare(`UPDATE runs SET status = ?, record = ? WHERE run_id = ?`);
+  const byId = db.prepare(`SELECT ${columns} FROM runs WHERE run_id = ?`);
   const byAccount = db.prepare(
-    `SELECT ${columnsRead} FROM runs WHERE account_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+    `SELECT ${columns} FROM runs WHERE account_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`,
   );
   // Older than a given run: (created_at, rowid) orders runs of one second as they were recorded.
   const byAccountBefore = db.prepare(
-    `SELECT ${columnsRead} FROM runs WHERE account_id = ?
+    `SELECT ${columns} FROM runs WHERE account_id = ?
        AND (created_at, rowid) < (SELECT created_at, rowid FROM runs WHERE run_id = ?)
      ORDER BY created_at DESC, rowid DESC LIMIT ?`,
   );
-  const byStatus = db.prepare(`SELECT ${columnsRead} FROM runs WHERE status = ?`);
-  const eventsAfter = db.prepare(
-    `SELECT event FROM run_events WHERE run_id = ? AND sequence > ? ORDER BY sequence`,
+  const byStatus = db.prepare(`SELECT ${columns} FROM runs WHERE status = ?`);
+  const addEvent = db.prepare(
+    `INSERT INTO run_journal (run_id, sequence, time, event) VALUES (?, ?, ?, ?)`,
   );
-  const addEvent = db.prepare(`INSERT INTO run_events (run_id, sequence, event) VALUES (?, ?, ?)`);
-  const eventsOf = db.prepare(`SELECT event FROM run_events WHERE run_id = ? ORDER BY sequence`);
+  const journalOf = db.prepare(`SELECT * FROM run_journal WHERE run_id = ? ORDER BY sequence`);
   const probe = db.prepare(`SELECT count(*) AS n FROM runs`);
 
-  const decodeEvent = (row: unknown) =>
-    fromBinary(RebalanceResponseSchema, (row as { event: Buffer }).event);
-  // The record as saved, then the order events appended after it.
-  const decode = (row: unknown) => {
-    const r = row as { run_id: string; record: Buffer; through_sequence: number };
-    const run = fromBinary(RunSchema, r.record);
-    return foldOrderEvents(run, eventsAfter.all(r.run_id, r.through_sequence).map(decodeEvent));
-  };
   const encode = (run: Run) => toBinary(RunSchema, run);
-  const millis = (run: Run) => Number(run.createdAt?.seconds ?? 0n) * 1000;
+  const append = (e: RecordedEvent) =>
+    addEvent.run(e.runId, e.sequence, e.time.getTime(), encodeJournalEvent(e.event));
+  const events = (runId: string): RecordedEvent[] =>
+    (journalOf.all(runId) as JournalRow[]).map((row) => ({
+      runId: row.run_id,
+      sequence: row.sequence,
+      time: new Date(row.time),
+      event: decodeJournalEvent(row.event),
+    }));
+  // A run that ended has its final record; a running one is the fold of its journal.
+  const recordOf = (row: unknown): Run => {
+    const r = row as RunRow;
+    if (r.status === RunStatus.RUNNING) {
+      const journal = events(r.run_id);
+      if (journal.length > 0) return runMessage(foldRun(journal));
+    }
+    return fromBinary(RunSchema, r.record);
+  };
 
   // The check-then-insert pair is one transaction, so two requests with one key make one run.
-  const begin = db.transaction((run: Run) => {
+  const begin = db.transaction((accepted: RecordedEvent) => {
+    if (accepted.event.kind !== "accepted") throw new Error("a run begins with its acceptance");
+    const { header } = accepted.event;
+    const run = runMessage(foldRun([accepted]));
     const result = insert.run(
-      run.runId,
-      run.accountId,
-      run.idempotencyKey,
+      header.runId,
+      header.accountId,
+      header.idempotencyKey,
       run.status,
-      millis(run),
+      header.createdAt.getTime(),
       encode(run),
     );
-    if (result.changes === 1) return { run, created: true };
-    return { run: decode(byKey.get(run.accountId, run.idempotencyKey)), created: false };
+    if (result.changes !== 1) {
+      return { run: recordOf(byKey.get(header.accountId, header.idempotencyKey)), created: false };
+    }
+    append(accepted);
+    return { run, created: true };
   });
 
   let lastError = "";
@@ -117,30 +138,28 @@ export function createSqliteRunStore(file: string): RunStore {
   };
 
   return {
-    begin: (run) => guarded(() => begin(run)),
-    save: (run, throughSequence) =>
+    begin: (accepted) => guarded(() => begin(accepted)),
+    appendEvent: (event) => guarded(() => void append(event)),
+    finish: (run) => guarded(() => void update.run(run.status, encode(run), run.runId)),
+    events: (runId) => guarded(() => events(runId)),
+    responses: (runId) =>
       guarded(() => {
-        const through = throughSequence ?? (lastSequence.get(run.runId) as { n: number }).n;
-        update.run(run.status, encode(run), through, run.runId);
+        const journal = events(runId);
+        return journal.length > 0 || !legacy ? rebalanceResponses(journal) : legacy(runId);
       }),
-    appendEvent: (event: RebalanceResponse) =>
-      guarded(() => {
-        addEvent.run(event.runId, event.sequence, toBinary(RebalanceResponseSchema, event));
-      }),
-    events: (runId) => guarded(() => eventsOf.all(runId).map(decodeEvent)),
     get: (runId) =>
       guarded(() => {
         const row = byId.get(runId);
-        return row ? decode(row) : undefined;
+        return row ? recordOf(row) : undefined;
       }),
     list: (accountId, limit, before) =>
       guarded(() =>
         (before === undefined
           ? byAccount.all(accountId, limit)
           : byAccountBefore.all(accountId, before, limit)
-        ).map(decode),
+        ).map(recordOf),
       ),
-    running: () => guarded(() => byStatus.all(RunStatus.RUNNING).map(decode)),
+    running: () => guarded(() => byStatus.all(RunStatus.RUNNING).map(recordOf)),
     health() {
       try {
         probe.get();

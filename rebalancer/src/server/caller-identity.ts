@@ -1,14 +1,9 @@
-// Who is calling, from the TLS client certificate, for the run's trigger.
-import { AsyncLocalStorage } from "node:async_hooks";
+// Who is calling, from the TLS client certificate, for the run's trigger (read by the service
+// with callerSubject).
 import type { TLSSocket } from "node:tls";
-import { createContextKey, createContextValues } from "@connectrpc/connect";
-import type { ContextValues, HandlerContext } from "@connectrpc/connect";
+import { createContextValues, type ContextValues } from "@connectrpc/connect";
+import { callerSubjectKey, withRestCallerSubject } from "../service/caller-subject.js";
 import type { NodeRequest, NodeRequestHandler } from "./node-request-handler.js";
-
-/** The subject of the caller's verified client certificate, e.g. "CN=subscriber,O=mesh". */
-export const callerSubjectKey = createContextKey<string | undefined>(undefined, {
-  description: "subject of the verified TLS client certificate",
-});
 
 /** Context values of one request: the verified client certificate's subject, if any. */
 export function callerContextValues(req: NodeRequest): ContextValues {
@@ -18,18 +13,9 @@ export function callerContextValues(req: NodeRequest): ContextValues {
   return values;
 }
 
-// REST calls reach the implementation through an in-process transport, which carries no context
-// values: the REST request's caller travels in the async context instead.
-const restCaller = new AsyncLocalStorage<string>();
-
 /** Runs `handler` (the REST routes) with the request's verified caller in its async context. */
 export function withRestCaller(handler: NodeRequestHandler): NodeRequestHandler {
-  return (req, res) => restCaller.run(peerSubject(req) ?? "", () => handler(req, res));
-}
-
-/** The verified caller of an RPC, whichever protocol (REST included) it came in on; "" if none. */
-export function callerSubject(context: HandlerContext): string {
-  return context.values.get(callerSubjectKey) ?? restCaller.getStore() ?? "";
+  return (req, res) => withRestCallerSubject(peerSubject(req) ?? "", () => handler(req, res));
 }
 
 function peerSubject(req: NodeRequest): string | undefined {

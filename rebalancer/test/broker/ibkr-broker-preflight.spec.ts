@@ -61,6 +61,24 @@ describe("IBKR broker: what-if orders (preflight)", () => {
     expect(await tws.broker.openOrders("DU111111")).to.deep.equal([]);
   });
 
+  it("lists no what-if order as open while runs of several accounts check and read at once", async () => {
+    // As runs do over one connection: each checks its orders, then reads its account's open
+    // orders (the cancel phase) while the others' what-ifs are answered.
+    const listed: string[] = [];
+    const run = async (accountId: string) => {
+      for (let i = 0; i < 3; i++) {
+        await Promise.all(
+          [1, 2, 3].map((quantity) => tws.broker.preflight!(buySpy({ accountId, quantity }))),
+        );
+        listed.push(
+          ...(await tws.broker.openOrders(accountId)).map((o) => `${accountId} ${o.orderId}`),
+        );
+      }
+    };
+    await Promise.all([run("DU111111"), run("DU222222"), run("DU111111"), run("DU222222")]);
+    expect(listed).to.deep.equal([]);
+  });
+
   it("waits past a first answer with only a warning for the one with the figures", async () => {
     tws.server.market.whatIfTwoAnswers = true;
     tws.server.market.whatIfWarning = "The market for SPY is closed; the order would queue";

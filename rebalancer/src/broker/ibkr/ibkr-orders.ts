@@ -246,13 +246,17 @@ export class IbkrOrders {
       defer(() => this.connection.next.getAllOpenOrders()),
     );
     const clientId = this.connection.clientId;
-    return open
-      .filter((o) => o.order.account === accountId)
-      .map((o) => {
-        const own = o.order.clientId === clientId ? this.tracked.get(o.orderId) : undefined;
-        return own ? { ...own.view } : brokerOrderFromOpenOrder(o, clientId);
-      })
-      .filter((o) => !isTerminal(o.status));
+    return (
+      open
+        // What-if answers come as open orders too, and the library keeps those that arrive while
+        // another list is being read: they never work, so they are not listed.
+        .filter((o) => o.order.account === accountId && !o.order.whatIf)
+        .map((o) => {
+          const own = o.order.clientId === clientId ? this.tracked.get(o.orderId) : undefined;
+          return own ? { ...own.view } : brokerOrderFromOpenOrder(o, clientId);
+        })
+        .filter((o) => !isTerminal(o.status))
+    );
   }
 
   close(): void {

@@ -1,4 +1,4 @@
-// Translation of the broker port's holdings, orders and fills into the contract's messages.
+// The contract's form of the broker port's orders and fills, and of valued holdings.
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
@@ -12,8 +12,8 @@ import {
   type Order,
   type Position,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
-import type { BrokerFill, BrokerOrder, Holding, OrderState, Side } from "../broker/broker.js";
-import { roundMoney } from "../planning/money.js";
+import type { BrokerFill, BrokerOrder, OrderState, Side } from "../broker/broker.js";
+import type { ValuedHolding } from "../execution/valued-holding.js";
 
 const sides: Record<Side, OrderSide> = { buy: OrderSide.BUY, sell: OrderSide.SELL };
 
@@ -66,23 +66,6 @@ export function fillMessage(fill: BrokerFill): Fill {
   });
 }
 
-/** Holdings valued at market prices (never cost basis); weights of the net liquidation value. */
-export function positionMessages(
-  holdings: readonly Holding[],
-  prices: ReadonlyMap<string, number>,
-  netLiquidation: number,
-): Position[] {
-  return holdings.map((h) => {
-    const price = prices.get(h.symbol) ?? 0;
-    const marketValue = roundMoney(h.quantity * price);
-    return create(PositionSchema, {
-      symbol: h.symbol,
-      quantity: h.quantity,
-      price,
-      marketValue,
-      weight: netLiquidation > 0 ? marketValue / netLiquidation : 0,
-      averageCost: h.averageCost,
-      currency: h.currency,
-    });
-  });
+export function positionMessage(holding: ValuedHolding): Position {
+  return create(PositionSchema, holding);
 }
