@@ -1,5 +1,5 @@
 // The composition root as a process: refuses bad configuration, serves, drains on SIGTERM.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -18,11 +18,15 @@ import { freePort } from "@mesh/platform/testing/free-port";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
+/** Every process a test started: killed after each test, so a failing test leaves none behind. */
+const started: ChildProcess[] = [];
+
 function startMain(env: NodeJS.ProcessEnv) {
   const child = spawn(process.execPath, ["--import", "tsx", "rebalancer/src/main.ts"], {
     cwd: root,
     env: { PATH: process.env.PATH, LOG_LEVEL: "warn", METRICS_PORT: "0", ...env },
   });
+  started.push(child);
   let stderr = "";
   let stdout = "";
   child.stderr.on("data", (chunk) => (stderr += chunk));
@@ -36,6 +40,10 @@ const prettyLine =
   /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [+-]\d{4}\] INFO \(rebalancer\): serving \{"url":"http:\/\/127\.0\.0\.1:\d+".*\}$/m;
 
 describe("the rebalancer process", () => {
+  afterEach(() => {
+    for (const child of started.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+  });
+
   it("exits non-zero naming the bad variable, before serving anything", async () => {
     const { exited } = startMain({ TRADING_MODE: "real" });
     const { code, stderr } = await exited;

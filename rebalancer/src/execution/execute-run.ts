@@ -113,7 +113,8 @@ async function preparePlan(ctx: RunContext, inPhase: InPhase): Promise<CheckedPl
     asOf: allocations.asOf,
   });
 
-  const input = await inPhase("reading_account", () => readAccount(ctx, allocations, targets, "start"),
+  const input = await inPhase("reading_account", () =>
+    readAccount(ctx, allocations, targets, "start"),
   );
   let planned = await inPhase("planning", () => plan(input));
   checkOrderSizes([...planned.sells, ...planned.buys]);
