@@ -56,11 +56,15 @@ try {
     process.stderr.write(`subscriber: ${err.message}\n`);
     process.exit(2);
   }
-  // Start-up failures an operator fixes (a port taken, a directory not writable): one line.
+  // Start-up failures an operator fixes (a port taken, a directory not writable, the database
+  // unreachable or refusing the login, or missing): one line.
   const code = (err as NodeJS.ErrnoException).code;
   if (
     code &&
-    ["EADDRINUSE", "EACCES", "EADDRNOTAVAIL", "ENOTDIR", "EROFS", "EPERM"].includes(code)
+    [
+      ...["EADDRINUSE", "EACCES", "EADDRNOTAVAIL", "ENOTDIR", "EROFS", "EPERM"],
+      ...["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "28P01", "28000", "3D000"],
+    ].includes(code)
   ) {
     process.stderr.write(`subscriber: cannot start: ${(err as Error).message}\n`);
     process.exit(2);

@@ -250,6 +250,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   // The pump outlives whoever woke it (a message's span): keep its work out of that trace.
   const wake = () => void context.with(ROOT_CONTEXT, pump);
+  // Entries recorded by another replica (or re-driven by the CLI) wake this one at once.
+  const unwatch = inbox.watch(wake);
   wake();
 
   return {
@@ -258,6 +260,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     status: () => ({ circuit: circuitNames[breaker.state] }),
     close: async () => {
       stopping.abort();
+      unwatch();
       clearTimeout(timer);
       await Promise.allSettled([...running]);
     },

@@ -140,6 +140,7 @@ export function describeInboxContract(name: string, openHarness: () => Promise<I
     it("re-drives only dead entries, as a new run with a fresh age", async () => {
       const [added] = await inbox.record([newEntry()]);
       expect(await inbox.redrive(added!.id, 5000)).to.equal(false);
+      await inbox.claimNext(Date.now(), new Set());
       await inbox.kill(added!.id, "permission denied");
       expect((await inbox.list({ state: "dead" }))[0]?.reason).to.equal("permission denied");
       expect(await inbox.redrive(added!.id, 5000)).to.equal(true);
@@ -195,6 +196,7 @@ export function describeInboxContract(name: string, openHarness: () => Promise<I
         newEntry({ accountId: "DU2" }),
         newEntry({ accountId: "DU3" }),
       ]);
+      await inbox.claimNext(Date.now(), new Set(["DU1", "DU3"]));
       await inbox.kill(b!.id, "refused");
       expect((await inbox.list()).map((e) => e.id)).to.deep.equal([c!.id, b!.id, a!.id]);
       expect((await inbox.list({ state: "pending", limit: 1 })).map((e) => e.id)).to.deep.equal([
@@ -216,6 +218,9 @@ export function describeInboxContract(name: string, openHarness: () => Promise<I
         newEntry({ accountId: "DU2", receivedAt: 4000 }),
       ]);
       expect((await inbox.oldestWaiting(10_000))?.id).to.equal(a!.id);
+      await inbox.claimNext(Date.now(), new Set());
+      await inbox.claimNext(Date.now(), new Set());
+      expect((await inbox.oldestWaiting(10_000))?.id, "in flight: still waiting").to.equal(a!.id);
       await inbox.reschedule(a!.id, { at: 50_000, reason: "market closed", newRun: true });
       expect((await inbox.oldestWaiting(10_000))?.id, "postponed until 50 s").to.equal(b!.id);
       await inbox.complete(b!.id, { runId: "r", result: "ok" });

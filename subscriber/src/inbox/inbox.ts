@@ -111,17 +111,21 @@ export interface Inbox {
    * is exclusive across replicas, and an entry whose claimer stopped renewing it is due again.
    */
   claimNext(now: number, busyAccounts: ReadonlySet<string>): Promise<InboxEntry | undefined>;
-  /** Marks an entry done with its run id and outcome. */
+  /**
+   * Marks an entry claimNext handed out done with its run id and outcome. This and the other
+   * outcomes (reschedule, kill) are written only while the claim is still this inbox's: with a
+   * shared database, nothing changes once the claim lapsed and another replica took the entry.
+   */
   complete(id: number, outcome: { runId: string; result: string }): Promise<void>;
   /**
-   * Puts an entry back to pending until `at`. `newRun` bumps the generation and restarts its
-   * age (a postponed run must run again as a new run).
+   * Puts an entry claimNext handed out back to pending until `at`. `newRun` bumps the generation
+   * and restarts its age (a postponed run must run again as a new run).
    */
   reschedule(
     id: number,
     change: { at: number; reason: string; runId?: string; newRun?: boolean },
   ): Promise<void>;
-  /** Dead-letters an entry with the reason. */
+  /** Dead-letters an entry claimNext handed out, with the reason. */
   kill(id: number, reason: string, runId?: string): Promise<void>;
   /**
    * Sends a dead entry back to pending as a new run (new idempotency key), its age restarted.

@@ -1,4 +1,5 @@
 import { startTestPostgres, type TestPostgres } from "@mesh/platform/testing/test-postgres";
+import { until } from "@mesh/platform/testing/until";
 import { expect } from "chai";
 import pg from "pg";
 import { describeGapStoreContract } from "./gap-store.contract.js";
@@ -114,30 +115,20 @@ describe("PostgreSQL inbox", function () {
       let wakes = 0;
       const stop = watcher.watch(() => wakes++);
       // A connect counts as a wake-up (notifications may have been missed before it).
-      await until(async () => (wakes > 0 ? true : undefined));
+      await until(() => wakes > 0, 5000, "listening");
       const before = wakes;
       const [added] = await writer.record([newEntry()]);
-      await until(async () => (wakes > before ? true : undefined));
+      await until(() => wakes > before, 5000, "woken by the record");
       await writer.record([newEntry()]);
       await writer.record([newEntry({ accountId: "", state: "rejected", eventKey: "junk" })]);
+      await writer.claimNext(Date.now(), new Set());
       await writer.kill(added!.id, "refused");
       const quiet = wakes;
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(wakes, "nothing new to deliver: no wake-up").to.equal(quiet);
-      await writer.redrive(added!.id, Date.now());
-      await until(async () => (wakes > quiet ? true : undefined));
+      expect(await writer.redrive(added!.id, Date.now())).to.equal(true);
+      await until(() => wakes > quiet, 5000, "woken by the re-drive");
       stop();
     });
   });
 });
-
-/** Polls `probe` every 20 ms until it yields a value; fails after 5 s. */
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

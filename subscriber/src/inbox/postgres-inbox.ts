@@ -33,12 +33,10 @@ const waitingChannel = "subscriber_inbox";
 const dbNow = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
 
 /**
- * A write about an entry lands only while this process's claim on it ($claim) is still the
- * entry's, or, for an entry it did not claim, while nobody has it in flight: a replica whose
- * claim lapsed never overwrites what the replica that took over writes.
+ * An outcome is written only by the holder of the entry's claim ($claim, the number it got): a
+ * replica whose claim lapsed never overwrites what the replica that took over writes.
  */
-const fenced = (claim: string) =>
-  `(state = 'in_flight' AND claim = ${claim} OR ${claim}::bigint IS NULL AND state <> 'in_flight')`;
+const fenced = (claim: string) => `state = 'in_flight' AND claim = ${claim}`;
 
 const migrationsDir = fileURLToPath(new URL("./postgres-migrations/", import.meta.url));
 
@@ -76,8 +74,10 @@ export async function openPostgresInbox(
     throw err;
   }
 
-  /** Claims this process holds: entry id -> the claim number it got. */
+  /** Claims this process took and has not written an outcome for: entry id -> claim number. */
   const held = new Map<number, number>();
+  /** Held claims found lapsed: no longer renewed. */
+  const lapsed = new Set<number>();
   const listeners = new Set<() => void>();
   let listener: PostgresListener | undefined;
   const rows = async <R extends pg.QueryResultRow = InboxRow>(sql: string, values: unknown[]) =>
@@ -86,16 +86,17 @@ export async function openPostgresInbox(
     const [row] = await rows(sql, values);
     return row ? toEntry(row) : undefined;
   };
-  /** The claim to fence a write with, and it is given up whether or not the write lands. */
+  /** The claim to fence an outcome with; given up whether or not the outcome lands. */
   const release = (id: number) => {
     const claim = held.get(id) ?? null;
     held.delete(id);
+    lapsed.delete(id);
     return claim;
   };
 
   const renew = async () => {
-    if (held.size === 0) return;
-    const claims = [...held];
+    const claims = [...held].filter(([id]) => !lapsed.has(id));
+    if (claims.length === 0) return;
     const renewed = await rows<{ id: number }>(
       `UPDATE inbox SET lease_until = ${dbNow} + $3
        FROM unnest($1::bigint[], $2::bigint[]) AS held (id, claim)
@@ -106,7 +107,8 @@ export async function openPostgresInbox(
     const kept = new Set(renewed.map((r) => r.id));
     for (const [id, claim] of claims) {
       if (kept.has(id) || held.get(id) !== claim) continue;
-      held.delete(id);
+      // Still held here, so the outcome written later stays fenced by the old claim number.
+      lapsed.add(id);
       logger?.warn({ entryId: id, replica }, "claim lapsed: another replica may deliver the entry");
     }
   };
@@ -142,7 +144,10 @@ export async function openPostgresInbox(
   const byKey = (a: NewEntry, b: NewEntry) =>
     a.accountId.localeCompare(b.accountId) || a.eventKey.localeCompare(b.eventKey);
 
-  const claim = `
+  // Candidates are each account's oldest due entry (or an entry whose claim lapsed) with nothing
+  // else of its account in flight: replicas racing for one account meet on one row, which SKIP
+  // LOCKED gives to one of them while the others move on to other accounts.
+  const claimOldestDue = `
     UPDATE inbox SET state = 'in_flight', claim = claim + 1, claimed_by = $3,
       lease_until = ${dbNow} + $4, updated_at = $1
     WHERE id = (
@@ -152,6 +157,10 @@ export async function openPostgresInbox(
         AND e.account_id <> ALL ($2::text[])
         AND NOT EXISTS (SELECT 1 FROM inbox AS f
           WHERE f.account_id = e.account_id AND f.state = 'in_flight' AND f.id <> e.id)
+        AND NOT EXISTS (SELECT 1 FROM inbox AS older
+          WHERE older.account_id = e.account_id AND older.state = 'pending'
+            AND older.next_attempt_at <= $1
+            AND (older.next_attempt_at, older.id) < (e.next_attempt_at, e.id))
       ORDER BY e.next_attempt_at, e.id
       LIMIT 1
       FOR UPDATE SKIP LOCKED)
@@ -180,9 +189,9 @@ export async function openPostgresInbox(
       return entries.flatMap((entry) => added.get(entry) ?? []);
     },
     claimNext: async (now, busyAccounts) => {
-      for (let attempt = 1; ; attempt++) {
+      for (let attempt = 1; attempt <= 5; attempt++) {
         try {
-          const [row] = await rows<InboxRow & { claim: number }>(claim, [
+          const [row] = await rows<InboxRow & { claim: number }>(claimOldestDue, [
             now,
             [...busyAccounts],
             replica,
@@ -194,10 +203,11 @@ export async function openPostgresInbox(
         } catch (err) {
           // Another replica put an entry of the same account in flight at the same moment (the
           // unique index refused the second): looking again skips that account.
-          if ((err as { code?: string }).code === "23505" && attempt < 3) continue;
-          throw err;
+          if ((err as { code?: string }).code !== "23505") throw err;
         }
       }
+      // Others keep taking these accounts: nothing for this replica now; its next poll asks again.
+      return undefined;
     },
     complete: async (id, outcome) => {
       await pool.query(

@@ -36,6 +36,8 @@ CREATE TABLE inbox (
 );
 CREATE INDEX inbox_due ON inbox (state, next_attempt_at);
 CREATE INDEX inbox_channel ON inbox (channel, published_at);
+-- Each account's oldest due entry, the only one of the account a claim considers.
+CREATE INDEX inbox_pending_by_account ON inbox (account_id, next_attempt_at, id) WHERE state = 'pending';
 -- One delivery at a time per account, across replicas: a second in-flight entry cannot exist.
 CREATE UNIQUE INDEX inbox_one_in_flight_per_account ON inbox (account_id) WHERE state = 'in_flight';
 
