@@ -4,6 +4,9 @@ import type { Inbox } from "./inbox.js";
 import { openPostgresInbox } from "./postgres-inbox.js";
 import { openSqliteInbox } from "./sqlite-inbox.js";
 
+/** The configured database cannot be opened: unreachable, refusing the login, missing, or not migratable. */
+export class InboxUnavailableError extends Error {}
+
 /** Options of openInbox beyond the configuration. */
 export interface OpenInboxOptions {
   /** With PostgreSQL: told of lost connections and lapsed claims; default none. */
@@ -12,8 +15,8 @@ export interface OpenInboxOptions {
 
 /**
  * The inbox the configuration names: the PostgreSQL database of DATABASE_URL, shared by the
- * replicas, or else the SQLite file in DATA_DIR. A database that cannot be reached or migrated
- * fails the start with its URL (password redacted) in the message.
+ * replicas, or else the SQLite file in DATA_DIR. A database that cannot be opened throws an
+ * InboxUnavailableError naming its URL, password redacted.
  */
 export async function openInbox(
   config: Pick<SubscriberConfig, "database" | "inboxFile" | "delivery">,
@@ -27,10 +30,8 @@ export async function openInbox(
       ...(options.logger ? { logger: options.logger } : {}),
     });
   } catch (err) {
-    const { code } = err as { code?: string };
-    throw Object.assign(
-      new Error(`inbox database ${database.shown}: ${(err as Error).message}`, { cause: err }),
-      { code },
-    );
+    throw new InboxUnavailableError(`inbox database ${database.shown}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }

@@ -42,6 +42,8 @@ export function listenPostgres(options: PostgresListenerOptions): PostgresListen
     const current = new pg.Client({
       connectionString: options.url,
       application_name: "subscriber listener",
+      connectionTimeoutMillis: 5000,
+      keepAlive: true,
     });
     client = current;
     let lost = false;

@@ -25,6 +25,10 @@ export function createPostgresPool(url: string, options: PostgresPoolOptions = {
     max: options.max ?? 10,
     types,
     application_name: "subscriber",
+    // A server that does not answer fails a query (and /health) rather than hanging it; TCP
+    // keepalive finds a peer that vanished without closing the connection.
+    connectionTimeoutMillis: 5000,
+    keepAlive: true,
   });
   // Without a listener an idle connection's error would end the process; the next query that
   // needs the connection gets a fresh one and reports what still fails.
