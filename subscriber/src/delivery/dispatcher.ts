@@ -237,7 +237,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   /** Wakes at the next due entry, or after the poll interval (entries re-driven by the CLI). */
   const arm = async () => {
-    const due = await inbox.nextDueAt();
+    // At full concurrency the end of a delivery wakes the pump: asking sooner would only spin.
+    const due = running.size < config.concurrency ? await inbox.nextDueAt() : undefined;
     const wait = due === undefined ? config.pollIntervalMs : due - Date.now();
     schedule(Math.max(10, Math.min(wait, config.pollIntervalMs)));
   };
