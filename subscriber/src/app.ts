@@ -16,7 +16,7 @@ import { createSubscriberHealth } from "./health/subscriber-health.js";
 import type { Gap } from "./inbox/gap-store.js";
 import { startHttpIngress } from "./sources/http-ingress.js";
 import type { Inbox } from "./inbox/inbox.js";
-import { openSqliteInbox } from "./inbox/sqlite-inbox.js";
+import { openInbox } from "./inbox/open-inbox.js";
 import { createIntake } from "./intake/intake.js";
 import { startAblySource, type AblySource } from "./sources/ably-source.js";
 import { publicStatus, type SubscriberStatus } from "./status.js";
@@ -26,7 +26,7 @@ import { createSubscriberMetrics } from "./telemetry/subscriber-metrics.js";
 export interface SubscriberOptions {
   /** Default: a pino logger at config.logLevel. */
   logger?: Logger;
-  /** Default: the SQLite inbox at config.inboxFile. */
+  /** Default: the one config names (PostgreSQL at config.database, else SQLite at config.inboxFile). */
   inbox?: Inbox;
   /** For the message and delivery spans; default the global tracer (a no-op until started). */
   tracer?: Tracer;
@@ -72,7 +72,8 @@ export async function startSubscriber(
   if (accounts.length === 0) {
     logger.warn({ tradingMode: config.tradingMode }, "no enabled account of this trading mode");
   }
-  const inbox = options.inbox ?? openSqliteInbox(config.inboxFile);
+  const inbox =
+    options.inbox ?? (await openInbox(config, { logger: logger.child({ component: "inbox" }) }));
   const interrupted = await inbox.recoverInFlight();
   if (interrupted > 0) logger.warn({ interrupted }, "deliveries interrupted by a restart resume");
 
@@ -265,6 +266,7 @@ export async function startSubscriber(
       channels: intake.channels(),
       realtime: config.realtime !== undefined,
       rebalancer: config.rebalancer.url,
+      inbox: config.database?.shown ?? config.inboxFile,
       // Transport security, said once at start: what is encrypted and whether plaintext was allowed.
       ingressTls: config.tls !== undefined,
       rebalancerTls: config.rebalancer.url.startsWith("https:")

@@ -55,6 +55,52 @@ describe("loadConfig", () => {
     }
   });
 
+  it("keeps the inbox in PostgreSQL with DATABASE_URL (or its file), shown without the password", () => {
+    expect(loadConfig({}).database, "SQLite by default").to.equal(undefined);
+    const config = loadConfig({
+      DATABASE_URL: "postgres://mesh:pa55word@db:5432/mesh",
+      DELIVERY_CLAIM_TIMEOUT: "5",
+    });
+    expect(config.database).to.deep.equal({
+      url: "postgres://mesh:pa55word@db:5432/mesh",
+      shown: "postgres://mesh:[redacted]@db:5432/mesh",
+    });
+    expect(config.delivery.claimTimeoutMs).to.equal(5000);
+    expect(loadConfig({}).delivery.claimTimeoutMs).to.equal(15_000);
+    const dir = mkdtempSync(join(tmpdir(), "config-"));
+    try {
+      writeFileSync(join(dir, "url"), "postgresql://mesh:pa55word@db/mesh\n");
+      expect(loadConfig({ DATABASE_URL_FILE: join(dir, "url") }).database?.url).to.equal(
+        "postgresql://mesh:pa55word@db/mesh",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("names DATABASE_URL when it is not a PostgreSQL URL, without quoting the password", () => {
+    const problems = (env: NodeJS.ProcessEnv) => {
+      try {
+        loadConfig(env);
+        return "";
+      } catch (err) {
+        return (err as ConfigError).message;
+      }
+    };
+    const wrong = problems({ DATABASE_URL: "mysql://root:pa55word@db/mesh" });
+    expect(wrong).to.include(
+      "DATABASE_URL (or DATABASE_URL_FILE): must be a postgres:// or postgresql:// URL",
+    );
+    expect(wrong).to.not.include("pa55word");
+    expect(problems({ DATABASE_URL: "postgres:///mesh?password=pa55word" })).to.include(
+      'names no server host, got "postgres:///mesh?password=[redacted]"',
+    );
+    expect(problems({ DATABASE_URL_FILE: "/nonexistent/url" })).to.include(
+      "DATABASE_URL_FILE: cannot read /nonexistent/url",
+    );
+    expect(problems({ DELIVERY_CLAIM_TIMEOUT: "0" })).to.include("DELIVERY_CLAIM_TIMEOUT");
+  });
+
   it("speaks Connect to the rebalancer when asked and serves no metrics with METRICS_PORT=0", () => {
     const config = loadConfig({ REBALANCER_API_PROTOCOL: "connect", METRICS_PORT: "0" });
     expect(config.rebalancer.protocol).to.equal("connect");

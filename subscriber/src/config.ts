@@ -2,6 +2,7 @@ import { statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { AccountType } from "@mesh/platform/accounts";
 import { ConfigError } from "@mesh/platform/config-error";
+import { parseDatabaseUrl, type DatabaseUrl } from "@mesh/platform/database-url";
 import { EnvReader } from "@mesh/platform/env-reader";
 
 /** How the subscriber reaches the Ably realtime service. */
@@ -91,6 +92,12 @@ export interface DeliveryConfig {
   breakerHalfOpenAfterMs: number;
   /** How often the inbox is polled for entries changed elsewhere (the CLI), ms; default 1000. */
   pollIntervalMs: number;
+  /**
+   * With PostgreSQL: a replica's claim on the entry it delivers lapses when not renewed for this
+   * long (it is renewed every third of it), and another replica delivers the entry; the bound on
+   * how long a dead replica holds its deliveries, ms (DELIVERY_CLAIM_TIMEOUT, seconds); default 15000.
+   */
+  claimTimeoutMs: number;
 }
 
 /** The subscriber's whole configuration, validated. */
@@ -101,6 +108,11 @@ export interface SubscriberConfig {
   dataDir: string;
   /** The SQLite file of the inbox: subscriber-inbox.sqlite inside dataDir. */
   inboxFile: string;
+  /**
+   * PostgreSQL shared by the replicas, holding the inbox instead of inboxFile (DATABASE_URL or
+   * DATABASE_URL_FILE); default unset: the SQLite file. Its `shown` form has no password.
+   */
+  database?: DatabaseUrl;
   /** Accounts of this type take part (TRADING_MODE); default paper. */
   tradingMode: AccountType;
   /** pino level, or silent (LOG_LEVEL); default info. */
@@ -162,6 +174,7 @@ export const defaultDeliveryConfig: DeliveryConfig = {
   breakerThreshold: 5,
   breakerHalfOpenAfterMs: 30_000,
   pollIntervalMs: 1000,
+  claimTimeoutMs: 15_000,
 };
 
 /**
@@ -215,6 +228,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   const recoverySeconds = read.integer("REALTIME_RECOVERY_WINDOW", 600, 60, 7 * 86_400);
   const maxAgeSeconds = read.integer("DELIVERY_MAX_AGE", 6 * 3600, 1, 30 * 86_400);
   const concurrency = read.integer("DELIVERY_CONCURRENCY", 4, 1, 256);
+  const claimTimeoutSeconds = read.integer("DELIVERY_CLAIM_TIMEOUT", 15, 1, 3600);
+  const databaseUrl = read.secret("DATABASE_URL");
+  let database: DatabaseUrl | undefined;
+  try {
+    database = databaseUrl === undefined ? undefined : parseDatabaseUrl(databaseUrl);
+  } catch (err) {
+    problems.push(`DATABASE_URL (or DATABASE_URL_FILE): ${(err as Error).message}`);
+  }
   const pendingMaxAgeSeconds = read.integer("HEALTH_PENDING_MAX_AGE", 600, 1, 30 * 86_400);
   const gapMaxAgeSeconds = read.integer("HEALTH_GAP_MAX_AGE", 120, 1, 7 * 86_400);
   const recoveryFailures = read.integer("HEALTH_RECOVERY_FAILURES", 3, 1, 1000);
@@ -265,6 +286,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     accountsFile: read.path("ACCOUNTS_FILE", "./accounts.yaml"),
     dataDir,
     inboxFile: join(dataDir, "subscriber-inbox.sqlite"),
+    ...(database ? { database } : {}),
     tradingMode,
     logLevel,
     logFormat,
@@ -298,6 +320,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     delivery: {
       ...defaultDeliveryConfig,
       concurrency,
+      claimTimeoutMs: claimTimeoutSeconds * 1000,
       maxAgeMs: maxAgeSeconds * 1000,
       attemptTimeoutMs: timeoutSeconds * 1000,
     },

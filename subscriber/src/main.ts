@@ -7,6 +7,7 @@ import { readTlsFiles } from "@mesh/platform/tls-files";
 import { createTracingInterceptor } from "@mesh/platform/tracing-interceptor";
 import { startSubscriber } from "./app.js";
 import { loadConfig } from "./config.js";
+import { InboxUnavailableError } from "./inbox/open-inbox.js";
 
 // The composition root: the only place that reads the environment.
 try {
@@ -56,11 +57,12 @@ try {
     process.stderr.write(`subscriber: ${err.message}\n`);
     process.exit(2);
   }
-  // Start-up failures an operator fixes (a port taken, a directory not writable): one line.
+  // Start-up failures an operator fixes (a port taken, a directory not writable, the inbox's
+  // database unreachable, refusing the login or missing): one line.
   const code = (err as NodeJS.ErrnoException).code;
   if (
-    code &&
-    ["EADDRINUSE", "EACCES", "EADDRNOTAVAIL", "ENOTDIR", "EROFS", "EPERM"].includes(code)
+    err instanceof InboxUnavailableError ||
+    (code && ["EADDRINUSE", "EACCES", "EADDRNOTAVAIL", "ENOTDIR", "EROFS", "EPERM"].includes(code))
   ) {
     process.stderr.write(`subscriber: cannot start: ${(err as Error).message}\n`);
     process.exit(2);

@@ -32,5 +32,8 @@ export const acceptedDefaults: Record<NodeService, Record<string, string>> = {
     HEALTH_PENDING_MAX_AGE: "degraded once an entry waited 10 minutes for delivery",
     HEALTH_GAP_MAX_AGE: "degraded once a realtime gap stayed open 2 minutes",
     HEALTH_RECOVERY_FAILURES: "degraded once a gap's history recovery failed 3 times in a row",
+    DATABASE_URL: "the inbox in SQLite on the data volume: one replica",
+    DELIVERY_CLAIM_TIMEOUT:
+      "with PostgreSQL, a dead replica's deliveries are taken over after 15 s",
   },
 };

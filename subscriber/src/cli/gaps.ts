@@ -1,11 +1,11 @@
 import { userInfo } from "node:os";
 import { loadConfig } from "../config.js";
-import { openSqliteInbox } from "../inbox/sqlite-inbox.js";
+import { openInbox } from "../inbox/open-inbox.js";
 import { gapsCommand } from "./gaps-command.js";
 
-// A composition root like the dead-letter CLI: the same configuration as the service (DATA_DIR).
+// A composition root like the dead-letter CLI: the same configuration as the service (DATABASE_URL, else DATA_DIR).
 const config = loadConfig(process.env);
-const inbox = openSqliteInbox(config.inboxFile);
+const inbox = await openInbox(config);
 try {
   process.exitCode = await gapsCommand(
     process.argv.slice(2),

@@ -237,7 +237,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   /** Wakes at the next due entry, or after the poll interval (entries re-driven by the CLI). */
   const arm = async () => {
-    const due = await inbox.nextDueAt();
+    // At full concurrency the end of a delivery wakes the pump: asking sooner would only spin.
+    const due = running.size < config.concurrency ? await inbox.nextDueAt() : undefined;
     const wait = due === undefined ? config.pollIntervalMs : due - Date.now();
     schedule(Math.max(10, Math.min(wait, config.pollIntervalMs)));
   };
@@ -250,6 +251,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   // The pump outlives whoever woke it (a message's span): keep its work out of that trace.
   const wake = () => void context.with(ROOT_CONTEXT, pump);
+  // Entries recorded by another replica (or re-driven by the CLI) wake this one at once.
+  const unwatch = inbox.watch(wake);
   wake();
 
   return {
@@ -258,6 +261,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     status: () => ({ circuit: circuitNames[breaker.state] }),
     close: async () => {
       stopping.abort();
+      unwatch();
       clearTimeout(timer);
       await Promise.allSettled([...running]);
     },

@@ -77,6 +77,14 @@ export interface InboxEntry extends Omit<NewEntry, "state"> {
   tracestate: string;
 }
 
+/** How long rejected entries (junk) are kept, in any store. */
+export interface InboxRetention {
+  /** Rejected entries kept at most, newest first; default 1000. */
+  rejectedKeep?: number;
+  /** Rejected entries older than this are deleted, ms; default 7 days. */
+  rejectedMaxAgeMs?: number;
+}
+
 /** Filter of Inbox.list. */
 export interface ListFilter {
   state?: EntryState;
@@ -87,7 +95,8 @@ export interface ListFilter {
 /**
  * The durable inbox: every message is recorded here before it is acknowledged and delivered from
  * here, so nothing is lost across restarts, and the gaps of the realtime channels are obligations
- * recorded beside the messages. SQLite by default; the interface allows a shared database later.
+ * recorded beside the messages. SQLite by default (one process per file); PostgreSQL when replicas
+ * share it, where every write below is safe with several replicas at once (inbox.contract.ts).
  */
 export interface Inbox {
   /**
@@ -97,28 +106,37 @@ export interface Inbox {
    */
   record(entries: NewEntry[]): Promise<InboxEntry[]>;
   /**
-   * Takes the oldest due pending entry of an account not in `busyAccounts` and marks it
-   * in_flight; undefined when none is due.
+   * Takes the oldest due pending entry of an account not in `busyAccounts` and with no entry in
+   * flight, and marks it in_flight; undefined when none is due. With a shared database the claim
+   * is exclusive across replicas, and an entry whose claimer stopped renewing it is due again.
    */
   claimNext(now: number, busyAccounts: ReadonlySet<string>): Promise<InboxEntry | undefined>;
-  /** Marks an entry done with its run id and outcome. */
+  /**
+   * Marks an entry claimNext handed out done with its run id and outcome. This and the other
+   * outcomes (reschedule, kill) are written only while the claim is still this inbox's: with a
+   * shared database, nothing changes once the claim lapsed and another replica took the entry.
+   */
   complete(id: number, outcome: { runId: string; result: string }): Promise<void>;
   /**
-   * Puts an entry back to pending until `at`. `newRun` bumps the generation and restarts its
-   * age (a postponed run must run again as a new run).
+   * Puts an entry claimNext handed out back to pending until `at`. `newRun` bumps the generation
+   * and restarts its age (a postponed run must run again as a new run).
    */
   reschedule(
     id: number,
     change: { at: number; reason: string; runId?: string; newRun?: boolean },
   ): Promise<void>;
-  /** Dead-letters an entry with the reason. */
+  /** Dead-letters an entry claimNext handed out, with the reason. */
   kill(id: number, reason: string, runId?: string): Promise<void>;
   /**
    * Sends a dead entry back to pending as a new run (new idempotency key), its age restarted.
    * Returns false when there is no dead entry with that id.
    */
   redrive(id: number, now: number): Promise<boolean>;
-  /** Returns in_flight entries to pending (on start: their delivery was interrupted). */
+  /**
+   * Returns in_flight entries whose delivery was interrupted to pending, on start: in SQLite all
+   * of them (one process per file); in a shared database those whose claim lapsed (another
+   * replica may be delivering the others).
+   */
   recoverInFlight(): Promise<number>;
   /** Adds one attempt to an entry's count. */
   countAttempt(id: number): Promise<void>;
@@ -127,7 +145,10 @@ export interface Inbox {
   find(accountId: string, eventKey: string): Promise<InboxEntry | undefined>;
   list(filter?: ListFilter): Promise<InboxEntry[]>;
   counts(): Promise<Record<EntryState, number>>;
-  /** Earliest nextAttemptAt of a pending entry, for the dispatcher's timer. */
+  /**
+   * Earliest nextAttemptAt of a pending entry whose account has no entry in flight, for the
+   * dispatcher's timer (the end of a delivery wakes it for that account's next entry).
+   */
   nextDueAt(): Promise<number | undefined>;
   /**
    * The pending or in-flight entry waiting longest (smallest ageFrom not after `now`: a run
@@ -144,5 +165,12 @@ export interface Inbox {
    * webhook or local event after a gap says nothing about what the connection missed.
    */
   lastPublishedAt(channel: string): Promise<number | undefined>;
+  /**
+   * Calls `listener` whenever entries were recorded or re-driven by any process sharing the
+   * database, so a replica delivers at once rather than at its next poll (PostgreSQL: LISTEN/
+   * NOTIFY). SQLite never calls it: its own intake wakes the dispatcher, and the poll finds the
+   * CLI's re-drives. Returns a function that stops the calls.
+   */
+  watch(listener: () => void): () => void;
   close(): Promise<void>;
 }

@@ -1,11 +1,6 @@
 import type { Database } from "better-sqlite3";
-import {
-  type Gap,
-  type GapCause,
-  type GapCounts,
-  type GapState,
-  type GapStore,
-} from "./gap-store.js";
+import type { GapState, GapStore } from "./gap-store.js";
+import { countGaps, toGap, type GapRow as Row } from "./gap-row.js";
 
 const schema = `
 CREATE TABLE IF NOT EXISTS realtime_gaps (
@@ -32,46 +27,6 @@ CREATE TABLE IF NOT EXISTS realtime_marks (
   covered_until INTEGER NOT NULL
 );
 `;
-
-interface Row {
-  id: number;
-  channel: string;
-  from_at: number;
-  to_at: number;
-  cause: GapCause;
-  state: GapState;
-  anchor_at: number | null;
-  opened_at: number;
-  closed_at: number | null;
-  failures: number;
-  last_error: string;
-  last_attempt_at: number | null;
-  recovered: number;
-  reason: string;
-  acknowledged_at: number | null;
-  acknowledged_by: string | null;
-}
-
-function toGap(row: Row): Gap {
-  return {
-    id: row.id,
-    channel: row.channel,
-    from: row.from_at,
-    to: row.to_at,
-    cause: row.cause,
-    state: row.state,
-    ...(row.anchor_at === null ? {} : { anchorAt: row.anchor_at }),
-    openedAt: row.opened_at,
-    ...(row.closed_at === null ? {} : { closedAt: row.closed_at }),
-    failures: row.failures,
-    lastError: row.last_error,
-    ...(row.last_attempt_at === null ? {} : { lastAttemptAt: row.last_attempt_at }),
-    recovered: row.recovered,
-    reason: row.reason,
-    ...(row.acknowledged_at === null ? {} : { acknowledgedAt: row.acknowledged_at }),
-    ...(row.acknowledged_by === null ? {} : { acknowledgedBy: row.acknowledged_by }),
-  };
-}
 
 /** Options of createSqliteGapStore. */
 export interface SqliteGapStoreOptions {
@@ -151,7 +106,7 @@ export function createSqliteGapStore(db: Database, options: SqliteGapStoreOption
   const markAcknowledged = db.prepare<[number, string, number]>(`
     UPDATE realtime_gaps SET acknowledged_at = ?, acknowledged_by = ?
     WHERE id = ? AND state = 'unrecoverable' AND acknowledged_at IS NULL`);
-  const countByState = db.prepare<[], { state: GapState; n: number; unacknowledged: number }>(`
+  const stateCounts = db.prepare<[], { state: GapState; n: number; unacknowledged: number }>(`
     SELECT state, COUNT(*) AS n, SUM(acknowledged_at IS NULL) AS unacknowledged
     FROM realtime_gaps GROUP BY state`);
 
@@ -224,13 +179,6 @@ export function createSqliteGapStore(db: Database, options: SqliteGapStoreOption
     giveUp: async (id, loss) => giveUp(id, loss),
     unacknowledged: async () => unacknowledged.all().map(toGap),
     acknowledge: async (id, by) => markAcknowledged.run(by.at, by.who, id).changes === 1,
-    counts: async () => {
-      const counts: GapCounts = { open: 0, covered: 0, unrecoverable: 0, unacknowledged: 0 };
-      for (const row of countByState.all()) {
-        counts[row.state] = row.n;
-        if (row.state === "unrecoverable") counts.unacknowledged = row.unacknowledged;
-      }
-      return counts;
-    },
+    counts: async () => countGaps(stateCounts.all()),
   };
 }

@@ -1,7 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { entryStates, type EntryState, type Inbox, type InboxEntry } from "./inbox.js";
+import type { EntryState, Inbox, InboxEntry, InboxRetention } from "./inbox.js";
+import { countByState, toEntry, type InboxRow as Row } from "./inbox-row.js";
 import { createSqliteGapStore } from "./sqlite-gap-store.js";
 
 const schema = `
@@ -39,64 +40,8 @@ const addedColumns: [name: string, definition: string][] = [
   ["tracestate", "TEXT NOT NULL DEFAULT ''"],
 ];
 
-interface Row {
-  id: number;
-  account_id: string;
-  channel: string;
-  event_key: string;
-  message_id: string;
-  event_id: string;
-  source: InboxEntry["source"];
-  command: InboxEntry["command"];
-  payload: string;
-  state: EntryState;
-  reason: string;
-  attempts: number;
-  generation: number;
-  published_at: number;
-  received_at: number;
-  age_from: number;
-  next_attempt_at: number;
-  updated_at: number;
-  run_id: string;
-  result: string;
-  traceparent: string;
-  tracestate: string;
-}
-
-function toEntry(row: Row): InboxEntry {
-  return {
-    id: row.id,
-    accountId: row.account_id,
-    channel: row.channel,
-    eventKey: row.event_key,
-    messageId: row.message_id,
-    eventId: row.event_id,
-    source: row.source,
-    command: row.command,
-    payload: row.payload,
-    state: row.state,
-    reason: row.reason,
-    attempts: row.attempts,
-    generation: row.generation,
-    publishedAt: row.published_at,
-    receivedAt: row.received_at,
-    ageFrom: row.age_from,
-    nextAttemptAt: row.next_attempt_at,
-    updatedAt: row.updated_at,
-    runId: row.run_id,
-    result: row.result,
-    traceparent: row.traceparent,
-    tracestate: row.tracestate,
-  };
-}
-
 /** Options of openSqliteInbox. */
-export interface SqliteInboxOptions {
-  /** Rejected entries kept at most, newest first; default 1000. */
-  rejectedKeep?: number;
-  /** Rejected entries older than this are deleted, ms; default 7 days. */
-  rejectedMaxAgeMs?: number;
+export interface SqliteInboxOptions extends InboxRetention {
   /** How long a write waits for another connection's lock (the CLI) before failing, ms; default 5000. */
   busyTimeoutMs?: number;
 }
@@ -145,6 +90,7 @@ export function openSqliteInbox(file: string, options: SqliteInboxOptions = {}):
   const nextDue = db.prepare<[number, string], Row>(
     `SELECT * FROM inbox WHERE state = 'pending' AND next_attempt_at <= ?
        AND account_id NOT IN (SELECT value FROM json_each(?))
+       AND account_id NOT IN (SELECT account_id FROM inbox WHERE state = 'in_flight')
      ORDER BY next_attempt_at, id LIMIT 1`,
   );
   const markInFlight = db.prepare<[number, number]>(
@@ -177,11 +123,12 @@ export function openSqliteInbox(file: string, options: SqliteInboxOptions = {}):
     "SELECT * FROM inbox WHERE state = ? ORDER BY id DESC LIMIT ?",
   );
   const listAll = db.prepare<[number], Row>("SELECT * FROM inbox ORDER BY id DESC LIMIT ?");
-  const countByState = db.prepare<[], { state: EntryState; n: number }>(
+  const stateCounts = db.prepare<[], { state: EntryState; n: number }>(
     "SELECT state, COUNT(*) AS n FROM inbox GROUP BY state",
   );
   const earliestDue = db.prepare<[], { at: number | null }>(
-    "SELECT MIN(next_attempt_at) AS at FROM inbox WHERE state = 'pending'",
+    `SELECT MIN(next_attempt_at) AS at FROM inbox WHERE state = 'pending'
+       AND account_id NOT IN (SELECT account_id FROM inbox WHERE state = 'in_flight')`,
   );
   const oldestWaiting = db.prepare<[number], Row>(
     `SELECT * FROM inbox WHERE state IN ('pending', 'in_flight') AND age_from <= ?
@@ -256,14 +203,7 @@ export function openSqliteInbox(file: string, options: SqliteInboxOptions = {}):
       const rows = filter.state ? listInState.all(filter.state, limit) : listAll.all(limit);
       return rows.map(toEntry);
     },
-    counts: async () => {
-      const counts = Object.fromEntries(entryStates.map((s) => [s, 0])) as Record<
-        EntryState,
-        number
-      >;
-      for (const row of countByState.all()) counts[row.state] = row.n;
-      return counts;
-    },
+    counts: async () => countByState(stateCounts.all()),
     nextDueAt: async () => earliestDue.get()?.at ?? undefined,
     oldestWaiting: async (at) => {
       const row = oldestWaiting.get(at);
@@ -274,6 +214,7 @@ export function openSqliteInbox(file: string, options: SqliteInboxOptions = {}):
     },
     gaps,
     lastPublishedAt: async (channel) => latestRealtime.get(channel)?.at ?? undefined,
+    watch: () => () => undefined,
     close: async () => {
       if (db.open) db.close();
     },

@@ -52,7 +52,8 @@ export async function startAblySource(options: AblySourceOptions): Promise<AblyS
     status.realtime.channels[name] = { state: "initialized", recovered: 0 };
   }
 
-  // This process is the only writer of the marks: a copy in memory spares a read on each gap.
+  // Where this connection was continuous, kept in memory: its gaps start there, even when
+  // replicas sharing the database moved the stored mark (the furthest any was continuous) on.
   const marks = new Map<string, number | undefined>();
   for (const name of options.channels) marks.set(name, await gaps.mark(name));
 

@@ -20,13 +20,21 @@ export interface RunningProcess {
   output(): string;
 }
 
-/** Runs `script` (a TypeScript file of this package) as its own process with `env`. */
-export function spawnScript(script: string, args: string[], env: Record<string, string>) {
+/**
+ * Runs `script` (a TypeScript file of this package) as its own process with `env`; its stdin is
+ * a pipe when `stdin` is true, else closed.
+ */
+export function spawnScript(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  stdin = false,
+) {
   let output = "";
   const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
     cwd: packageDir,
     env: { PATH: process.env.PATH, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [stdin ? "pipe" : "ignore", "pipe", "pipe"],
   });
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));

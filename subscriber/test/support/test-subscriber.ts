@@ -69,6 +69,8 @@ export function testConfig(
     delivery?: Partial<SubscriberConfig["delivery"]>;
     health?: Partial<SubscriberConfig["health"]>;
     dataDir?: string;
+    /** postgres://… of a shared inbox database; default none (SQLite in dataDir). */
+    databaseUrl?: string;
     webhookKey?: string;
     protocol?: SubscriberConfig["rebalancer"]["protocol"];
     /** REBALANCER_API_KEY: sent to the rebalancer, and the key to /status details. */
@@ -80,6 +82,9 @@ export function testConfig(
     accountsFile: join(dir, "accounts.yaml"),
     dataDir,
     inboxFile: join(dataDir, "subscriber-inbox.sqlite"),
+    ...(overrides.databaseUrl
+      ? { database: { url: overrides.databaseUrl, shown: overrides.databaseUrl } }
+      : {}),
     tradingMode: "paper",
     logLevel: "silent",
     host: "127.0.0.1",
@@ -118,6 +123,7 @@ export function testConfig(
       breakerThreshold: 50,
       breakerHalfOpenAfterMs: 200,
       pollIntervalMs: 50,
+      claimTimeoutMs: 2000,
       ...overrides.delivery,
     },
     health: { ...defaultHealthConfig, ...overrides.health },
