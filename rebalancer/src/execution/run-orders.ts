@@ -2,6 +2,7 @@ import type { Broker, BrokerOrder } from "../broker/broker.js";
 import { isTerminal, OrderTracker } from "./order-tracker.js";
 import type { RunContext } from "./run-context.js";
 import type { RunEvent } from "./run-event.js";
+import type { RunProgress } from "./run-progress.js";
 
 /** The fields the run's record keeps of an order: a repeat of all of them tells nothing new. */
 const recordedFields = [
@@ -42,7 +43,14 @@ export class RunOrders {
   private trading = false;
   private readonly broker: Broker;
 
-  constructor(private readonly ctx: RunContext) {
+  /**
+   * Subscribes to the broker's events for the run's orders at once. `recorded` seeds what the
+   * run's journal already holds (a resumed run), so that none of it is recorded twice.
+   */
+  constructor(
+    private readonly ctx: RunContext,
+    recorded?: Pick<RunProgress, "orders" | "fillIds">,
+  ) {
     this.broker = ctx.deps.broker;
     this.tracker = new OrderTracker(
       this.broker,
@@ -62,11 +70,28 @@ export class RunOrders {
         }
       },
     );
+    for (const order of recorded?.orders ?? []) {
+      this.told.set(order.orderId, order);
+      this.tracker.placed(order);
+    }
+    for (const id of recorded?.fillIds ?? []) this.fillIds.add(id);
+    // A resumed live run may have orders at the broker its journal never heard of.
+    if (recorded && ctx.live) this.trading = true;
   }
 
   /** How many orders the run has placed (as far as it knows). */
   get size(): number {
     return this.told.size;
+  }
+
+  /** The run's orders at their latest state, in the order they became known. */
+  list(): BrokerOrder[] {
+    return [...this.told.keys()].map((id) => this.tracker.get(id)!);
+  }
+
+  /** Execution ids recorded so far (for counting what a reconcile recovered). */
+  get fillCount(): number {
+    return this.fillIds.size;
   }
 
   /** Called before each order is sent. */

@@ -68,6 +68,7 @@ describe("the journal's stored form", () => {
   it("keeps a number that is not finite as it was (a broker's NaN price is not a 0)", () => {
     const event: JournalEvent = {
       kind: "accountRead",
+      moment: "start",
       holdings: [
         {
           symbol: "SPY",

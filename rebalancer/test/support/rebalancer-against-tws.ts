@@ -15,7 +15,11 @@ import {
   type RebalanceResponse,
   type Run,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
-import { startRebalancer, type RunningRebalancer } from "../../src/app.js";
+import {
+  startRebalancer,
+  type RebalancerAppOptions,
+  type RunningRebalancer,
+} from "../../src/app.js";
 import {
   createIbkrBroker,
   type IbkrBroker,
@@ -65,6 +69,7 @@ export async function startRebalancerAgainstTws(
   server: TwsServerOptions,
   brokerOptions: Partial<IbkrBrokerOptions> = {},
   foreignOpenOrders?: ForeignOpenOrders,
+  appOptions: Partial<RebalancerAppOptions> = {},
 ): Promise<RebalancerAgainstTws> {
   const tws = await startTwsServer({
     accounts: [
@@ -101,6 +106,7 @@ export async function startRebalancerAgainstTws(
     broker,
     fillTimeoutMs: 10_000,
     foreignOpenOrders,
+    ...appOptions,
   });
   const client = createClient(RebalancerService, createGrpcTransport({ baseUrl: app.url }));
   return {
