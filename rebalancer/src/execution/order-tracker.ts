@@ -16,6 +16,12 @@ export function isNotBehind(known: BrokerOrder, incoming: BrokerOrder): boolean 
   return !isTerminal(known) || isTerminal(incoming);
 }
 
+/** The terms of an order, fixed when it is placed. */
+function terms(order: BrokerOrder): Partial<BrokerOrder> {
+  const { quantity, orderType, limitPrice, timeInForce } = order;
+  return { quantity, orderType, limitPrice, timeInForce };
+}
+
 /**
  * Follows a set of orders (e.g. those of one run, matched by run id): keeps the latest state of
  * each, forwards their events in arrival order, and waits until some of them are done. Matching
@@ -44,6 +50,10 @@ export class OrderTracker {
     if (known && !isNotBehind(known, event.order)) {
       if (event.kind !== "fill") return;
       event = { ...event, order: known };
+    } else if (known) {
+      // What an order is never changes; a broker asked again after a restart may no longer
+      // say all of it (IB tells a finished order only by its executions).
+      event = { ...event, order: { ...event.order, ...terms(known) } };
     }
     this.latest.set(event.order.orderId, event.order);
     this.onEvent(event);

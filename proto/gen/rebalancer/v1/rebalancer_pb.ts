@@ -2598,8 +2598,9 @@ export enum RunView {
   UNSPECIFIED = 0,
 
   /**
-   * The run's identity, mode, trigger, status, outcome, times, cash figures and counts; its
-   * targets, holdings, plan, orders and fills are left out (GetRun has them).
+   * The run's identity, mode, trigger, status, outcome, times, cash figures and counts, its
+   * resumptions (without their orders) and suspension; its targets, holdings, plan, orders and
+   * fills are left out (GetRun has them).
    *
    * @generated from enum value: RUN_VIEW_SUMMARY = 1;
    */
