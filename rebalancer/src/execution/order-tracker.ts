@@ -16,10 +16,15 @@ export function isNotBehind(known: BrokerOrder, incoming: BrokerOrder): boolean 
   return !isTerminal(known) || isTerminal(incoming);
 }
 
-/** The terms of an order, fixed when it is placed. */
-function terms(order: BrokerOrder): Partial<BrokerOrder> {
-  const { quantity, orderType, limitPrice, timeInForce } = order;
-  return { quantity, orderType, limitPrice, timeInForce };
+/** The terms of an order, fixed when it is placed: as first known, the quantity never less. */
+function terms(known: BrokerOrder, incoming: BrokerOrder): Partial<BrokerOrder> {
+  const { orderType, limitPrice, timeInForce } = known;
+  return {
+    quantity: Math.max(known.quantity, incoming.quantity),
+    orderType,
+    limitPrice,
+    timeInForce,
+  };
 }
 
 /**
@@ -52,8 +57,8 @@ export class OrderTracker {
       event = { ...event, order: known };
     } else if (known) {
       // What an order is never changes; a broker asked again after a restart may no longer
-      // say all of it (IB tells a finished order only by its executions).
-      event = { ...event, order: { ...event.order, ...terms(known) } };
+      // say all of it (IB tells a finished order only by its executions, what they add up to).
+      event = { ...event, order: { ...event.order, ...terms(known, event.order) } };
     }
     this.latest.set(event.order.orderId, event.order);
     this.onEvent(event);
