@@ -1,5 +1,6 @@
 import { SpanStatusCode, type Span } from "@opentelemetry/api";
 import type { BrokerOrder } from "../broker/broker.js";
+import type { RunContext } from "./run-context.js";
 import { RunFailure } from "./run-failure.js";
 import { RunHandover } from "./run-handover.js";
 import type { TradeContext } from "./trade-context.js";
@@ -72,7 +73,7 @@ export function describeOrder(o: BrokerOrder): string {
 }
 
 /** `work`, unless the run is handed over first: then RunHandover. */
-export async function untilHandedOver<T>(ctx: TradeContext, work: Promise<T>): Promise<T> {
+export async function untilHandedOver<T>(ctx: RunContext, work: Promise<T>): Promise<T> {
   const signal = ctx.handover;
   if (!signal) return work;
   if (signal.aborted) throw new RunHandover(ctx.runId);

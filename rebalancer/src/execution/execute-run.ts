@@ -8,6 +8,7 @@ import {
   type PlannedOrder,
   type Target,
 } from "../planning/index.js";
+import { untilHandedOver } from "./await-orders.js";
 import { cancelOpenOrders } from "./cancel-open-orders.js";
 import { checkOrderSizes } from "./check-order-sizes.js";
 import { closedMarket } from "./closed-market.js";
@@ -94,54 +95,23 @@ async function runPhases(
     await ctx.record({ kind: "phaseStarted", phase });
     return inSpan(`phase ${phase}`, {}, work);
   };
-  let orders: RunOrders | undefined;
-  let resume = resumeFirst;
+  const run: RunPass = { ctx, inPhase, resume: resumeFirst, resumed: false };
   let reconnects = 0;
   try {
     for (;;) {
       try {
-        const adjustments: string[] = [];
-        let trading: TradingPlan | undefined;
-        if (resume) {
-          // Subscribed before the broker is read, so nothing that happens meanwhile is missed.
-          orders ??= new RunOrders(ctx, ctx.progress());
-          const request = resume;
-          const decision = await inPhase("resuming", () =>
-            resumeWhereStopped({ ...ctx, orders: orders! }, request),
-          );
-          if (decision.kind === "go_on") {
-            trading = decision.plan;
-            adjustments.push(...decision.adjustments);
-          }
-        }
-        if (!trading) {
-          const prepared = await preparePlan(ctx, inPhase);
-          const early = outcomeBeforeTrading(ctx, prepared);
-          if (early) return await finish(ctx, early);
-          trading = tradingPlan(prepared);
-        }
-        // Every order event goes to the recorder as soon as it is known, placements first.
-        orders ??= new RunOrders(ctx);
-        const resumed = resume !== undefined && orders.size > 0;
-        adjustments.push(...(await tradePlan(ctx, inPhase, orders, trading, resumed)));
-        // The final record is written only once the broker's own view of the orders is in it.
-        const behind = unreconciled(await orders.reconcile());
-        await recordCashAfterRun(ctx);
-        const message =
-          adjustments.length > 0
-            ? `completed with adjustments: ${adjustments.join("; ")}`
-            : `completed: ${orders.size} orders filled`;
-        return await finish(ctx, {
-          status: adjustments.length > 0 ? "completed_with_adjustments" : "completed",
-          message: message + behind,
-        });
+        return await runOnce(run);
       } catch (err) {
         if (err instanceof RunHandover) throw err;
         // A broker link back within the window: the run goes on from where it stands.
         if (!(await linkBack(ctx, RunFailure.from(err), reconnects))) throw err;
         reconnects++;
-        await orders?.recorded();
-        resume = { cause: "broker_reconnected" };
+        await run.orders?.recorded();
+        // A resume the link cut short before it said what it found keeps its own cause.
+        if (!run.resume || run.resumed) {
+          run.resume = { cause: "broker_reconnected", refusal: run.resume?.refusal };
+        }
+        run.resumed = false;
       }
     }
   } catch (err) {
@@ -149,7 +119,14 @@ async function runPhases(
     const failure = RunFailure.from(err);
     // Whatever stopped the run, its record must say what the broker did with its orders.
     const settleMs = ctx.deps.settleTimeoutMs ?? 30_000;
-    const behind = unreconciled(await orders?.reconcile(settleMs).catch((e: Error) => e.message));
+    const { orders } = run;
+    // A run handed over meanwhile stops waiting: its failure is recorded as the broker has it now.
+    const settled =
+      orders &&
+      untilHandedOver(ctx, orders.reconcile(settleMs)).catch((e: Error) =>
+        e instanceof RunHandover ? orders.reconcile() : e.message,
+      );
+    const behind = unreconciled(await settled);
     return finish(ctx, {
       status: "failed",
       reason: failure.reason,
@@ -157,8 +134,67 @@ async function runPhases(
       recordNote: behind,
     });
   } finally {
-    orders?.close();
+    run.orders?.close();
   }
+}
+
+/** A run going through its phases, perhaps more than once (resumed after a lost broker link). */
+interface RunPass {
+  ctx: RunContext;
+  inPhase: InPhase;
+  /** The run's orders as recorded, once it follows them. */
+  orders?: RunOrders;
+  /** Set when this pass resumes the run rather than starting it. */
+  resume?: ResumeRequest;
+  /** True once this pass's resume recorded what it found. */
+  resumed: boolean;
+}
+
+/**
+ * One pass through the phases, to the outcome: from the start, or (resuming) from where the
+ * broker and the journal say the run stands, going through the same phases as a fresh run.
+ */
+async function runOnce(run: RunPass): Promise<RunOutcome> {
+  const { ctx, inPhase } = run;
+  const adjustments: string[] = [];
+  let trading: TradingPlan | undefined;
+  if (run.resume) {
+    // Subscribed before the broker is read, so nothing that happens meanwhile is missed.
+    const orders = (run.orders ??= new RunOrders(ctx, ctx.progress()));
+    const request = run.resume;
+    const record: RunContext["record"] = (event) => {
+      if (event.kind === "resumed") run.resumed = true;
+      return ctx.record(event);
+    };
+    const decision = await inPhase("resuming", () =>
+      resumeWhereStopped({ ...ctx, orders, record }, request),
+    );
+    if (decision.kind === "go_on") {
+      trading = decision.plan;
+      adjustments.push(...decision.adjustments);
+    }
+  }
+  if (!trading) {
+    const prepared = await preparePlan(ctx, inPhase);
+    const early = outcomeBeforeTrading(ctx, prepared);
+    if (early) return await finish(ctx, early);
+    trading = tradingPlan(prepared);
+  }
+  // Every order event goes to the recorder as soon as it is known, placements first.
+  const orders = (run.orders ??= new RunOrders(ctx));
+  const goingOn = run.resume !== undefined && orders.size > 0;
+  adjustments.push(...(await tradePlan(ctx, inPhase, orders, trading, goingOn)));
+  // The final record is written only once the broker's own view of the orders is in it.
+  const behind = unreconciled(await orders.reconcile());
+  await recordCashAfterRun(ctx);
+  const message =
+    adjustments.length > 0
+      ? `completed with adjustments: ${adjustments.join("; ")}`
+      : `completed: ${orders.size} orders filled`;
+  return await finish(ctx, {
+    status: adjustments.length > 0 ? "completed_with_adjustments" : "completed",
+    message: message + behind,
+  });
 }
 
 /**

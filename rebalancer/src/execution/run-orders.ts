@@ -41,6 +41,8 @@ export class RunOrders {
   private last: Promise<void> = Promise.resolve();
   /** True once an order was sent: from then on the broker may hold some of the run's orders. */
   private trading = false;
+  /** True once closed: the run has ended, nothing more is recorded of its orders. */
+  private closed = false;
   private readonly broker: Broker;
 
   /**
@@ -127,6 +129,8 @@ export class RunOrders {
   private async applyActivity(): Promise<void> {
     const { account, runId, startedAt } = this.ctx;
     const activity = await this.broker.runActivity(account.accountId, runId, startedAt);
+    // A read that outlived the run (a settle cut short by a handover) tells it nothing more.
+    if (this.closed) return;
     const byId = new Map(activity.orders.map((o) => [o.orderId, o]));
     for (const fill of activity.fills) {
       const order = byId.get(fill.orderId);
@@ -148,6 +152,7 @@ export class RunOrders {
   }
 
   close(): void {
+    this.closed = true;
     this.tracker.close();
   }
 
