@@ -50,7 +50,8 @@ export async function resumeWhereStopped(
   const recordedIds = new Set(progress.orders.map((o) => o.orderId));
   const fillsBefore = ctx.orders.fillCount;
   const unreadable = await ctx.orders.reconcile();
-  if (unreadable !== undefined) {
+  // A run refused anyway ends on its record alone; any other must know what the broker holds.
+  if (unreadable !== undefined && request.refusal === undefined) {
     // Without the broker's word the run cannot know what is working: going on could double an order.
     throw new RunFailure(
       "broker_unavailable",
@@ -65,7 +66,10 @@ export async function resumeWhereStopped(
   const traded = found.length > 0;
 
   const stop = await refusal(ctx, request, progress, found);
-  const seen = describeFound(found, adoptedOrderIds.length, fillsRecovered);
+  const seen =
+    unreadable === undefined
+      ? describeFound(found, adoptedOrderIds.length, fillsRecovered)
+      : `the broker could not be asked for the run's orders (${unreadable}); the record has ${count(found.length, "order")}`;
   await ctx.record({
     kind: "resumed",
     resumption: {

@@ -166,6 +166,8 @@ export class RunOrders {
     const recorded = this.ctx.record(event);
     // The first failure is the one reported; later events fail the same way.
     this.last = this.last.then(() => recorded);
+    // Reported to whoever awaits `recorded()`; not an unhandled rejection meanwhile.
+    this.last.catch(() => undefined);
     recorded.catch(() => undefined);
   }
 }

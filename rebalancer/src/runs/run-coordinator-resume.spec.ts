@@ -403,32 +403,38 @@ describe("a run that stopped, resumed", function () {
     expect(record).to.deep.equal(broker);
   });
 
-  it("of an account disabled since ends LIVE_GUARD, touching nothing at the broker", async () => {
-    h = harness(3_000);
-    const { key } = await runUntilStopped(h, (e) => sell(e) && e.kind === "orderChanged");
-    const before = h.placed.length;
-    const working = (await h.broker.openOrders("DU1000001")).length;
-    const coordinator = h.coordinator(accounts(", enabled: false"));
-    await coordinator.recover();
-    const events: RebalanceResponse[] = [];
-    // A disabled account refuses new live requests: the run is read back by its id.
-    const runId = `run-${key}`;
-    let run = (await h.store.get(runId))!;
-    while (run.status === RunStatus.RUNNING) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      run = (await h.store.get(runId))!;
-    }
-    events.push(...(await h.store.responses(runId)));
-    const final = finalOf(events);
-    expect(final.case).to.equal("failed");
-    if (final.case !== "failed") return;
-    expect(final.value.reason).to.equal(FailureReason.LIVE_GUARD);
-    expect(final.value.message).to.contain("disabled");
-    expect(final.value.message).to.contain("still working, not touched");
-    expect(h.placed.length).to.equal(before);
-    expect(working).to.be.greaterThan(0);
-    expect(run.status).to.equal(RunStatus.FAILED);
-  });
+  for (const [change, configured, words] of [
+    ["disabled since", () => accounts(", enabled: false"), "disabled"],
+    [
+      "whose type no longer matches TRADING_MODE",
+      () => accounts().map((a) => ({ ...a, type: "live" as const })),
+      "TRADING_MODE is paper",
+    ],
+  ] as const) {
+    it(`of an account ${change} ends LIVE_GUARD, touching nothing at the broker`, async () => {
+      h = harness(3_000);
+      const { runId } = await runUntilStopped(h, (e) => sell(e) && e.kind === "orderChanged");
+      const before = h.placed.length;
+      const working = (await h.broker.openOrders("DU1000001")).length;
+      expect(working).to.be.greaterThan(0);
+      const coordinator = h.coordinator(configured());
+      expect(await coordinator.recover()).to.equal(1);
+      // Live requests for the account are refused now: the run is read back by its id.
+      let run = (await h.store.get(runId))!;
+      while (run.status === RunStatus.RUNNING) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        run = (await h.store.get(runId))!;
+      }
+      const final = finalOf(await h.store.responses(runId));
+      expect(final.case).to.equal("failed");
+      if (final.case !== "failed") return;
+      expect(final.value.reason).to.equal(FailureReason.LIVE_GUARD);
+      expect(final.value.message).to.contain(words);
+      expect(final.value.message).to.contain("still working, not touched");
+      expect(h.placed.length).to.equal(before);
+      expect(run.failureReason).to.equal(FailureReason.LIVE_GUARD);
+    });
+  }
 
   it("handed over by a drain whose grace ended first, then resumed by the next coordinator", async () => {
     h = harness(400);
