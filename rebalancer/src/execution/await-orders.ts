@@ -1,9 +1,8 @@
 import { SpanStatusCode, type Span } from "@opentelemetry/api";
 import type { BrokerOrder } from "../broker/broker.js";
-import type { RunContext } from "./run-context.js";
 import { RunFailure } from "./run-failure.js";
-import { RunHandover } from "./run-handover.js";
 import type { TradeContext } from "./trade-context.js";
+import { untilHandedOver } from "./until-handed-over.js";
 import { whileConnected } from "./while-connected.js";
 
 /**
@@ -68,23 +67,6 @@ export async function awaitOrders(
 }
 
 /** e.g. "sell of 10 QQQ (order 12)". */
-export function describeOrder(o: BrokerOrder): string {
+function describeOrder(o: BrokerOrder): string {
   return `${o.side} of ${o.quantity} ${o.symbol} (order ${o.orderId})`;
-}
-
-/** `work`, unless the run is handed over first: then RunHandover. */
-export async function untilHandedOver<T>(ctx: RunContext, work: Promise<T>): Promise<T> {
-  const signal = ctx.handover;
-  if (!signal) return work;
-  if (signal.aborted) throw new RunHandover(ctx.runId);
-  let onAbort = () => undefined as void;
-  const handedOver = new Promise<never>((_, reject) => {
-    onAbort = () => reject(new RunHandover(ctx.runId));
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([work, handedOver]);
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-  }
 }

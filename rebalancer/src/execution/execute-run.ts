@@ -8,7 +8,6 @@ import {
   type PlannedOrder,
   type Target,
 } from "../planning/index.js";
-import { untilHandedOver } from "./await-orders.js";
 import { cancelOpenOrders } from "./cancel-open-orders.js";
 import { checkOrderSizes } from "./check-order-sizes.js";
 import { closedMarket } from "./closed-market.js";
@@ -24,6 +23,7 @@ import { RunOrders } from "./run-orders.js";
 import type { RunOutcome } from "./run-outcome.js";
 import type { RunPhase } from "./run-phase.js";
 import { trade } from "./trade.js";
+import { untilHandedOver } from "./until-handed-over.js";
 import type { TradingPlan } from "./trading-plan.js";
 
 /**
