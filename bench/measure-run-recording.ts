@@ -270,7 +270,7 @@ async function recordAgain(
   })();
   const start = performance.now();
   for (const { event } of events) {
-    if (event.kind !== "accepted") await recorder.record(event);
+    if (event.kind !== "accepted" && event.kind !== "suspended") await recorder.record(event);
   }
   await followed;
   return { recordingMs: performance.now() - start, recorded: events.length };

@@ -52,8 +52,9 @@ export const quickCrashOptions = {
   rebalancerKills: 2,
   subscriberKills: 1,
   fillDelayMs: 300,
-  timeLimitMs: 40_000,
-  settleMs: 20_000,
+  // Room for both kills on a loaded machine (tsx compiles on every start); it ends sooner.
+  timeLimitMs: 90_000,
+  settleMs: 30_000,
 } satisfies Omit<CrashOptions, "seed">;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

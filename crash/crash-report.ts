@@ -1,5 +1,5 @@
 // The crash test's accounting: from what was sent, the runs' records, the broker's ledger and the
-// subscriber's inbox, the counts that must all be zero once interrupted runs are resumed.
+// subscriber's inbox, the counts that must all be zero (killed runs are resumed).
 import { OrderStatus, RunStatus, type Run } from "@mesh/proto/rebalancer/v1/rebalancer";
 import type { BrokerOrder } from "@mesh/rebalancer/broker/broker";
 import type { KillMoment, PlannedKill } from "./private/kill-schedule.js";
@@ -13,7 +13,7 @@ export interface CrashCounts {
    * a second run for the same event, or a run trading the same symbol and side twice.
    */
   duplicatedOrders: number;
-  /** Live runs left running or failed (today: INTERRUPTED by a kill). */
+  /** Live runs left running or failed (a kill not resumed, or a resume gone wrong). */
   runsInterrupted: number;
   /** Inbox entries dead-lettered by the subscriber. */
   deadLettered: number;

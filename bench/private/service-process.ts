@@ -42,7 +42,7 @@ async function start(): Promise<StartedService> {
       });
       return {
         url: rebalancer.url,
-        close: () => rebalancer.close(1000),
+        close: async () => void (await rebalancer.close(1000)),
         ordersPlaced: () => ordersPlaced,
       };
     }

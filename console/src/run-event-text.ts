@@ -6,6 +6,7 @@ import {
   OrderStatus,
   OrderType,
   Phase,
+  ResumeCause,
   RunStatus,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
 import type { Order, RebalanceResponse } from "@mesh/proto/rebalancer/v1/rebalancer";
@@ -101,6 +102,13 @@ export function runEventText(response: RebalanceResponse): RunEventText {
         kind: "postponed",
         text: `until ${formatTime(event.value.nextAttemptAt)}: ${event.value.message}`,
       };
+    case "resumed":
+      return {
+        kind: "resumed",
+        text: `${enumLabel(ResumeCause, event.value.cause)}: ${event.value.message}`,
+      };
+    case "suspended":
+      return { kind: "suspended", text: event.value.message };
     default:
       return { kind: "unknown", text: "an event this console does not know" };
   }

@@ -39,6 +39,33 @@ describe("EnvReader", () => {
     expect(read.problems.map((p) => p.split(":")[0])).to.deep.equal(["A", "B", "C"]);
   });
 
+  it("reads durations with a unit, or plain seconds, within bounds", () => {
+    const read = new EnvReader({
+      A: "90s",
+      B: "30m",
+      C: "2h",
+      D: "45",
+      E: "0",
+      F: "1.5m",
+      G: "3d",
+      H: "25h",
+    });
+    expect(read.duration("A", 1, 0, 86_400_000)).to.equal(90_000);
+    expect(read.duration("B", 1, 0, 86_400_000)).to.equal(1_800_000);
+    expect(read.duration("C", 1, 0, 86_400_000)).to.equal(7_200_000);
+    expect(read.duration("D", 1, 0, 86_400_000)).to.equal(45_000);
+    expect(read.duration("E", 1, 0, 86_400_000)).to.equal(0);
+    expect(read.duration("UNSET", 123, 0, 86_400_000)).to.equal(123);
+    expect(read.duration("F", 1, 0, 86_400_000)).to.equal(1);
+    expect(read.duration("G", 1, 0, 86_400_000)).to.equal(1);
+    expect(read.duration("H", 1, 0, 86_400_000)).to.equal(1);
+    expect(read.problems).to.deep.equal([
+      'F: must be a duration such as 90s, 30m or 2h (a plain number is seconds) between 0s and 24h, got "1.5m"',
+      'G: must be a duration such as 90s, 30m or 2h (a plain number is seconds) between 0s and 24h, got "3d"',
+      'H: must be a duration such as 90s, 30m or 2h (a plain number is seconds) between 0s and 24h, got "25h"',
+    ]);
+  });
+
   it("resolves relative paths, secret files included, from the folder the command ran in", () => {
     const env = {
       ACCOUNTS_FILE: "conf/accounts.yaml",

@@ -4,6 +4,13 @@ import { readSecret } from "./secrets.js";
 
 const decimal = /^-?\d+(\.\d+)?$/;
 
+/** e.g. "0s", "30m", "24h", for a duration's bounds. */
+function describeMs(ms: number): string {
+  if (ms > 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms > 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return `${ms / 1000}s`;
+}
+
 /**
  * Reads a service's environment, collecting every problem instead of stopping at the first, so
  * a bad start-up names all the variables to fix at once. Empty values count as unset.
@@ -64,6 +71,26 @@ export class EnvReader {
   /** A whole number in [min, max], or `fallback` when unset. */
   integer(name: string, fallback: number, min: number, max: number): number {
     return this.parse(name, fallback, min, max, "a whole number", Number.isInteger);
+  }
+
+  /**
+   * A duration in ms within [minMs, maxMs], or `fallbackMs` when unset: a whole number with a
+   * unit, `s`, `m` or `h` ("90s", "30m", "2h"), or a plain whole number of seconds ("0" too).
+   */
+  duration(name: string, fallbackMs: number, minMs: number, maxMs: number): number {
+    const raw = this.text(name, "");
+    if (raw === "") return fallbackMs;
+    const match = /^(\d+)(s|m|h)?$/.exec(raw);
+    const unitMs = { s: 1000, m: 60_000, h: 3_600_000 }[match?.[2] ?? "s"]!;
+    const value = match ? Number(match[1]) * unitMs : NaN;
+    if (!(value >= minMs && value <= maxMs)) {
+      this.problems.push(
+        `${name}: must be a duration such as 90s, 30m or 2h (a plain number is seconds) between ` +
+          `${describeMs(minMs)} and ${describeMs(maxMs)}, got "${raw}"`,
+      );
+      return fallbackMs;
+    }
+    return value;
   }
 
   /** Comma-separated values, trimmed, empty ones dropped. */

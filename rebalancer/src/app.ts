@@ -52,6 +52,13 @@ export interface RebalancerAppOptions {
   cancelTimeoutMs?: number;
   /** How long to wait for a phase's orders to fill; default 300 s. */
   fillTimeoutMs?: number;
+  /**
+   * A run that stopped is resumed (at start, or when its broker link returns) only if accepted
+   * less than this long ago; default 30 minutes.
+   */
+  resumeMaxAgeMs?: number;
+  /** How long a run whose broker link dropped waits for it to come back, then resumes; 0 fails at once. Default 2 minutes. */
+  reconnectWindowMs?: number;
   /** Other clients' open orders: "refuse" (default) or "ignore_untraded_symbols". */
   foreignOpenOrders?: ForeignOpenOrders;
   /** Where the rebalancer logs; default silent. */
@@ -76,8 +83,12 @@ export interface RunningRebalancer {
   url: string;
   /** The port listened on (the one picked when asked for 0). */
   port: number;
-  /** Stops accepting, lets running rebalances finish for up to `graceMs`, then closes. */
-  close(graceMs?: number): Promise<void>;
+  /**
+   * Stops accepting, lets running rebalances finish for up to `graceMs`, hands over those still
+   * going (left to be resumed by the next start), then closes. Resolves with the handed-over
+   * run ids ([] when every run finished).
+   */
+  close(graceMs?: number): Promise<{ handedOver: string[] }>;
   /** Under TLS: the certificate and key new connections get. */
   setSecureContext(secureContext: SecureContextOptions): void;
 }
@@ -119,11 +130,14 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
       cancelTimeoutMs: options.cancelTimeoutMs,
       fillTimeoutMs: options.fillTimeoutMs,
       foreignOpenOrders: options.foreignOpenOrders,
+      resumeMaxAgeMs: options.resumeMaxAgeMs,
+      reconnectWindowMs: options.reconnectWindowMs,
       metrics,
     },
   });
-  const interrupted = await coordinator.recover();
-  if (interrupted > 0) logger.warn({ interrupted }, "runs interrupted by the last stop");
+  // Before serving: a retried request for a run left running then follows it as it resumes.
+  const resumed = await coordinator.recover();
+  if (resumed > 0) logger.warn({ resumed }, "resuming runs left running by the last stop");
 
   const probes: ComponentProbe[] = [
     {
@@ -169,11 +183,16 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
       // New runs are refused at once; running ones get the grace period, streamed or not.
       const drained = coordinator.drain(graceMs);
       await server.close(graceMs);
-      if (!(await drained)) {
-        logger.warn({ running: coordinator.running() }, "runs still going at shutdown");
+      const handedOver = await drained;
+      if (handedOver.length > 0) {
+        logger.warn(
+          { handedOver },
+          "runs still going after the grace period were handed over: the next start resumes them",
+        );
       }
       await broker.close();
       await store.close();
+      return { handedOver };
     },
   };
 }

@@ -152,6 +152,21 @@ describe("the rebalancer's configuration", () => {
     ]);
   });
 
+  it("reads how old a stopped run may be to resume and how long a run waits for its broker link", () => {
+    const defaults = readConfig({});
+    expect(defaults.resumeMaxAgeMs).to.equal(30 * 60_000);
+    expect(defaults.reconnectWindowMs).to.equal(120_000);
+    const set = readConfig({ RUN_RESUME_MAX_AGE: "2h", BROKER_RECONNECT_WINDOW: "0" });
+    expect(set.resumeMaxAgeMs).to.equal(7_200_000);
+    expect(set.reconnectWindowMs).to.equal(0);
+    expect(problems({ RUN_RESUME_MAX_AGE: "30 min", BROKER_RECONNECT_WINDOW: "2d" })).to.deep.equal(
+      [
+        'RUN_RESUME_MAX_AGE: must be a duration such as 90s, 30m or 2h (a plain number is seconds) between 1m and 168h, got "30 min"',
+        'BROKER_RECONNECT_WINDOW: must be a duration such as 90s, 30m or 2h (a plain number is seconds) between 0s and 1h, got "2d"',
+      ],
+    );
+  });
+
   it("names every bad variable", () => {
     expect(
       problems({

@@ -46,8 +46,21 @@ export interface RebalancerConfig {
       };
   allocationsApiKey?: string;
   allocationsTimeoutMs: number;
-  /** How long running rebalances may take to finish on SIGTERM. */
+  /**
+   * SHUTDOWN_GRACE_SECONDS: how long running rebalances may take to finish on SIGTERM; those
+   * still going are handed over (left to resume at the next start); default 30 s.
+   */
   shutdownGraceMs: number;
+  /**
+   * RUN_RESUME_MAX_AGE: a run that stopped (crash, shutdown, lost broker link) is resumed only if
+   * accepted less than this long ago; an older one ends as RESUME_EXPIRED. Default 30 min.
+   */
+  resumeMaxAgeMs: number;
+  /**
+   * BROKER_RECONNECT_WINDOW: how long a run whose broker link dropped waits for it to come back
+   * and then resumes; 0 fails the run at once (BROKER_UNAVAILABLE). Default 2 min.
+   */
+  reconnectWindowMs: number;
   cancelTimeoutMs: number;
   fillTimeoutMs: number;
   /**
@@ -143,6 +156,8 @@ export function readConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     allocationsApiKey: read.secret("ALLOCATIONS_API_KEY"),
     allocationsTimeoutMs: read.integer("ALLOCATIONS_TIMEOUT_SECONDS", 30, 1, 600) * 1000,
     shutdownGraceMs: read.integer("SHUTDOWN_GRACE_SECONDS", 30, 0, 3600) * 1000,
+    resumeMaxAgeMs: read.duration("RUN_RESUME_MAX_AGE", 30 * 60_000, 60_000, 7 * 86_400_000),
+    reconnectWindowMs: read.duration("BROKER_RECONNECT_WINDOW", 120_000, 0, 3_600_000),
     cancelTimeoutMs: read.integer("OPEN_ORDERS_CANCEL_TIMEOUT_SECONDS", 60, 1, 3600) * 1000,
     fillTimeoutMs: read.integer("ORDER_FILL_TIMEOUT_SECONDS", 300, 1, 86400) * 1000,
     foreignOpenOrders:

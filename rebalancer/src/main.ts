@@ -17,6 +17,12 @@ import { createSimBroker } from "./broker/sim/sim-broker.js";
 import { isLoopback, readConfig } from "./config.js";
 import type { ComponentProbe } from "./server/health-report.js";
 
+/**
+ * The exit code of a stop that handed runs over (EX_TEMPFAIL): the process stopped cleanly, but
+ * runs it could not finish within SHUTDOWN_GRACE_SECONDS wait for the next start to resume them.
+ */
+const exitHandedOver = 75;
+
 async function main(): Promise<void> {
   const config = readConfig(process.env);
   // Replaced by rotating sources below when the keys come from files.
@@ -170,6 +176,8 @@ async function main(): Promise<void> {
     allocationsTimeoutMs: config.allocationsTimeoutMs,
     cancelTimeoutMs: config.cancelTimeoutMs,
     fillTimeoutMs: config.fillTimeoutMs,
+    resumeMaxAgeMs: config.resumeMaxAgeMs,
+    reconnectWindowMs: config.reconnectWindowMs,
     foreignOpenOrders: config.foreignOpenOrders,
     logger,
     meter: telemetry.meter,
@@ -195,8 +203,12 @@ async function main(): Promise<void> {
       "stopping: finishing running rebalances",
     );
     for (const material of reloadables) material.close();
-    await rebalancer.close(config.shutdownGraceMs);
+    const { handedOver } = await rebalancer.close(config.shutdownGraceMs);
     await telemetry.shutdown();
+    if (handedOver.length > 0) {
+      logger.warn({ handedOver }, `stopped with runs handed over (exit ${exitHandedOver})`);
+      process.exit(exitHandedOver);
+    }
     logger.info("stopped");
     process.exit(0);
   };

@@ -86,6 +86,8 @@ describe("a paper rebalance through IB Gateway's protocol", () => {
       dataDir: dir,
       broker,
       fillTimeoutMs: 10_000,
+      // A lost link fails the run safe here; resuming within a window: ibkr-run-record.spec.ts.
+      reconnectWindowMs: 0,
     });
     client = createClient(RebalancerService, createGrpcTransport({ baseUrl: app.url }));
   }

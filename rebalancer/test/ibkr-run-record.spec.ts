@@ -1,10 +1,17 @@
 // A run's record equals the broker: the rebalancer with the IBKR adapter against the TWS test
 // server while the link goes silent, drops mid-sell, TWS sends a late 201, or another client has
 // orders resting. After each, GET /runs/{id} shows exactly the server's orders and executions,
-// and no buy follows a sell whose outcome was not confirmed.
-import { FailureReason, OrderStatus, RunStatus } from "@mesh/proto/rebalancer/v1/rebalancer";
+// and no buy follows a sell whose outcome was not confirmed: without a reconnect window the run
+// fails safe, within one it resumes once the link is back.
+import {
+  FailureReason,
+  OrderStatus,
+  Phase,
+  ResumeCause,
+  RunStatus,
+} from "@mesh/proto/rebalancer/v1/rebalancer";
 import { expect } from "chai";
-import type { RunningRebalancer } from "../src/app.js";
+import type { RebalancerAppOptions, RunningRebalancer } from "../src/app.js";
 import type { IbkrBroker, IbkrBrokerOptions } from "../src/broker/ibkr/ibkr-broker.js";
 import type { ForeignOpenOrders } from "../src/execution/execution-deps.js";
 import { orderStreamProblems } from "./support/order-stream-problems.js";
@@ -26,8 +33,9 @@ describe("a run's record equals the broker (IBKR against the TWS test server)", 
     server: TwsServerOptions,
     options: Partial<IbkrBrokerOptions> = {},
     foreignOpenOrders?: ForeignOpenOrders,
+    appOptions: Partial<RebalancerAppOptions> = {},
   ) {
-    h = await startRebalancerAgainstTws(server, options, foreignOpenOrders);
+    h = await startRebalancerAgainstTws(server, options, foreignOpenOrders, appOptions);
     ({ tws, app, broker } = h);
   }
 
@@ -47,11 +55,16 @@ describe("a run's record equals the broker (IBKR against the TWS test server)", 
     );
   }
 
+  // Without a reconnect window (BROKER_RECONNECT_WINDOW=0) a run fails safe when its link is lost.
+  const failSafe = { reconnectWindowMs: 0 };
+
   it("turns health NOT_SERVING on a frozen link, fails the run safe and records what the server did", async () => {
     // The link freezes right after the first sell; the second is written into the void.
     await start(
       { fillIntervalMs: 50, freezeAfterOrders: 1 },
       { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 200, reconnectInitialDelayMs: 800 },
+      undefined,
+      failSafe,
     );
     // Health as a load balancer sees it, polled while the run goes on.
     const health: { status: number; broker: string }[] = [];
@@ -90,7 +103,7 @@ describe("a run's record equals the broker (IBKR against the TWS test server)", 
 
   it("after a drop mid-sell, records the fills made while it was away and buys nothing", async () => {
     // Slow fills: both sells are placed before the first execution, which drops the link.
-    await start({ fillIntervalMs: 150, dropAfterSellExecutions: 1 });
+    await start({ fillIntervalMs: 150, dropAfterSellExecutions: 1 }, {}, undefined, failSafe);
     const events = await run("drop-after-sell");
     const final = events.at(-1)!.event;
     expect(final.case).to.equal("failed");
@@ -109,6 +122,73 @@ describe("a run's record equals the broker (IBKR against the TWS test server)", 
       final.value.orders.map((o) => `${o.orderId} ${OrderStatus[o.status]} ${o.filledQuantity}`),
     ).to.have.members(sells.map((o) => `${o.orderId} FILLED ${o.filled}`));
     expect(orderStreamProblems(events)).to.deep.equal([]);
+  });
+
+  describe("with the link back within the reconnect window", () => {
+    const window = { reconnectWindowMs: 10_000 };
+
+    /** Every sell of the run filled at the server before its first buy was placed. */
+    function buysAfterEverySellFilled(runId: string): boolean {
+      const own = tws.market.orders.filter((o) => o.orderRef === runId);
+      const firstBuy = own.findIndex((o) => o.action === "BUY");
+      if (firstBuy < 0) return false;
+      const sells = own.filter((o) => o.action === "SELL");
+      const lastSellFill = Math.max(
+        ...tws.market.executions
+          .filter((e) => e.order.orderRef === runId && e.order.action === "SELL")
+          .map((e) => tws.market.executions.indexOf(e)),
+      );
+      const firstBuyFill = tws.market.executions.findIndex(
+        (e) => e.order.orderRef === runId && e.order.action === "BUY",
+      );
+      return sells.every((o) => o.status === "Filled") && firstBuyFill > lastSellFill;
+    }
+
+    it("after a drop mid-sell, resumes: reconciles the fills made while away, buys only once every sell filled, completes", async () => {
+      await start({ fillIntervalMs: 150, dropAfterSellExecutions: 1 }, {}, undefined, window);
+      const events = await run("drop-resume");
+      const final = events.at(-1)!.event;
+      expect(final.case, JSON.stringify(final.value)).to.equal("completed");
+      const resumed = events.find((e) => e.event.case === "resumed")?.event;
+      expect(resumed?.case).to.equal("resumed");
+      if (resumed?.case !== "resumed") return;
+      expect(resumed.value.cause).to.equal(ResumeCause.BROKER_RECONNECTED);
+      expect(resumed.value.phase).to.equal(Phase.SELLING);
+      const runId = events[0]!.runId;
+      expect(buysAfterEverySellFilled(runId)).to.equal(true);
+      // One order per symbol and side: nothing placed twice.
+      const own = tws.market.orders.filter((o) => o.orderRef === runId);
+      const lines = own.map((o) => `${o.action} ${o.symbol}`);
+      expect(new Set(lines).size).to.equal(lines.length);
+      const { record, server } = recordAndServer(await recordOf(runId), tws.market);
+      expect(record).to.deep.equal(server);
+      expect(orderStreamProblems(events)).to.deep.equal([]);
+    });
+
+    it("on a frozen link, resumes once reconnected: the sell written into the void is placed again, and the record equals the server", async () => {
+      await start(
+        { fillIntervalMs: 50, freezeAfterOrders: 1 },
+        { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 200, reconnectInitialDelayMs: 800 },
+        undefined,
+        window,
+      );
+      const events = await run("freeze-resume");
+      const final = events.at(-1)!.event;
+      expect(final.case, JSON.stringify(final.value)).to.equal("completed");
+      expect(tws.frozenSessions()).to.equal(1);
+      const resumed = events.find((e) => e.event.case === "resumed")?.event;
+      expect(resumed?.case === "resumed" && resumed.value.cause).to.equal(
+        ResumeCause.BROKER_RECONNECTED,
+      );
+      const runId = events[0]!.runId;
+      expect(buysAfterEverySellFilled(runId)).to.equal(true);
+      const own = tws.market.orders.filter((o) => o.orderRef === runId);
+      const lines = own.map((o) => `${o.action} ${o.symbol}`);
+      expect(new Set(lines).size).to.equal(lines.length);
+      const { record, server } = recordAndServer(await recordOf(runId), tws.market);
+      expect(record).to.deep.equal(server);
+      expect(orderStreamProblems(events)).to.deep.equal([]);
+    });
   });
 
   it("completes a run whose sell gets a late 201 after its acknowledgement, recording the server's fills", async () => {

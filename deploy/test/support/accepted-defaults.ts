@@ -18,6 +18,10 @@ export const acceptedDefaults: Record<NodeService, Record<string, string>> = {
     SIM_FILL_PARTS: "simulated broker only (refused with IBKR): one fill per order",
     SIM_REJECT_SYMBOLS: "simulated broker only (refused with IBKR): rejects nothing",
     LOG_FORMAT: "JSON lines: a container's stdout is no terminal",
+    RUN_RESUME_MAX_AGE:
+      "a stopped run is resumed within 30 minutes of its start, else ends RESUME_EXPIRED placing nothing more",
+    BROKER_RECONNECT_WINDOW:
+      "a run waits 2 minutes for a lost IB link, then resumes (reconciled) or fails placing nothing more",
   },
   subscriber: {
     SUBSCRIBER_HOST: "loopback, or 0.0.0.0 with a realtime key (signed webhooks only)",

@@ -30,6 +30,18 @@ export interface ExecutionDeps {
    * only for the others.
    */
   foreignOpenOrders?: ForeignOpenOrders;
+  /**
+   * A run that stopped (its process stopped, or its broker link dropped) is resumed only if it was
+   * accepted less than this long ago; an older one ends as `resume_expired`, placing nothing
+   * more. Default 30 minutes.
+   */
+  resumeMaxAgeMs?: number;
+  /**
+   * How long a run whose broker link dropped waits for it to come back: back in time, the run
+   * is resumed (reconciled with the broker, then continued); otherwise, or with 0, it fails as
+   * `broker_unavailable`, placing nothing more. Default 2 minutes.
+   */
+  reconnectWindowMs?: number;
   /** Counts orders by side and outcome; default counts nothing. */
   metrics?: RunMetrics;
 }

@@ -10,4 +10,10 @@ export type FailureCode =
   | "order_timeout"
   | "preflight_refused"
   | "interrupted"
+  /** A resumed run's account is now disabled, gone, or of another type than TRADING_MODE. */
+  | "live_guard"
+  /** A resumed run still had to trade a symbol whose market is now closed. */
+  | "market_closed"
+  /** A run that stopped is older than the resume limit (RUN_RESUME_MAX_AGE). */
+  | "resume_expired"
   | "internal";

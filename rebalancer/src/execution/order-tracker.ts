@@ -16,6 +16,17 @@ export function isNotBehind(known: BrokerOrder, incoming: BrokerOrder): boolean 
   return !isTerminal(known) || isTerminal(incoming);
 }
 
+/** The terms of an order, fixed when it is placed: as first known, the quantity never less. */
+function terms(known: BrokerOrder, incoming: BrokerOrder): Partial<BrokerOrder> {
+  const { orderType, limitPrice, timeInForce } = known;
+  return {
+    quantity: Math.max(known.quantity, incoming.quantity),
+    orderType,
+    limitPrice,
+    timeInForce,
+  };
+}
+
 /**
  * Follows a set of orders (e.g. those of one run, matched by run id): keeps the latest state of
  * each, forwards their events in arrival order, and waits until some of them are done. Matching
@@ -44,6 +55,10 @@ export class OrderTracker {
     if (known && !isNotBehind(known, event.order)) {
       if (event.kind !== "fill") return;
       event = { ...event, order: known };
+    } else if (known) {
+      // What an order is never changes; a broker asked again after a restart may no longer
+      // say all of it (IB tells a finished order only by its executions, what they add up to).
+      event = { ...event, order: { ...event.order, ...terms(known, event.order) } };
     }
     this.latest.set(event.order.orderId, event.order);
     this.onEvent(event);

@@ -14,6 +14,7 @@ import {
   type PlannedOrder,
 } from "../planning/index.js";
 import { checkOrderSizes } from "./check-order-sizes.js";
+import { limitBuys } from "./limit-buys.js";
 import { orderRequest } from "./order-request.js";
 import type { PreflightReport, PreflightResult } from "./preflight-report.js";
 import type { RunContext } from "./run-context.js";
@@ -122,19 +123,11 @@ export async function preflightPlan(ctx: RunContext, planned: Plan): Promise<Pre
     report.buysScaled = true;
     for (const message of warnings) await ctx.record({ kind: "warning", message });
   }
-  const approved = new Map(buys.map((b) => [b.symbol, b.quantity]));
   return {
     plan: { ...planned, buys, warnings: [...planned.warnings, ...warnings] },
     report,
     note: report.buysScaled ? "; buys scaled to the funds the broker reports" : "",
-    limitBuys: (replanned) =>
-      replanned.flatMap((b) => {
-        const cap = approved.get(b.symbol) ?? 0;
-        if (cap === 0) return [];
-        return b.quantity <= cap
-          ? [b]
-          : [{ ...b, quantity: cap, value: roundMoney(cap * b.price) }];
-      }),
+    limitBuys: (replanned) => limitBuys(replanned, buys),
   };
 }
 

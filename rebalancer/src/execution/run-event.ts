@@ -1,12 +1,15 @@
 // What a run tells as it goes, in its own terms (no Protobuf): the recorder in runs/ keeps these
 // as the run's journal, folds them into its record and turns them into the contract's stream.
 // A journal holds enough to know where a run stood: its plan, each order placed (broker id and
-// the run id as order reference), each fill, the phase it was in, and how it ended.
+// the run id as order reference), each fill, the phase it was in, and how it ended; a run that
+// stopped is resumed from it (see RunProgress and continueRun).
 import type { BrokerFill, BrokerOrder } from "../broker/broker.js";
+import type { AllocationTarget } from "../allocations/allocations.js";
 import type { Plan, PlannedOrder, Target } from "../planning/index.js";
 import type { PreflightReport } from "./preflight-report.js";
 import type { RunOutcome } from "./run-outcome.js";
 import type { RunPhase } from "./run-phase.js";
+import type { RunResumption } from "./run-resumption.js";
 import type { ValuedHolding } from "./valued-holding.js";
 
 /** One thing that happened in a run. */
@@ -19,6 +22,11 @@ export type RunEvent =
       targets: Target[];
       /** The source's as-of date; "" when not given. */
       asOf: string;
+      /**
+       * The strategy's targets as published, before the replacement set: what a resumed run
+       * re-plans its buys with. Absent in journals written before runs could resume.
+       */
+      published?: AllocationTarget[];
     }
   | {
       /**
@@ -56,6 +64,8 @@ export type RunEvent =
       fill: BrokerFill;
       order: BrokerOrder;
     }
+  /** The run was taken up again after it stopped; what was found, what it does next. */
+  | { kind: "resumed"; resumption: RunResumption }
   | { kind: "outcome"; outcome: RunOutcome };
 
 /** Records an event of the run; resolves once it is recorded. Calls are recorded in order. */

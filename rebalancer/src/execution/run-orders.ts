@@ -2,6 +2,7 @@ import type { Broker, BrokerOrder } from "../broker/broker.js";
 import { isTerminal, OrderTracker } from "./order-tracker.js";
 import type { RunContext } from "./run-context.js";
 import type { RunEvent } from "./run-event.js";
+import type { RunProgress } from "./run-progress.js";
 
 /** The fields the run's record keeps of an order: a repeat of all of them tells nothing new. */
 const recordedFields = [
@@ -40,9 +41,18 @@ export class RunOrders {
   private last: Promise<void> = Promise.resolve();
   /** True once an order was sent: from then on the broker may hold some of the run's orders. */
   private trading = false;
+  /** True once closed: the run has ended, nothing more is recorded of its orders. */
+  private closed = false;
   private readonly broker: Broker;
 
-  constructor(private readonly ctx: RunContext) {
+  /**
+   * Subscribes to the broker's events for the run's orders at once. `recorded` seeds what the
+   * run's journal already holds (a resumed run), so that none of it is recorded twice.
+   */
+  constructor(
+    private readonly ctx: RunContext,
+    recorded?: Pick<RunProgress, "orders" | "fillIds">,
+  ) {
     this.broker = ctx.deps.broker;
     this.tracker = new OrderTracker(
       this.broker,
@@ -62,11 +72,28 @@ export class RunOrders {
         }
       },
     );
+    for (const order of recorded?.orders ?? []) {
+      this.told.set(order.orderId, order);
+      this.tracker.placed(order);
+    }
+    for (const id of recorded?.fillIds ?? []) this.fillIds.add(id);
+    // A resumed live run may have orders at the broker its journal never heard of.
+    if (recorded && ctx.live) this.trading = true;
   }
 
   /** How many orders the run has placed (as far as it knows). */
   get size(): number {
     return this.told.size;
+  }
+
+  /** The run's orders at their latest state, in the order they became known. */
+  list(): BrokerOrder[] {
+    return [...this.told.keys()].map((id) => this.tracker.get(id)!);
+  }
+
+  /** Execution ids recorded so far (for counting what a reconcile recovered). */
+  get fillCount(): number {
+    return this.fillIds.size;
   }
 
   /** Called before each order is sent. */
@@ -102,6 +129,8 @@ export class RunOrders {
   private async applyActivity(): Promise<void> {
     const { account, runId, startedAt } = this.ctx;
     const activity = await this.broker.runActivity(account.accountId, runId, startedAt);
+    // A read that outlived the run (a settle cut short by a handover) tells it nothing more.
+    if (this.closed) return;
     const byId = new Map(activity.orders.map((o) => [o.orderId, o]));
     for (const fill of activity.fills) {
       const order = byId.get(fill.orderId);
@@ -123,6 +152,7 @@ export class RunOrders {
   }
 
   close(): void {
+    this.closed = true;
     this.tracker.close();
   }
 
@@ -136,6 +166,8 @@ export class RunOrders {
     const recorded = this.ctx.record(event);
     // The first failure is the one reported; later events fail the same way.
     this.last = this.last.then(() => recorded);
+    // Reported to whoever awaits `recorded()`; not an unhandled rejection meanwhile.
+    this.last.catch(() => undefined);
     recorded.catch(() => undefined);
   }
 }

@@ -8,4 +8,6 @@ export type RunPhase =
   | "cancelling_open_orders"
   | "selling"
   | "refreshing_cash"
-  | "buying";
+  | "buying"
+  /** Taking the run up again after it stopped: reconciling with the broker, waiting for its working orders. */
+  | "resuming";

@@ -13,6 +13,9 @@ const reasons: Record<FailureCode, FailureReason> = {
   order_timeout: FailureReason.ORDER_TIMEOUT,
   preflight_refused: FailureReason.PREFLIGHT_REFUSED,
   interrupted: FailureReason.INTERRUPTED,
+  live_guard: FailureReason.LIVE_GUARD,
+  market_closed: FailureReason.MARKET_CLOSED,
+  resume_expired: FailureReason.RESUME_EXPIRED,
   internal: FailureReason.INTERNAL,
 };
 

@@ -148,6 +148,39 @@ describe("folding a run's journal (foldRun)", () => {
     expect(ended.finishedAt?.toISOString()).to.equal("2026-03-02T15:01:00.000Z");
   });
 
+  it("keeps each resume with when it happened, where the run stood before it, and a handover until the next resume", () => {
+    const resumption = {
+      cause: "handed_over" as const,
+      phase: "selling" as const,
+      orders: [order("filled", 630)],
+      adoptedOrderIds: [],
+      fillsRecovered: 1,
+      message: "continuing",
+    };
+    const events: RecordedEvent[] = journal(
+      { kind: "phaseStarted", phase: "selling" },
+      { kind: "phaseStarted", phase: "resuming" },
+      { kind: "resumed", resumption },
+    );
+    const suspended: RecordedEvent = {
+      runId: "run-1",
+      sequence: 3,
+      time: new Date("2026-03-02T15:00:01.500Z"),
+      event: { kind: "suspended", message: "handed over at shutdown" },
+    };
+    const stopped = foldRun([...events.slice(0, 2), suspended]);
+    expect(stopped.suspended?.message).to.equal("handed over at shutdown");
+    const state = foldRun([
+      ...events.slice(0, 2),
+      suspended,
+      ...events.slice(2).map((e) => ({ ...e, sequence: e.sequence + 1 })),
+    ]);
+    expect(state.suspended).to.equal(undefined);
+    expect(state.phase).to.equal("resuming");
+    expect(state.stoodIn).to.equal("selling");
+    expect(state.resumptions).to.deep.equal([{ ...resumption, time: events[3]!.time }]);
+  });
+
   it("is pure: the same journal gives the same state and is left as it was", () => {
     const events = journal(
       {

@@ -13,6 +13,7 @@ export function acceptedRunState(header: RunHeader): RunState {
     orders: new Map(),
     fills: [],
     fillIds: new Set(),
+    resumptions: [],
   };
 }
 
@@ -45,9 +46,15 @@ export function applyRunEvent(state: RunState, recorded: RecordedEvent): RunStat
       break;
     case "phaseStarted":
       state.phase = event.phase;
+      if (event.phase !== "resuming") state.stoodIn = event.phase;
       break;
     case "allocationsFetched":
-      state.allocations = { strategy: event.strategy, targets: event.targets, asOf: event.asOf };
+      state.allocations = {
+        strategy: event.strategy,
+        targets: event.targets,
+        asOf: event.asOf,
+        ...(event.published ? { published: event.published } : {}),
+      };
       break;
     case "accountRead":
       // The record keeps what the run started from; the re-read after the sells adds its cash.
@@ -90,6 +97,13 @@ export function applyRunEvent(state: RunState, recorded: RecordedEvent): RunStat
         state.fillIds.add(event.fill.executionId);
         state.fills.push(event.fill);
       }
+      break;
+    case "resumed":
+      state.resumptions.push({ ...event.resumption, time: recorded.time });
+      state.suspended = undefined;
+      break;
+    case "suspended":
+      state.suspended = { message: event.message, time: recorded.time };
       break;
     case "outcome":
       state.outcome = event.outcome;

@@ -11,6 +11,7 @@ const phases: Record<RunPhase, Phase> = {
   selling: Phase.SELLING,
   refreshing_cash: Phase.REFRESHING_CASH,
   buying: Phase.BUYING,
+  resuming: Phase.RESUMING,
 };
 
 /** The contract's Phase of a run's step. */

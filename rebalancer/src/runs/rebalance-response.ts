@@ -21,6 +21,7 @@ import { failureReason } from "./failure-reason.js";
 import { phaseMessage } from "./phase-message.js";
 import { planMessage } from "./plan-message.js";
 import type { RecordedEvent } from "./recorded-event.js";
+import { resumptionMessage, suspensionMessage } from "./resumption-message.js";
 import { ordersMessage } from "./run-message.js";
 import type { RunState } from "./run-state.js";
 import { runStatus } from "./run-status.js";
@@ -47,7 +48,7 @@ export function rebalanceResponse(
 
 function eventMessage(
   state: RunState,
-  { event }: RecordedEvent,
+  { event, time }: RecordedEvent,
 ): RebalanceResponse["event"] | undefined {
   switch (event.kind) {
     case "accepted": {
@@ -101,6 +102,10 @@ function eventMessage(
         case: "orderFilled",
         value: create(OrderFilledSchema, { fill: fillMessage(event.fill) }),
       };
+    case "resumed":
+      return { case: "resumed", value: resumptionMessage(event.resumption, time) };
+    case "suspended":
+      return { case: "suspended", value: suspensionMessage(event.message, time) };
     case "outcome": {
       const { outcome } = event;
       switch (outcome.status) {

@@ -397,23 +397,4 @@ describe("a rebalance run", () => {
     expect(failed.value.message).to.match(/after 3 attempts/);
     expect(h.placed).to.deep.equal([]);
   });
-
-  it("marks runs left running by a stopped process as interrupted", async () => {
-    const h = harness({ unfilled: ["AAPL"] });
-    void h.start({ idempotencyKey: "x" }).catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const second = createRunCoordinator({
-      store: h.store,
-      gate: createAccountGate({ accounts: [...accounts().values()], tradingMode: "paper" }),
-      logger: createLogger({ name: "test", level: "silent" }),
-      execution: {
-        broker: createSimBroker(),
-        allocations: createFileAllocations(),
-        now: () => new Date(),
-      },
-    });
-    expect(await second.recover()).to.equal(1);
-    const [run] = await h.store.list("DU1000001", 1);
-    expect(run?.failureReason).to.equal(FailureReason.INTERRUPTED);
-  });
 });

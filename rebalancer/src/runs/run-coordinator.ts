@@ -8,14 +8,20 @@ import {
   type Trigger,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
 import type { AccountGate } from "../accounts/account-gate.js";
-import { executeRun } from "../execution/execute-run.js";
+import { AccountRefusal } from "../accounts/account-refusal.js";
+import { continueRun, executeRun } from "../execution/execute-run.js";
 import type { ExecutionDeps } from "../execution/execution-deps.js";
+import { isTerminal } from "../execution/order-tracker.js";
+import type { RunContext } from "../execution/run-context.js";
+import type { RunOutcome } from "../execution/run-outcome.js";
 import type { RunMetrics } from "../run-metrics.js";
-import { interruptedOutcome } from "./interrupted-outcome.js";
+import { foldRun } from "./fold-run.js";
 import type { RunTrigger } from "./run-header.js";
-import { recordMessage } from "./run-message.js";
+import { recordMessage, runMessage } from "./run-message.js";
+import { runProgressOf } from "./run-progress-of.js";
 import { RunRecorder } from "./run-recorder.js";
 import { RunRefusal } from "./run-refusal.js";
+import type { RunState } from "./run-state.js";
 import { runStatus } from "./run-status.js";
 import type { RunStore } from "./run-store.js";
 
@@ -47,32 +53,63 @@ export interface RunCoordinatorOptions {
   metrics?: RunMetrics;
 }
 
-/** Starts runs: one per account at a time, one per idempotency key ever, behind the live guard. */
+/**
+ * Starts runs: one per account at a time, one per idempotency key ever, behind the live guard;
+ * and resumes runs that stopped before they finished.
+ */
 export interface RunCoordinator {
   /**
    * Starts (or, for a known idempotency key, replays) a run and returns its event stream. Throws
    * an AccountRefusal or RunRefusal when the run cannot start; the stream throws a RunRefusal if
-   * the run had to stop unrecorded.
+   * the run had to stop unrecorded. A key of a run being resumed here follows it live.
    */
   start(request: RunRequest): Promise<AsyncIterable<RebalanceResponse>>;
-  /** Marks runs left running by a stopped process as interrupted. */
+  /**
+   * Resumes a run its store holds as running but no process here runs: left by a process that
+   * stopped (this one's previous start, or another replica taking over). Claims its account
+   * (after the account's run in progress, if any), then goes on in the background under the same
+   * run id: reconciled with the broker by order reference, continued from where it stood, or
+   * ended with an accurate record when going on is unsafe (see continueRun). Resolves true once
+   * the run is claimed; false when there is nothing to resume (unknown, finished, already
+   * running here, or this coordinator is draining).
+   */
+  resumeRun(runId: string): Promise<boolean>;
+  /** On start: resumes every run the store holds as running (resumeRun); resolves with how many. */
   recover(): Promise<number>;
-  /** Stops accepting runs and waits up to `graceMs` for running ones to finish. */
-  drain(graceMs: number): Promise<boolean>;
+  /**
+   * Stops accepting runs and waits up to `graceMs` for running ones to finish. Those still going
+   * then are handed over: each stops where it stands (placing nothing more) and is recorded as
+   * suspended, to be resumed by the next start or another replica. Resolves with their run ids
+   * ([] when every run finished).
+   */
+  drain(graceMs: number): Promise<string[]>;
   /** Ids of the runs in progress. */
   running(): string[];
   /** True while a run of the account is in progress. */
   isBusy(accountId: string): boolean;
 }
 
+/** A run in progress in this process, holding its account. */
+interface ActiveRun {
+  recorder: RunRecorder;
+  /** Resolves once the account is free again. */
+  done: Promise<void>;
+  /** True once the store has the run (until then the claim may be a repeat of a finished run). */
+  recorded: boolean;
+  begun: Promise<unknown>;
+  /** Aborted to hand the run over at a shutdown. */
+  handover: AbortController;
+  /** The run's execution, once started. */
+  task?: Promise<void>;
+}
+
+/** How long a run being handed over may take to stop where it stands (a placement in flight). */
+const handoverStopMs = 5_000;
+
 export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordinator {
   const { store, gate, logger } = options;
-  // By account id. `recorded` turns true once the store has the run: until then the claim may
-  // turn out to be a repeat of a finished run, whose recorder never gets an event.
-  const active = new Map<
-    string,
-    { recorder: RunRecorder; done: Promise<void>; recorded: boolean; begun: Promise<unknown> }
-  >();
+  // By account id.
+  const active = new Map<string, ActiveRun>();
   let draining = false;
   const shuttingDown = () =>
     new RunRefusal("shutting_down", "the rebalancer is shutting down; retry");
@@ -91,12 +128,82 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
     return { account, live };
   }
 
+  const activeRun = (runId: string) =>
+    [...active.values()].find((a) => a.recorder.header.runId === runId);
+
   async function replay(runId: string): Promise<AsyncIterable<RebalanceResponse>> {
-    const running = [...active.values()].find((a) => a.recorder.header.runId === runId);
+    const running = activeRun(runId);
     if (running) return running.recorder.follow(true);
     const responses = await store.responses(runId);
     return (async function* () {
       for (const response of responses) yield { ...response, replayed: true };
+    })();
+  }
+
+  /**
+   * Claims the account for a run, synchronously (no second run can slip in). The returned
+   * `free` is called when the final event is recorded and again when the run's task ends: only
+   * once, and never touching a newer run of the account that may have started in between.
+   */
+  function claim(
+    accountId: string,
+    recorder: (free: () => void) => RunRecorder,
+    recorded: boolean,
+  ) {
+    let release!: () => void;
+    const done = new Promise<void>((resolve) => (release = resolve));
+    let freed = false;
+    const free = () => {
+      if (freed) return;
+      freed = true;
+      active.delete(accountId);
+      release();
+    };
+    const run: ActiveRun = {
+      recorder: recorder(free),
+      done,
+      recorded,
+      begun: Promise.resolve(),
+      handover: new AbortController(),
+    };
+    active.set(accountId, run);
+    return { run, free };
+  }
+
+  /** Runs `work` (a fresh or a resumed run) in the background, then frees the account. */
+  function launch(
+    run: ActiveRun,
+    free: () => void,
+    account: Account,
+    work: (ctx: RunContext) => Promise<RunOutcome | undefined>,
+  ): void {
+    const { recorder } = run;
+    const { runId, live, createdAt } = recorder.header;
+    const log = logger.child({ runId, accountId: account.accountId, live });
+    run.task = (async () => {
+      try {
+        const outcome = await work({
+          deps: options.execution,
+          account,
+          runId,
+          startedAt: createdAt,
+          live,
+          record: (event) => recorder.record(event),
+          progress: () => runProgressOf(recorder.state),
+          handover: run.handover.signal,
+        });
+        if (!outcome) return; // handed over: drain records it
+        const status = RunStatus[runStatus(outcome)];
+        log.info({ status, message: recordMessage(outcome) }, "run finished");
+        options.metrics?.runFinished(live ? "live" : "dry_run", status);
+      } catch (err) {
+        // The run's events could not be recorded (store failure, unencodable event): stop it
+        // visibly rather than leave its streams waiting and its record running.
+        log.error({ err }, "run could not be recorded");
+        await recorder.abort((err as Error).message);
+      } finally {
+        free();
+      }
     })();
   }
 
@@ -122,18 +229,6 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
     while (active.has(accountId)) await active.get(accountId)!.done;
     if (draining) throw shuttingDown();
 
-    // Claim the account before the first await, so no second run can slip in.
-    let release!: () => void;
-    const done = new Promise<void>((resolve) => (release = resolve));
-    // Called when the final event is recorded and again when the run's task ends: only once, and
-    // never touching a newer run of the account that may have started in between.
-    let freed = false;
-    const free = () => {
-      if (freed) return;
-      freed = true;
-      active.delete(accountId);
-      release();
-    };
     const header = {
       runId: `run-${randomUUID()}`,
       accountId,
@@ -142,14 +237,13 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
       trigger: triggerOf(request.trigger),
       createdAt: new Date(),
     };
-    const recorder = RunRecorder.accept(store, header, free);
-    const beginning = recorder.begin();
-    const claim = { recorder, done, recorded: false, begun: beginning.catch(() => undefined) };
-    active.set(accountId, claim);
+    const { run, free } = claim(accountId, (f) => RunRecorder.accept(store, header, f), false);
+    const beginning = run.recorder.begin();
+    run.begun = beginning.catch(() => undefined);
 
     try {
       const begun = await beginning;
-      claim.recorded = begun.created;
+      run.recorded = begun.created;
       if (!begun.created) {
         free();
         logger.info({ accountId, runId: begun.runId }, "repeated idempotency key: replaying");
@@ -160,53 +254,114 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
       throw new RunRefusal("store_unavailable", `run store unavailable: ${(err as Error).message}`);
     }
 
-    const { runId } = header;
-    const log = logger.child({ runId, accountId, live });
-    log.info("run accepted");
-    const stream = recorder.follow(false);
-    void (async () => {
-      try {
-        const outcome = await executeRun({
-          deps: options.execution,
-          account,
-          runId,
-          startedAt: header.createdAt,
-          live,
-          record: (event) => recorder.record(event),
-        });
-        const status = RunStatus[runStatus(outcome)];
-        log.info({ status, message: recordMessage(outcome) }, "run finished");
-        options.metrics?.runFinished(live ? "live" : "dry_run", status);
-      } catch (err) {
-        // The run's events could not be recorded (store failure, unencodable event): stop it
-        // visibly rather than leave its streams waiting and its record running.
-        log.error({ err }, "run could not be recorded");
-        await recorder.abort((err as Error).message);
-      } finally {
-        free();
-      }
-    })();
+    logger.info({ runId: header.runId, accountId, live }, "run accepted");
+    const stream = run.recorder.follow(false);
+    launch(run, free, account, executeRun);
     return stream;
+  }
+
+  async function resumeRun(runId: string): Promise<boolean> {
+    if (draining || activeRun(runId)) return false;
+    let journal = await store.events(runId);
+    if (journal.length === 0) {
+      logger.warn({ runId }, "run to resume has no journal: left as it is");
+      return false;
+    }
+    let state = foldRun(journal);
+    const { accountId } = state.header;
+    // One run per account: the one in progress here finishes first.
+    if (active.has(accountId)) {
+      while (active.has(accountId)) {
+        if (activeRun(runId)) return false;
+        await active.get(accountId)!.done;
+      }
+      journal = await store.events(runId);
+      state = foldRun(journal);
+    }
+    if (draining || activeRun(runId)) return false;
+    if (state.outcome) {
+      // It ended, but its process stopped before the final record was stored: store it now.
+      await store.finish(runMessage(state));
+      return false;
+    }
+    const { run, free } = claim(accountId, (f) => RunRecorder.reopen(store, journal, f), true);
+    const cause = state.suspended ? "handed_over" : "process_stopped";
+    const log = logger.child({ runId, accountId, live: state.header.live });
+    log.warn({ cause, phase: state.stoodIn ?? "none" }, "resuming a run left running");
+
+    let account: Account;
+    try {
+      account = gate.account(accountId);
+    } catch (err) {
+      // No account to read or trade any more: the record says so, nothing is touched.
+      void endUnresumable(run, free, cause, (err as Error).message);
+      return true;
+    }
+    let refusal: string | undefined;
+    try {
+      if (state.header.live) gate.permit(account, "live run");
+    } catch (err) {
+      if (!(err instanceof AccountRefusal)) throw err;
+      refusal = err.message;
+    }
+    launch(run, free, account, (ctx) => continueRun(ctx, { cause, refusal }));
+    return true;
+  }
+
+  /** Ends a run whose account is no longer configured, without touching the broker. */
+  async function endUnresumable(
+    run: ActiveRun,
+    free: () => void,
+    cause: "handed_over" | "process_stopped",
+    refusal: string,
+  ): Promise<void> {
+    const { recorder } = run;
+    const state = recorder.state;
+    const orders = [...state.orders.values()];
+    const message =
+      `not resumed after it stopped: ${refusal}; nothing was placed or cancelled, and its orders at ` +
+      "the broker were not looked at: check ListOpenOrders";
+    try {
+      await recorder.record({
+        kind: "resumed",
+        resumption: {
+          cause,
+          ...(state.stoodIn ? { phase: state.stoodIn } : {}),
+          orders,
+          adoptedOrderIds: [],
+          fillsRecovered: 0,
+          message,
+        },
+      });
+      await recorder.record({
+        kind: "outcome",
+        outcome: { status: "failed", reason: "live_guard", message, recordNote: "" },
+      });
+    } catch (err) {
+      await recorder.abort((err as Error).message);
+    } finally {
+      free();
+    }
+  }
+
+  /** What a run handed over leaves, for its `suspended` event. */
+  function handoverMessage(state: RunState): string {
+    const working = [...state.orders.values()].filter((o) => !isTerminal(o)).length;
+    const phase = state.phase ? ` in phase ${state.phase}` : "";
+    const orders = working > 0 ? `, ${working} order${working === 1 ? "" : "s"} still working` : "";
+    return (
+      `handed over at shutdown${phase}${orders}: the rebalancer stopped before the run could ` +
+      "finish; the next start (or another replica) resumes it"
+    );
   }
 
   return {
     start,
+    resumeRun,
     async recover() {
       const left = await store.running();
-      for (const run of left) {
-        const journal = await store.events(run.runId);
-        // Every run since journals began has one (begun with its acceptance, in one transaction).
-        if (journal.length === 0) {
-          logger.warn({ runId: run.runId }, "running run without a journal: left as it is");
-          continue;
-        }
-        await RunRecorder.reopen(store, journal).record({
-          kind: "outcome",
-          outcome: interruptedOutcome,
-        });
-        logger.warn({ runId: run.runId, accountId: run.accountId }, "marked interrupted run");
-      }
-      return left.length;
+      const resumed = await Promise.all(left.map((run) => resumeRun(run.runId)));
+      return resumed.filter(Boolean).length;
     },
     async drain(graceMs) {
       draining = true;
@@ -214,7 +369,28 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
       const timeout = new Promise<boolean>((resolve) =>
         setTimeout(resolve, graceMs, false).unref(),
       );
-      return Promise.race([all, timeout]);
+      if (await Promise.race([all, timeout])) return [];
+      const left = [...active.values()];
+      await Promise.all(left.map((a) => a.begun));
+      // Each run stops where it stands: nothing more is placed once its handover is signalled.
+      for (const run of left) run.handover.abort();
+      await Promise.race([
+        Promise.all(left.map((a) => a.task)),
+        new Promise((resolve) => setTimeout(resolve, handoverStopMs).unref()),
+      ]);
+      const handedOver: string[] = [];
+      for (const run of left) {
+        const { recorder } = run;
+        if (!run.recorded || recorder.state.outcome) continue;
+        try {
+          await recorder.suspend(handoverMessage(recorder.state));
+          handedOver.push(recorder.header.runId);
+        } catch (err) {
+          logger.error({ err, runId: recorder.header.runId }, "could not record a handover");
+          handedOver.push(recorder.header.runId);
+        }
+      }
+      return handedOver;
     },
     running: () => [...active.values()].map((a) => a.recorder.header.runId),
     isBusy: (accountId) => active.has(accountId),

@@ -13,6 +13,7 @@ import type { RunOutcome } from "../execution/run-outcome.js";
 import { fillMessage, orderMessage, positionMessage } from "./broker-messages.js";
 import { failureReason } from "./failure-reason.js";
 import { planMessage } from "./plan-message.js";
+import { resumptionMessage, suspensionMessage } from "./resumption-message.js";
 import type { RunState } from "./run-state.js";
 import { runStatus } from "./run-status.js";
 
@@ -44,6 +45,8 @@ export function runMessage(state: RunState): Run {
       outcome?.status === "postponed" && outcome.nextAttemptAt
         ? timestampFromDate(outcome.nextAttemptAt)
         : undefined,
+    resumptions: state.resumptions.map((r) => resumptionMessage(r, r.time)),
+    suspended: state.suspended && suspensionMessage(state.suspended.message, state.suspended.time),
   });
 }
 

@@ -131,4 +131,54 @@ describe("the run recorder", () => {
     ]);
     expect((await store.get("run-x"))?.status).to.equal(RunStatus.FAILED);
   });
+
+  it("ends its streams at a handover, and a reopened run's streams go past it to the end", async () => {
+    const { store } = countingStore();
+    const recorder = RunRecorder.accept(store, {
+      runId: "run-h",
+      accountId: "DU1000001",
+      live: true,
+      idempotencyKey: "h",
+      trigger: { source: "test", eventId: "", channel: "", caller: "" },
+      createdAt: new Date(),
+    });
+    await recorder.begin();
+    const following = (async () => {
+      const seen: string[] = [];
+      for await (const e of recorder.follow(false)) seen.push(e.event.case ?? "");
+      return seen;
+    })();
+    await recorder.record({ kind: "phaseStarted", phase: "selling" });
+    await recorder.suspend("handed over at shutdown");
+    expect(await following).to.deep.equal(["accepted", "phase", "suspended"]);
+    expect((await store.get("run-h"))?.suspended?.message).to.equal("handed over at shutdown");
+
+    const reopened = RunRecorder.reopen(store, await store.events("run-h"));
+    const again = (async () => {
+      const seen: string[] = [];
+      for await (const e of reopened.follow(true)) seen.push(e.event.case ?? "");
+      return seen;
+    })();
+    await reopened.record({
+      kind: "resumed",
+      resumption: {
+        cause: "handed_over",
+        phase: "selling",
+        orders: [],
+        adoptedOrderIds: [],
+        fillsRecovered: 0,
+        message: "nothing was placed: the run starts over from the allocations",
+      },
+    });
+    await reopened.record({
+      kind: "outcome",
+      outcome: { status: "completed", message: "completed: 0 orders filled" },
+    });
+    expect(await again).to.deep.equal(["accepted", "phase", "suspended", "resumed", "completed"]);
+    const run = await store.get("run-h");
+    expect(run?.suspended).to.equal(undefined);
+    expect(run?.resumptions.map((r) => r.message)).to.deep.equal([
+      "nothing was placed: the run starts over from the allocations",
+    ]);
+  });
 });

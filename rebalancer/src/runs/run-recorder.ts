@@ -23,6 +23,8 @@ export class RunRecorder {
   private readonly history: RebalanceResponse[];
   private readonly listeners = new Set<() => void>();
   private broken: RunRefusal | undefined;
+  /** True once this process handed the run over (`suspend`). */
+  private handedOver = false;
   /** The record in progress: events are recorded one after another, in the order called. */
   private tail: Promise<void> = Promise.resolve();
   private sequence: number;
@@ -47,9 +49,16 @@ export class RunRecorder {
     return new RunRecorder(store, acceptedRunState(header), [], onFinished);
   }
 
-  /** The recorder of a run recorded before (e.g. by a process that stopped), to go on with it. */
-  static reopen(store: RunStore, journal: readonly RecordedEvent[]): RunRecorder {
-    return new RunRecorder(store, foldRun(journal), rebalanceResponses(journal), () => undefined);
+  /**
+   * The recorder of a run recorded before (e.g. by a process that stopped), to go on with it:
+   * its streams start with what the journal told.
+   */
+  static reopen(
+    store: RunStore,
+    journal: readonly RecordedEvent[],
+    onFinished: () => void = () => undefined,
+  ): RunRecorder {
+    return new RunRecorder(store, foldRun(journal), rebalanceResponses(journal), onFinished);
   }
 
   get header(): RunHeader {
@@ -68,8 +77,21 @@ export class RunRecorder {
     return { created: true };
   }
 
+  /**
+   * Records that this process hands the run over (it is stopping before the run could finish):
+   * its streams end after this event, and the run waits in its journal to be resumed.
+   */
+  suspend(message: string): Promise<void> {
+    this.handedOver = true;
+    return this.append({ kind: "suspended", message });
+  }
+
   /** Records an event of the run, then wakes the streams; see the class comment. */
   record(event: RunEvent): Promise<void> {
+    return this.append(event);
+  }
+
+  private append(event: JournalEvent): Promise<void> {
     const recorded = this.stamp(event);
     this.tail = this.tail.then(async () => {
       await this.store.appendEvent(recorded);
@@ -101,7 +123,10 @@ export class RunRecorder {
     await this.store.finish(runMessage(this.state)).catch(() => undefined);
   }
 
-  /** Every event so far, then each new one until the final event (or the recorder's abort). */
+  /**
+   * Every event so far, then each new one until the final event, a `suspended` (the run was
+   * handed over: the stream ends, to be followed again once resumed), or the recorder's abort.
+   */
   async *follow(replayed: boolean): AsyncGenerator<RebalanceResponse> {
     let next = 0;
     let wake: () => void = () => undefined;
@@ -113,6 +138,9 @@ export class RunRecorder {
           const event = this.history[next++]!;
           yield replayed ? { ...event, replayed } : event;
           if (isFinal(event)) return;
+          // Handed over by this process: nothing more comes from here. A `suspended` of an
+          // earlier process is history: the run was resumed since.
+          if (event.event.case === "suspended" && this.handedOver) return;
         }
         if (this.broken) throw this.broken;
         await new Promise<void>((resolve) => (wake = resolve));

@@ -1,7 +1,9 @@
+import type { AllocationTarget } from "../allocations/allocations.js";
 import type { BrokerFill, BrokerOrder } from "../broker/broker.js";
 import type { PreflightReport } from "../execution/preflight-report.js";
 import type { RunOutcome } from "../execution/run-outcome.js";
 import type { RunPhase } from "../execution/run-phase.js";
+import type { RunResumption } from "../execution/run-resumption.js";
 import type { ValuedHolding } from "../execution/valued-holding.js";
 import type { Plan, Target } from "../planning/index.js";
 import type { RunHeader } from "./run-header.js";
@@ -19,7 +21,15 @@ export interface RunState {
   sequence: number;
   /** The phase last started; absent before the first. */
   phase?: RunPhase;
-  allocations?: { strategy: string; targets: Target[]; asOf: string };
+  /** The phase last started other than `resuming`: where the run stood, for a resume. */
+  stoodIn?: RunPhase;
+  allocations?: {
+    strategy: string;
+    targets: Target[];
+    asOf: string;
+    /** The strategy's targets as published; absent in older journals. */
+    published?: AllocationTarget[];
+  };
   /** The account as read at the start of the run. */
   account?: { holdings: ValuedHolding[]; netLiquidation: number; cash: number };
   /** The cash the broker reported once the sells filled; absent before. */
@@ -35,6 +45,10 @@ export interface RunState {
   fills: BrokerFill[];
   /** Execution ids of `fills`. */
   fillIds: Set<string>;
+  /** Each resume of the run, oldest first, with when it was recorded. */
+  resumptions: (RunResumption & { time: Date })[];
+  /** Set while the run waits to be resumed after its process handed it over. */
+  suspended?: { message: string; time: Date };
   outcome?: RunOutcome;
   finishedAt?: Date;
 }

@@ -3,8 +3,9 @@ import { RunSchema, type Run } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { runCounts } from "./run-counts.js";
 
 /**
- * A run as ListRuns summarises it: who, what, when, how it ended, its cash figures and counts;
- * without its targets, holdings, plan, orders and fills (GetRun has the full record).
+ * A run as ListRuns summarises it: who, what, when, how it ended, its cash figures and counts,
+ * its resumptions (without their orders) and suspension; without its targets, holdings, plan,
+ * orders and fills (GetRun has the full record).
  */
 export function runSummary(run: Run): Run {
   return create(RunSchema, {
@@ -24,5 +25,7 @@ export function runSummary(run: Run): Run {
     cashAfterRun: run.cashAfterRun,
     nextAttemptAt: run.nextAttemptAt,
     counts: runCounts(run),
+    resumptions: run.resumptions.map((r) => ({ ...r, orders: [] })),
+    suspended: run.suspended,
   });
 }

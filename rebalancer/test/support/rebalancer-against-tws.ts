@@ -15,7 +15,11 @@ import {
   type RebalanceResponse,
   type Run,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
-import { startRebalancer, type RunningRebalancer } from "../../src/app.js";
+import {
+  startRebalancer,
+  type RebalancerAppOptions,
+  type RunningRebalancer,
+} from "../../src/app.js";
 import {
   createIbkrBroker,
   type IbkrBroker,
@@ -38,7 +42,8 @@ function alwaysOpen(): string {
   return days.join(";");
 }
 
-const instruments: InstrumentSpec[] = [
+/** The instruments of the scenario, markets open around the clock. */
+export const twsInstruments: InstrumentSpec[] = [
   { symbol: "SPY", last: 500, bid: 499.9, ask: 500.1, close: 498 },
   { symbol: "VTI", last: 250, close: 249 },
   { symbol: "QQQ", bid: 439.9, ask: 440.1, close: 438, primaryExchange: "NASDAQ" },
@@ -46,6 +51,41 @@ const instruments: InstrumentSpec[] = [
   // Not in the plan: where another client's resting order may be left alone.
   { symbol: "IWM", last: 200, close: 199 },
 ].map((i) => ({ ...i, tradingHours: alwaysOpen(), liquidHours: alwaysOpen() }));
+
+/** The TWS test server with the scenario's account (cash, SPY and VTI) and instruments. */
+export function startTwsScenario(server: TwsServerOptions = {}): Promise<TwsServer> {
+  return startTwsServer({
+    accounts: [
+      {
+        accountId: "DU111111",
+        cash: 10_000,
+        positions: {
+          SPY: { quantity: 20, averageCost: 400 },
+          VTI: { quantity: 10, averageCost: 200 },
+        },
+      },
+    ],
+    instruments: twsInstruments,
+    fillParts: 2,
+    ...server,
+  });
+}
+
+/** Writes the scenario's accounts.yaml (DU111111, paper) and its strategy's targets into `dir`. */
+export function writeTwsAccounts(dir: string): string {
+  writeFileSync(
+    join(dir, "test-blend.yaml"),
+    "allocations:\n  - { symbol: QQQ, allocation: 0.4 }\n  - { symbol: BND, allocation: 0.3 }\n" +
+      "  - { symbol: SPY, allocation: 0.25 }\n",
+  );
+  const accountsFile = join(dir, "accounts.yaml");
+  writeFileSync(
+    accountsFile,
+    "defaults: { allocation_url: 'file:{strategy}.yaml', min_order_value: 50 }\n" +
+      "accounts:\n  - { account_id: DU111111, type: paper, strategy: test-blend }\n",
+  );
+  return accountsFile;
+}
 
 export interface RebalancerAgainstTws {
   tws: TwsServer;
@@ -65,33 +105,11 @@ export async function startRebalancerAgainstTws(
   server: TwsServerOptions,
   brokerOptions: Partial<IbkrBrokerOptions> = {},
   foreignOpenOrders?: ForeignOpenOrders,
+  appOptions: Partial<RebalancerAppOptions> = {},
 ): Promise<RebalancerAgainstTws> {
-  const tws = await startTwsServer({
-    accounts: [
-      {
-        accountId: "DU111111",
-        cash: 10_000,
-        positions: {
-          SPY: { quantity: 20, averageCost: 400 },
-          VTI: { quantity: 10, averageCost: 200 },
-        },
-      },
-    ],
-    instruments,
-    fillParts: 2,
-    ...server,
-  });
+  const tws = await startTwsScenario(server);
   const dir = mkdtempSync(join(tmpdir(), "ibkr-record-"));
-  writeFileSync(
-    join(dir, "test-blend.yaml"),
-    "allocations:\n  - { symbol: QQQ, allocation: 0.4 }\n  - { symbol: BND, allocation: 0.3 }\n" +
-      "  - { symbol: SPY, allocation: 0.25 }\n",
-  );
-  writeFileSync(
-    join(dir, "accounts.yaml"),
-    "defaults: { allocation_url: 'file:{strategy}.yaml', min_order_value: 50 }\n" +
-      "accounts:\n  - { account_id: DU111111, type: paper, strategy: test-blend }\n",
-  );
+  writeTwsAccounts(dir);
   const logs: LogRecord[] = [];
   const broker = createIbkrBroker({ ...testBrokerOptions(tws.port, logs), ...brokerOptions });
   await broker.ready();
@@ -101,6 +119,7 @@ export async function startRebalancerAgainstTws(
     broker,
     fillTimeoutMs: 10_000,
     foreignOpenOrders,
+    ...appOptions,
   });
   const client = createClient(RebalancerService, createGrpcTransport({ baseUrl: app.url }));
   return {

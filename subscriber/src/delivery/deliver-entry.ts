@@ -6,6 +6,7 @@ import {
   FailureReason,
   RunStatus,
   type Order,
+  type RebalanceResponse,
   type RebalancerService,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
 import type { InboxEntry } from "../inbox/inbox.js";
@@ -24,7 +25,9 @@ export type DeliveryOutcome =
  * Delivers one entry: the command's RPC, consuming the whole Rebalance stream and logging each
  * progress event through `logger`, which the caller bound to the entry (entry id, account,
  * idempotency key) once. RPC errors are thrown as they come (the caller classifies them); a stream that
- * ends without a final event throws UNAVAILABLE so it is retried under the same key.
+ * ends without a final event (the rebalancer stopped, or handed the run over) throws UNAVAILABLE
+ * so it is retried under the same key: the rebalancer resumes a run that stopped, and the retry
+ * follows it to its outcome, a failure of its own only then dead-lettering the entry.
  */
 export async function deliverEntry(
   client: Client<typeof RebalancerService>,
@@ -96,6 +99,7 @@ async function rebalance(
     },
     { signal },
   );
+  let last: RebalanceResponse | undefined;
   for await (const res of stream) {
     const event = res.event;
     logger.info(
@@ -128,6 +132,15 @@ async function rebalance(
       default:
         break;
     }
+    last = res;
+  }
+  if (last?.event.case === "suspended") {
+    // The rebalancer stopped and handed the run over: the same key follows it once resumed.
+    throw new ConnectError(
+      `run ${last.runId} was handed over by a stopping rebalancer (${last.event.value.message}); ` +
+        "retrying follows it once resumed",
+      Code.Unavailable,
+    );
   }
   throw new ConnectError("the Rebalance stream ended before the run finished", Code.Unavailable);
 }

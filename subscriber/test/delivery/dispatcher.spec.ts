@@ -133,6 +133,21 @@ describe("delivery to the rebalancer", () => {
     expect(rebalancer.requests[1]!.idempotencyKey).to.equal("guarded/DU003/1");
   });
 
+  it("follows a run handed over by a stopping rebalancer to its outcome, under the same key, never dead-lettering it", async () => {
+    rebalancer.behaviour = () => ({ kind: "handover" });
+    const subscriber = await start();
+    await postEvent(subscriber.url, "s2", { exec: "rebalance", eventId: "handed" });
+    await until(() => settledCounts(subscriber));
+    const [entry] = await subscriber.inbox.list({ state: "done" });
+    expect(entry?.result).to.equal("COMPLETED: done");
+    expect(await subscriber.inbox.list({ state: "dead" })).to.deep.equal([]);
+    expect(rebalancer.runs.size).to.equal(1);
+    expect(rebalancer.requests.map((r) => r.idempotencyKey)).to.deep.equal([
+      "handed/DU003",
+      "handed/DU003",
+    ]);
+  });
+
   it("re-schedules a postponed run for the time the rebalancer gives, as a new run", async () => {
     let postponed = false;
     rebalancer.behaviour = () => {

@@ -23,7 +23,12 @@ export type RebalanceBehaviour =
   /** Accept the run and never finish it (the call stays open until cancelled). */
   | { kind: "hang" }
   /** Accept the run and complete it after `ms`. */
-  | { kind: "delay"; ms: number };
+  | { kind: "delay"; ms: number }
+  /**
+   * Accept the run, then hand it over as a stopping rebalancer does (`suspended`, the stream
+   * ends); a repeat of its key finds it resumed and completed.
+   */
+  | { kind: "handover" };
 
 /** Options of startFakeRebalancer. */
 export interface FakeRebalancerOptions {
@@ -99,6 +104,18 @@ export async function startFakeRebalancer(
         const existing = fake.runs.get(request.idempotencyKey);
         if (existing) {
           for (const e of existing) yield { ...e, replayed: true };
+          const last = existing.at(-1);
+          if (last?.event.case === "suspended") {
+            // Resumed by the rebalancer's next start: the repeat follows it to its outcome.
+            const resumed = [
+              event(last.runId, existing.length + 1, {
+                event: { case: "resumed", value: { message: "continuing" } },
+              }),
+              event(last.runId, existing.length + 2, completedEvent),
+            ];
+            existing.push(...resumed);
+            yield* resumed;
+          }
           return;
         }
         const behaviour = fake.behaviour(request);
@@ -140,6 +157,12 @@ export async function startFakeRebalancer(
           fake.maxPerAccount = Math.max(fake.maxPerAccount, same);
           await new Promise((resolve) => setTimeout(resolve, behaviour.ms));
           fake.active.splice(fake.active.indexOf(request.accountId), 1);
+        }
+        if (behaviour.kind === "handover") {
+          yield emit({
+            event: { case: "suspended", value: { message: "handed over at shutdown" } },
+          });
+          return;
         }
         if (behaviour.kind === "postpone") {
           yield emit({

@@ -33,7 +33,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file rebalancer/v1/rebalancer.proto.
  */
 export const file_rebalancer_v1_rebalancer: GenFile = /*@__PURE__*/
-  fileDesc("Ch5yZWJhbGFuY2VyL3YxL3JlYmFsYW5jZXIucHJvdG8SDXJlYmFsYW5jZXIudjEiswEKB0FjY291bnQSEgoKYWNjb3VudF9pZBgBIAEoCRIoCgR0eXBlGAIgASgOMhoucmViYWxhbmNlci52MS5BY2NvdW50VHlwZRIPCgdlbmFibGVkGAMgASgIEhAKCHN0cmF0ZWd5GAQgASgJEhwKFGNhc2hfcmVzZXJ2ZV9wZXJjZW50GAUgASgBEhcKD3JlcGxhY2VtZW50X3NldBgGIAEoCRIQCghlbGlnaWJsZRgHIAEoCCKJAQoIUG9zaXRpb24SDgoGc3ltYm9sGAEgASgJEhAKCHF1YW50aXR5GAIgASgBEg0KBXByaWNlGAMgASgBEhQKDG1hcmtldF92YWx1ZRgEIAEoARIOCgZ3ZWlnaHQYBSABKAESFAoMYXZlcmFnZV9jb3N0GAYgASgBEhAKCGN1cnJlbmN5GAcgASgJIigKBlRhcmdldBIOCgZzeW1ib2wYASABKAkSDgoGd2VpZ2h0GAIgASgBIo0BCgxQbGFubmVkT3JkZXISDgoGc3ltYm9sGAEgASgJEiYKBHNpZGUYAiABKA4yGC5yZWJhbGFuY2VyLnYxLk9yZGVyU2lkZRIQCghxdWFudGl0eRgDIAEoDRINCgVwcmljZRgEIAEoARIUCgxtYXJrZXRfdmFsdWUYBSABKAESDgoGcmVhc29uGAYgASgJImoKD1Byb2plY3RlZFdlaWdodBIOCgZzeW1ib2wYASABKAkSFgoOY3VycmVudF93ZWlnaHQYAiABKAESFQoNdGFyZ2V0X3dlaWdodBgDIAEoARIYChBwcm9qZWN0ZWRfd2VpZ2h0GAQgASgBItIBCgRQbGFuEisKBm9yZGVycxgBIAMoCzIbLnJlYmFsYW5jZXIudjEuUGxhbm5lZE9yZGVyEi8KB3dlaWdodHMYAiADKAsyHi5yZWJhbGFuY2VyLnYxLlByb2plY3RlZFdlaWdodBIWCg5wcm9qZWN0ZWRfY2FzaBgDIAEoARIVCg1yZXNlcnZlZF9jYXNoGAQgASgBEhAKCHdhcm5pbmdzGAUgAygJEisKCXByZWZsaWdodBgGIAEoCzIYLnJlYmFsYW5jZXIudjEuUHJlZmxpZ2h0IsIBCglQcmVmbGlnaHQSDwoHY2hlY2tlZBgBIAEoCBIWCg5za2lwcGVkX3JlYXNvbhgCIAEoCRIvCgdyZXN1bHRzGAMgAygLMh4ucmViYWxhbmNlci52MS5QcmVmbGlnaHRSZXN1bHQSFwoPYXZhaWxhYmxlX2Z1bmRzGAQgASgBEhYKDmZ1bmRzX2Zvcl9idXlzGAUgASgBEhUKDWJ1eXNfcmVxdWlyZWQYBiABKAESEwoLYnV5c19zY2FsZWQYByABKAgiuAIKD1ByZWZsaWdodFJlc3VsdBIOCgZzeW1ib2wYASABKAkSJgoEc2lkZRgCIAEoDjIYLnJlYmFsYW5jZXIudjEuT3JkZXJTaWRlEhAKCHF1YW50aXR5GAMgASgNEhAKCGFjY2VwdGVkGAQgASgIEg4KBnJlYXNvbhgFIAEoCRITCgticm9rZXJfY29kZRgGIAEoBRIdChVpbml0aWFsX21hcmdpbl9jaGFuZ2UYByABKAESIQoZbWFpbnRlbmFuY2VfbWFyZ2luX2NoYW5nZRgIIAEoARIfChdlcXVpdHlfd2l0aF9sb2FuX2NoYW5nZRgJIAEoARISCgpjb21taXNzaW9uGAogASgBEhsKE2NvbW1pc3Npb25fY3VycmVuY3kYCyABKAkSEAoId2FybmluZ3MYDCADKAki0wIKBU9yZGVyEhAKCG9yZGVyX2lkGAEgASgJEg4KBnN5bWJvbBgCIAEoCRImCgRzaWRlGAMgASgOMhgucmViYWxhbmNlci52MS5PcmRlclNpZGUSEAoIcXVhbnRpdHkYBCABKA0SLAoKb3JkZXJfdHlwZRgFIAEoDjIYLnJlYmFsYW5jZXIudjEuT3JkZXJUeXBlEhMKC2xpbWl0X3ByaWNlGAYgASgBEhUKDXRpbWVfaW5fZm9yY2UYByABKAkSKgoGc3RhdHVzGAggASgOMhoucmViYWxhbmNlci52MS5PcmRlclN0YXR1cxIXCg9maWxsZWRfcXVhbnRpdHkYCSABKAESGgoSYXZlcmFnZV9maWxsX3ByaWNlGAogASgBEg8KB21lc3NhZ2UYCyABKAkSDgoGcnVuX2lkGAwgASgJEhIKCmFjY291bnRfaWQYDSABKAkisQEKBEZpbGwSEAoIb3JkZXJfaWQYASABKAkSFAoMZXhlY3V0aW9uX2lkGAIgASgJEg4KBnN5bWJvbBgDIAEoCRImCgRzaWRlGAQgASgOMhgucmViYWxhbmNlci52MS5PcmRlclNpZGUSEAoIcXVhbnRpdHkYBSABKAESDQoFcHJpY2UYBiABKAESKAoEdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiaQoHVHJpZ2dlchIXCgZzb3VyY2UYASABKAlCB7pIBHICGEASGgoIZXZlbnRfaWQYAiABKAlCCLpIBXIDGMgBEhkKB2NoYW5uZWwYAyABKAlCCLpIBXIDGMgBEg4KBmNhbGxlchgEIAEoCSKTBgoDUnVuEg4KBnJ1bl9pZBgBIAEoCRISCgphY2NvdW50X2lkGAIgASgJEioKBG1vZGUYAyABKA4yHC5yZWJhbGFuY2VyLnYxLkV4ZWN1dGlvbk1vZGUSJwoHdHJpZ2dlchgEIAEoCzIWLnJlYmFsYW5jZXIudjEuVHJpZ2dlchIXCg9pZGVtcG90ZW5jeV9rZXkYBSABKAkSKAoGc3RhdHVzGAYgASgOMhgucmViYWxhbmNlci52MS5SdW5TdGF0dXMSNAoOZmFpbHVyZV9yZWFzb24YByABKA4yHC5yZWJhbGFuY2VyLnYxLkZhaWx1cmVSZWFzb24SDwoHbWVzc2FnZRgIIAEoCRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoHdGFyZ2V0cxgLIAMoCzIVLnJlYmFsYW5jZXIudjEuVGFyZ2V0EikKCGhvbGRpbmdzGAwgAygLMhcucmViYWxhbmNlci52MS5Qb3NpdGlvbhIXCg9uZXRfbGlxdWlkYXRpb24YDSABKAESDAoEY2FzaBgOIAEoARIhCgRwbGFuGA8gASgLMhMucmViYWxhbmNlci52MS5QbGFuEiQKBm9yZGVycxgQIAMoCzIULnJlYmFsYW5jZXIudjEuT3JkZXISIgoFZmlsbHMYESADKAsyEy5yZWJhbGFuY2VyLnYxLkZpbGwSMwoPbmV4dF9hdHRlbXB0X2F0GBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIoCgZjb3VudHMYEyABKAsyGC5yZWJhbGFuY2VyLnYxLlJ1bkNvdW50cxIdChBjYXNoX2FmdGVyX3NlbGxzGBQgASgBSACIAQESGwoOY2FzaF9hZnRlcl9ydW4YFSABKAFIAYgBAUITChFfY2FzaF9hZnRlcl9zZWxsc0IRCg9fY2FzaF9hZnRlcl9ydW4iUQoJUnVuQ291bnRzEhYKDnBsYW5uZWRfb3JkZXJzGAEgASgNEhUKDXBsYWNlZF9vcmRlcnMYAiABKA0SFQoNZmlsbGVkX29yZGVycxgDIAEoDSIVChNMaXN0QWNjb3VudHNSZXF1ZXN0IlYKFExpc3RBY2NvdW50c1Jlc3BvbnNlEigKCGFjY291bnRzGAEgAygLMhYucmViYWxhbmNlci52MS5BY2NvdW50EhQKDHRyYWRpbmdfbW9kZRgCIAEoCSJEChNHZXRQb3NpdGlvbnNSZXF1ZXN0Ei0KCmFjY291bnRfaWQYASABKAlCGbpIFnIUEAEYIDIOXltBLVphLXowLTldKyQimgEKFEdldFBvc2l0aW9uc1Jlc3BvbnNlEhIKCmFjY291bnRfaWQYASABKAkSKgoJcG9zaXRpb25zGAIgAygLMhcucmViYWxhbmNlci52MS5Qb3NpdGlvbhIXCg9uZXRfbGlxdWlkYXRpb24YAyABKAESKQoFYXNfb2YYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkcKFkdldEFjY291bnRWYWx1ZVJlcXVlc3QSLQoKYWNjb3VudF9pZBgBIAEoCUIZukgWchQQARggMg5eW0EtWmEtejAtOV0rJCKqAQoXR2V0QWNjb3VudFZhbHVlUmVzcG9uc2USEgoKYWNjb3VudF9pZBgBIAEoCRIXCg9uZXRfbGlxdWlkYXRpb24YAiABKAESDAoEY2FzaBgDIAEoARIXCg9hdmFpbGFibGVfZnVuZHMYBCABKAESEAoIY3VycmVuY3kYBSABKAkSKQoFYXNfb2YYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkIKEUdldFRhcmdldHNSZXF1ZXN0Ei0KCmFjY291bnRfaWQYASABKAlCGbpIFnIUEAEYIDIOXltBLVphLXowLTldKyQijwEKEkdldFRhcmdldHNSZXNwb25zZRISCgphY2NvdW50X2lkGAEgASgJEhAKCHN0cmF0ZWd5GAIgASgJEiYKB3RhcmdldHMYAyADKAsyFS5yZWJhbGFuY2VyLnYxLlRhcmdldBIcChRjYXNoX3Jlc2VydmVfcGVyY2VudBgEIAEoARINCgVhc19vZhgFIAEoCSLuAQoQUmViYWxhbmNlUmVxdWVzdBItCgphY2NvdW50X2lkGAEgASgJQhm6SBZyFBABGCAyDl5bQS1aYS16MC05XSskEjQKBG1vZGUYAiABKA4yHC5yZWJhbGFuY2VyLnYxLkV4ZWN1dGlvbk1vZGVCCLpIBYIBAhABEjYKD2lkZW1wb3RlbmN5X2tleRgDIAEoCUIdukgachgYyAEyE15bXlx4MDAtXHgxRlx4N0ZdKiQSJwoHdHJpZ2dlchgEIAEoCzIWLnJlYmFsYW5jZXIudjEuVHJpZ2dlchIUCgx3YWl0X2lmX2J1c3kYBSABKAgi8AQKEVJlYmFsYW5jZVJlc3BvbnNlEg4KBnJ1bl9pZBgBIAEoCRIQCghzZXF1ZW5jZRgCIAEoDRIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXBsYXllZBgEIAEoCBIuCghhY2NlcHRlZBgKIAEoCzIaLnJlYmFsYW5jZXIudjEuUnVuQWNjZXB0ZWRIABIsCgVwaGFzZRgLIAEoCzIbLnJlYmFsYW5jZXIudjEuUGhhc2VDaGFuZ2VkSAASOAoLYWxsb2NhdGlvbnMYDCABKAsyIS5yZWJhbGFuY2VyLnYxLkFsbG9jYXRpb25zRmV0Y2hlZEgAEigKBHBsYW4YDSABKAsyGC5yZWJhbGFuY2VyLnYxLlBsYW5SZWFkeUgAEjgKD29yZGVyX3N1Ym1pdHRlZBgOIAEoCzIdLnJlYmFsYW5jZXIudjEuT3JkZXJTdWJtaXR0ZWRIABI0Cg1vcmRlcl91cGRhdGVkGA8gASgLMhsucmViYWxhbmNlci52MS5PcmRlclVwZGF0ZWRIABIyCgxvcmRlcl9maWxsZWQYECABKAsyGi5yZWJhbGFuY2VyLnYxLk9yZGVyRmlsbGVkSAASMAoJY29tcGxldGVkGBEgASgLMhsucmViYWxhbmNlci52MS5SdW5Db21wbGV0ZWRIABIqCgZmYWlsZWQYEiABKAsyGC5yZWJhbGFuY2VyLnYxLlJ1bkZhaWxlZEgAEjAKCXBvc3Rwb25lZBgTIAEoCzIbLnJlYmFsYW5jZXIudjEuUnVuUG9zdHBvbmVkSABCBwoFZXZlbnQiZgoLUnVuQWNjZXB0ZWQSEgoKYWNjb3VudF9pZBgBIAEoCRIqCgRtb2RlGAIgASgOMhwucmViYWxhbmNlci52MS5FeGVjdXRpb25Nb2RlEhcKD2lkZW1wb3RlbmN5X2tleRgDIAEoCSIzCgxQaGFzZUNoYW5nZWQSIwoFcGhhc2UYASABKA4yFC5yZWJhbGFuY2VyLnYxLlBoYXNlIl0KEkFsbG9jYXRpb25zRmV0Y2hlZBIQCghzdHJhdGVneRgBIAEoCRImCgd0YXJnZXRzGAIgAygLMhUucmViYWxhbmNlci52MS5UYXJnZXQSDQoFYXNfb2YYAyABKAkiVQoJUGxhblJlYWR5EiEKBHBsYW4YASABKAsyEy5yZWJhbGFuY2VyLnYxLlBsYW4SFwoPbmV0X2xpcXVpZGF0aW9uGAIgASgBEgwKBGNhc2gYAyABKAEiNQoOT3JkZXJTdWJtaXR0ZWQSIwoFb3JkZXIYASABKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyIjMKDE9yZGVyVXBkYXRlZBIjCgVvcmRlchgBIAEoCzIULnJlYmFsYW5jZXIudjEuT3JkZXIiMAoLT3JkZXJGaWxsZWQSIQoEZmlsbBgBIAEoCzITLnJlYmFsYW5jZXIudjEuRmlsbCJvCgxSdW5Db21wbGV0ZWQSKAoGc3RhdHVzGAEgASgOMhgucmViYWxhbmNlci52MS5SdW5TdGF0dXMSDwoHbWVzc2FnZRgCIAEoCRIkCgZvcmRlcnMYAyADKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyInAKCVJ1bkZhaWxlZBIsCgZyZWFzb24YASABKA4yHC5yZWJhbGFuY2VyLnYxLkZhaWx1cmVSZWFzb24SDwoHbWVzc2FnZRgCIAEoCRIkCgZvcmRlcnMYAyADKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyIlQKDFJ1blBvc3Rwb25lZBIzCg9uZXh0X2F0dGVtcHRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB21lc3NhZ2UYAiABKAkiKgoNR2V0UnVuUmVxdWVzdBIZCgZydW5faWQYASABKAlCCbpIBnIEEAEYQCIxCg5HZXRSdW5SZXNwb25zZRIfCgNydW4YASABKAsyEi5yZWJhbGFuY2VyLnYxLlJ1biKnAQoPTGlzdFJ1bnNSZXF1ZXN0Ei0KCmFjY291bnRfaWQYASABKAlCGbpIFnIUEAEYIDIOXltBLVphLXowLTldKyQSFwoFbGltaXQYAiABKA1CCLpIBSoDGPQDEi4KBHZpZXcYAyABKA4yFi5yZWJhbGFuY2VyLnYxLlJ1blZpZXdCCLpIBYIBAhABEhwKCnBhZ2VfdG9rZW4YBCABKAlCCLpIBXIDGIABIk0KEExpc3RSdW5zUmVzcG9uc2USIAoEcnVucxgBIAMoCzISLnJlYmFsYW5jZXIudjEuUnVuEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJGChVMaXN0T3Blbk9yZGVyc1JlcXVlc3QSLQoKYWNjb3VudF9pZBgBIAEoCUIZukgWchQQARggMg5eW0EtWmEtejAtOV0rJCI+ChZMaXN0T3Blbk9yZGVyc1Jlc3BvbnNlEiQKBm9yZGVycxgBIAMoCzIULnJlYmFsYW5jZXIudjEuT3JkZXIiSAoXQ2FuY2VsT3Blbk9yZGVyc1JlcXVlc3QSLQoKYWNjb3VudF9pZBgBIAEoCUIZukgWchQQARggMg5eW0EtWmEtejAtOV0rJCJsChhDYW5jZWxPcGVuT3JkZXJzUmVzcG9uc2USJwoJY2FuY2VsbGVkGAEgAygLMhQucmViYWxhbmNlci52MS5PcmRlchInCglyZW1haW5pbmcYAiADKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyIhIKEEdldEhlYWx0aFJlcXVlc3QiXAoPQ29tcG9uZW50SGVhbHRoEgwKBG5hbWUYASABKAkSKwoGc3RhdHVzGAIgASgOMhsucmViYWxhbmNlci52MS5IZWFsdGhTdGF0dXMSDgoGZGV0YWlsGAMgASgJInQKEUdldEhlYWx0aFJlc3BvbnNlEisKBnN0YXR1cxgBIAEoDjIbLnJlYmFsYW5jZXIudjEuSGVhbHRoU3RhdHVzEjIKCmNvbXBvbmVudHMYAiADKAsyHi5yZWJhbGFuY2VyLnYxLkNvbXBvbmVudEhlYWx0aCpaCgtBY2NvdW50VHlwZRIcChhBQ0NPVU5UX1RZUEVfVU5TUEVDSUZJRUQQABIWChJBQ0NPVU5UX1RZUEVfUEFQRVIQARIVChFBQ0NPVU5UX1RZUEVfTElWRRACKmQKDUV4ZWN1dGlvbk1vZGUSHgoaRVhFQ1VUSU9OX01PREVfVU5TUEVDSUZJRUQQABIaChZFWEVDVVRJT05fTU9ERV9EUllfUlVOEAESFwoTRVhFQ1VUSU9OX01PREVfTElWRRACKlAKCU9yZGVyU2lkZRIaChZPUkRFUl9TSURFX1VOU1BFQ0lGSUVEEAASEgoOT1JERVJfU0lERV9CVVkQARITCg9PUkRFUl9TSURFX1NFTEwQAip0CglPcmRlclR5cGUSGgoWT1JERVJfVFlQRV9VTlNQRUNJRklFRBAAEhUKEU9SREVSX1RZUEVfTUFSS0VUEAESFAoQT1JERVJfVFlQRV9MSU1JVBACEh4KGk9SREVSX1RZUEVfTUFSS0VUX09OX0NMT1NFEAMq2wEKC09yZGVyU3RhdHVzEhwKGE9SREVSX1NUQVRVU19VTlNQRUNJRklFRBAAEh8KG09SREVSX1NUQVRVU19QRU5ESU5HX1NVQk1JVBABEhoKFk9SREVSX1NUQVRVU19TVUJNSVRURUQQAhIhCh1PUkRFUl9TVEFUVVNfUEFSVElBTExZX0ZJTExFRBADEhcKE09SREVSX1NUQVRVU19GSUxMRUQQBBIaChZPUkRFUl9TVEFUVVNfQ0FOQ0VMTEVEEAUSGQoVT1JERVJfU1RBVFVTX1JFSkVDVEVEEAYqtQEKCVJ1blN0YXR1cxIaChZSVU5fU1RBVFVTX1VOU1BFQ0lGSUVEEAASFgoSUlVOX1NUQVRVU19SVU5OSU5HEAESGAoUUlVOX1NUQVRVU19DT01QTEVURUQQAhIpCiVSVU5fU1RBVFVTX0NPTVBMRVRFRF9XSVRIX0FESlVTVE1FTlRTEAMSFQoRUlVOX1NUQVRVU19GQUlMRUQQBBIYChRSVU5fU1RBVFVTX1BPU1RQT05FRBAFKv4BCgVQaGFzZRIVChFQSEFTRV9VTlNQRUNJRklFRBAAEh4KGlBIQVNFX0ZFVENISU5HX0FMTE9DQVRJT05TEAESGQoVUEhBU0VfUkVBRElOR19BQ0NPVU5UEAISEgoOUEhBU0VfUExBTk5JTkcQAxIYChRQSEFTRV9DSEVDS0lOR19IT1VSUxAEEiAKHFBIQVNFX0NBTkNFTExJTkdfT1BFTl9PUkRFUlMQBRIRCg1QSEFTRV9TRUxMSU5HEAYSGQoVUEhBU0VfUkVGUkVTSElOR19DQVNIEAcSEAoMUEhBU0VfQlVZSU5HEAgSEwoPUEhBU0VfUFJFRkxJR0hUEAkq4AMKDUZhaWx1cmVSZWFzb24SHgoaRkFJTFVSRV9SRUFTT05fVU5TUEVDSUZJRUQQABIqCiZGQUlMVVJFX1JFQVNPTl9BTExPQ0FUSU9OU19VTkFWQUlMQUJMRRABEiYKIkZBSUxVUkVfUkVBU09OX0lOVkFMSURfQUxMT0NBVElPTlMQAhIlCiFGQUlMVVJFX1JFQVNPTl9CUk9LRVJfVU5BVkFJTEFCTEUQAxIgChxGQUlMVVJFX1JFQVNPTl9NSVNTSU5HX1BSSUNFEAQSHQoZRkFJTFVSRV9SRUFTT05fUklTS19MSU1JVBAFEiwKKEZBSUxVUkVfUkVBU09OX09QRU5fT1JERVJTX05PVF9DQU5DRUxMRUQQBhIhCh1GQUlMVVJFX1JFQVNPTl9PUkRFUl9SRUpFQ1RFRBAHEiAKHEZBSUxVUkVfUkVBU09OX09SREVSX1RJTUVPVVQQCBIdChlGQUlMVVJFX1JFQVNPTl9MSVZFX0dVQVJEEAkSHgoaRkFJTFVSRV9SRUFTT05fSU5URVJSVVBURUQQChIbChdGQUlMVVJFX1JFQVNPTl9JTlRFUk5BTBALEiQKIEZBSUxVUkVfUkVBU09OX1BSRUZMSUdIVF9SRUZVU0VEEAwqTAoHUnVuVmlldxIYChRSVU5fVklFV19VTlNQRUNJRklFRBAAEhQKEFJVTl9WSUVXX1NVTU1BUlkQARIRCg1SVU5fVklFV19GVUxMEAIqZwoMSGVhbHRoU3RhdHVzEh0KGUhFQUxUSF9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVIRUFMVEhfU1RBVFVTX1NFUlZJTkcQARIdChlIRUFMVEhfU1RBVFVTX05PVF9TRVJWSU5HEAIyjAoKEVJlYmFsYW5jZXJTZXJ2aWNlEm0KDExpc3RBY2NvdW50cxIiLnJlYmFsYW5jZXIudjEuTGlzdEFjY291bnRzUmVxdWVzdBojLnJlYmFsYW5jZXIudjEuTGlzdEFjY291bnRzUmVzcG9uc2UiFJACAYLT5JMCCxIJL2FjY291bnRzEoQBCgxHZXRQb3NpdGlvbnMSIi5yZWJhbGFuY2VyLnYxLkdldFBvc2l0aW9uc1JlcXVlc3QaIy5yZWJhbGFuY2VyLnYxLkdldFBvc2l0aW9uc1Jlc3BvbnNlIiuQAgGC0+STAiISIC9hY2NvdW50cy97YWNjb3VudF9pZH0vcG9zaXRpb25zEokBCg9HZXRBY2NvdW50VmFsdWUSJS5yZWJhbGFuY2VyLnYxLkdldEFjY291bnRWYWx1ZVJlcXVlc3QaJi5yZWJhbGFuY2VyLnYxLkdldEFjY291bnRWYWx1ZVJlc3BvbnNlIieQAgGC0+STAh4SHC9hY2NvdW50cy97YWNjb3VudF9pZH0vdmFsdWUSfAoKR2V0VGFyZ2V0cxIgLnJlYmFsYW5jZXIudjEuR2V0VGFyZ2V0c1JlcXVlc3QaIS5yZWJhbGFuY2VyLnYxLkdldFRhcmdldHNSZXNwb25zZSIpkAIBgtPkkwIgEh4vYWNjb3VudHMve2FjY291bnRfaWR9L3RhcmdldHMSmgEKCVJlYmFsYW5jZRIfLnJlYmFsYW5jZXIudjEuUmViYWxhbmNlUmVxdWVzdBogLnJlYmFsYW5jZXIudjEuUmViYWxhbmNlUmVzcG9uc2UiSILT5JMCQjoBKlokOgEqIh8vcmViYWxhbmNlL3thY2NvdW50X2lkfS9kcnktcnVuIhcvcmViYWxhbmNlL3thY2NvdW50X2lkfTABEmAKBkdldFJ1bhIcLnJlYmFsYW5jZXIudjEuR2V0UnVuUmVxdWVzdBodLnJlYmFsYW5jZXIudjEuR2V0UnVuUmVzcG9uc2UiGZACAYLT5JMCEBIOL3J1bnMve3J1bl9pZH0ScwoITGlzdFJ1bnMSHi5yZWJhbGFuY2VyLnYxLkxpc3RSdW5zUmVxdWVzdBofLnJlYmFsYW5jZXIudjEuTGlzdFJ1bnNSZXNwb25zZSImkAIBgtPkkwIdEhsvYWNjb3VudHMve2FjY291bnRfaWR9L3J1bnMShwEKDkxpc3RPcGVuT3JkZXJzEiQucmViYWxhbmNlci52MS5MaXN0T3Blbk9yZGVyc1JlcXVlc3QaJS5yZWJhbGFuY2VyLnYxLkxpc3RPcGVuT3JkZXJzUmVzcG9uc2UiKJACAYLT5JMCHxIdL2FjY291bnRzL3thY2NvdW50X2lkfS9vcmRlcnMSlAEKEENhbmNlbE9wZW5PcmRlcnMSJi5yZWJhbGFuY2VyLnYxLkNhbmNlbE9wZW5PcmRlcnNSZXF1ZXN0GicucmViYWxhbmNlci52MS5DYW5jZWxPcGVuT3JkZXJzUmVzcG9uc2UiL4LT5JMCKToBKiIkL2FjY291bnRzL3thY2NvdW50X2lkfS9vcmRlcnM6Y2FuY2VsEmIKCUdldEhlYWx0aBIfLnJlYmFsYW5jZXIudjEuR2V0SGVhbHRoUmVxdWVzdBogLnJlYmFsYW5jZXIudjEuR2V0SGVhbHRoUmVzcG9uc2UiEpACAYLT5JMCCRIHL2hlYWx0aGIGcHJvdG8z", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("Ch5yZWJhbGFuY2VyL3YxL3JlYmFsYW5jZXIucHJvdG8SDXJlYmFsYW5jZXIudjEiswEKB0FjY291bnQSEgoKYWNjb3VudF9pZBgBIAEoCRIoCgR0eXBlGAIgASgOMhoucmViYWxhbmNlci52MS5BY2NvdW50VHlwZRIPCgdlbmFibGVkGAMgASgIEhAKCHN0cmF0ZWd5GAQgASgJEhwKFGNhc2hfcmVzZXJ2ZV9wZXJjZW50GAUgASgBEhcKD3JlcGxhY2VtZW50X3NldBgGIAEoCRIQCghlbGlnaWJsZRgHIAEoCCKJAQoIUG9zaXRpb24SDgoGc3ltYm9sGAEgASgJEhAKCHF1YW50aXR5GAIgASgBEg0KBXByaWNlGAMgASgBEhQKDG1hcmtldF92YWx1ZRgEIAEoARIOCgZ3ZWlnaHQYBSABKAESFAoMYXZlcmFnZV9jb3N0GAYgASgBEhAKCGN1cnJlbmN5GAcgASgJIigKBlRhcmdldBIOCgZzeW1ib2wYASABKAkSDgoGd2VpZ2h0GAIgASgBIo0BCgxQbGFubmVkT3JkZXISDgoGc3ltYm9sGAEgASgJEiYKBHNpZGUYAiABKA4yGC5yZWJhbGFuY2VyLnYxLk9yZGVyU2lkZRIQCghxdWFudGl0eRgDIAEoDRINCgVwcmljZRgEIAEoARIUCgxtYXJrZXRfdmFsdWUYBSABKAESDgoGcmVhc29uGAYgASgJImoKD1Byb2plY3RlZFdlaWdodBIOCgZzeW1ib2wYASABKAkSFgoOY3VycmVudF93ZWlnaHQYAiABKAESFQoNdGFyZ2V0X3dlaWdodBgDIAEoARIYChBwcm9qZWN0ZWRfd2VpZ2h0GAQgASgBItIBCgRQbGFuEisKBm9yZGVycxgBIAMoCzIbLnJlYmFsYW5jZXIudjEuUGxhbm5lZE9yZGVyEi8KB3dlaWdodHMYAiADKAsyHi5yZWJhbGFuY2VyLnYxLlByb2plY3RlZFdlaWdodBIWCg5wcm9qZWN0ZWRfY2FzaBgDIAEoARIVCg1yZXNlcnZlZF9jYXNoGAQgASgBEhAKCHdhcm5pbmdzGAUgAygJEisKCXByZWZsaWdodBgGIAEoCzIYLnJlYmFsYW5jZXIudjEuUHJlZmxpZ2h0IsIBCglQcmVmbGlnaHQSDwoHY2hlY2tlZBgBIAEoCBIWCg5za2lwcGVkX3JlYXNvbhgCIAEoCRIvCgdyZXN1bHRzGAMgAygLMh4ucmViYWxhbmNlci52MS5QcmVmbGlnaHRSZXN1bHQSFwoPYXZhaWxhYmxlX2Z1bmRzGAQgASgBEhYKDmZ1bmRzX2Zvcl9idXlzGAUgASgBEhUKDWJ1eXNfcmVxdWlyZWQYBiABKAESEwoLYnV5c19zY2FsZWQYByABKAgiuAIKD1ByZWZsaWdodFJlc3VsdBIOCgZzeW1ib2wYASABKAkSJgoEc2lkZRgCIAEoDjIYLnJlYmFsYW5jZXIudjEuT3JkZXJTaWRlEhAKCHF1YW50aXR5GAMgASgNEhAKCGFjY2VwdGVkGAQgASgIEg4KBnJlYXNvbhgFIAEoCRITCgticm9rZXJfY29kZRgGIAEoBRIdChVpbml0aWFsX21hcmdpbl9jaGFuZ2UYByABKAESIQoZbWFpbnRlbmFuY2VfbWFyZ2luX2NoYW5nZRgIIAEoARIfChdlcXVpdHlfd2l0aF9sb2FuX2NoYW5nZRgJIAEoARISCgpjb21taXNzaW9uGAogASgBEhsKE2NvbW1pc3Npb25fY3VycmVuY3kYCyABKAkSEAoId2FybmluZ3MYDCADKAki0wIKBU9yZGVyEhAKCG9yZGVyX2lkGAEgASgJEg4KBnN5bWJvbBgCIAEoCRImCgRzaWRlGAMgASgOMhgucmViYWxhbmNlci52MS5PcmRlclNpZGUSEAoIcXVhbnRpdHkYBCABKA0SLAoKb3JkZXJfdHlwZRgFIAEoDjIYLnJlYmFsYW5jZXIudjEuT3JkZXJUeXBlEhMKC2xpbWl0X3ByaWNlGAYgASgBEhUKDXRpbWVfaW5fZm9yY2UYByABKAkSKgoGc3RhdHVzGAggASgOMhoucmViYWxhbmNlci52MS5PcmRlclN0YXR1cxIXCg9maWxsZWRfcXVhbnRpdHkYCSABKAESGgoSYXZlcmFnZV9maWxsX3ByaWNlGAogASgBEg8KB21lc3NhZ2UYCyABKAkSDgoGcnVuX2lkGAwgASgJEhIKCmFjY291bnRfaWQYDSABKAkisQEKBEZpbGwSEAoIb3JkZXJfaWQYASABKAkSFAoMZXhlY3V0aW9uX2lkGAIgASgJEg4KBnN5bWJvbBgDIAEoCRImCgRzaWRlGAQgASgOMhgucmViYWxhbmNlci52MS5PcmRlclNpZGUSEAoIcXVhbnRpdHkYBSABKAESDQoFcHJpY2UYBiABKAESKAoEdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiaQoHVHJpZ2dlchIXCgZzb3VyY2UYASABKAlCB7pIBHICGEASGgoIZXZlbnRfaWQYAiABKAlCCLpIBXIDGMgBEhkKB2NoYW5uZWwYAyABKAlCCLpIBXIDGMgBEg4KBmNhbGxlchgEIAEoCSLzBgoDUnVuEg4KBnJ1bl9pZBgBIAEoCRISCgphY2NvdW50X2lkGAIgASgJEioKBG1vZGUYAyABKA4yHC5yZWJhbGFuY2VyLnYxLkV4ZWN1dGlvbk1vZGUSJwoHdHJpZ2dlchgEIAEoCzIWLnJlYmFsYW5jZXIudjEuVHJpZ2dlchIXCg9pZGVtcG90ZW5jeV9rZXkYBSABKAkSKAoGc3RhdHVzGAYgASgOMhgucmViYWxhbmNlci52MS5SdW5TdGF0dXMSNAoOZmFpbHVyZV9yZWFzb24YByABKA4yHC5yZWJhbGFuY2VyLnYxLkZhaWx1cmVSZWFzb24SDwoHbWVzc2FnZRgIIAEoCRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoHdGFyZ2V0cxgLIAMoCzIVLnJlYmFsYW5jZXIudjEuVGFyZ2V0EikKCGhvbGRpbmdzGAwgAygLMhcucmViYWxhbmNlci52MS5Qb3NpdGlvbhIXCg9uZXRfbGlxdWlkYXRpb24YDSABKAESDAoEY2FzaBgOIAEoARIhCgRwbGFuGA8gASgLMhMucmViYWxhbmNlci52MS5QbGFuEiQKBm9yZGVycxgQIAMoCzIULnJlYmFsYW5jZXIudjEuT3JkZXISIgoFZmlsbHMYESADKAsyEy5yZWJhbGFuY2VyLnYxLkZpbGwSMwoPbmV4dF9hdHRlbXB0X2F0GBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIoCgZjb3VudHMYEyABKAsyGC5yZWJhbGFuY2VyLnYxLlJ1bkNvdW50cxIdChBjYXNoX2FmdGVyX3NlbGxzGBQgASgBSACIAQESGwoOY2FzaF9hZnRlcl9ydW4YFSABKAFIAYgBARIuCgtyZXN1bXB0aW9ucxgWIAMoCzIZLnJlYmFsYW5jZXIudjEuUnVuUmVzdW1lZBIuCglzdXNwZW5kZWQYFyABKAsyGy5yZWJhbGFuY2VyLnYxLlJ1blN1c3BlbmRlZEITChFfY2FzaF9hZnRlcl9zZWxsc0IRCg9fY2FzaF9hZnRlcl9ydW4iUQoJUnVuQ291bnRzEhYKDnBsYW5uZWRfb3JkZXJzGAEgASgNEhUKDXBsYWNlZF9vcmRlcnMYAiABKA0SFQoNZmlsbGVkX29yZGVycxgDIAEoDSIVChNMaXN0QWNjb3VudHNSZXF1ZXN0IlYKFExpc3RBY2NvdW50c1Jlc3BvbnNlEigKCGFjY291bnRzGAEgAygLMhYucmViYWxhbmNlci52MS5BY2NvdW50EhQKDHRyYWRpbmdfbW9kZRgCIAEoCSJEChNHZXRQb3NpdGlvbnNSZXF1ZXN0Ei0KCmFjY291bnRfaWQYASABKAlCGbpIFnIUEAEYIDIOXltBLVphLXowLTldKyQimgEKFEdldFBvc2l0aW9uc1Jlc3BvbnNlEhIKCmFjY291bnRfaWQYASABKAkSKgoJcG9zaXRpb25zGAIgAygLMhcucmViYWxhbmNlci52MS5Qb3NpdGlvbhIXCg9uZXRfbGlxdWlkYXRpb24YAyABKAESKQoFYXNfb2YYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkcKFkdldEFjY291bnRWYWx1ZVJlcXVlc3QSLQoKYWNjb3VudF9pZBgBIAEoCUIZukgWchQQARggMg5eW0EtWmEtejAtOV0rJCKqAQoXR2V0QWNjb3VudFZhbHVlUmVzcG9uc2USEgoKYWNjb3VudF9pZBgBIAEoCRIXCg9uZXRfbGlxdWlkYXRpb24YAiABKAESDAoEY2FzaBgDIAEoARIXCg9hdmFpbGFibGVfZnVuZHMYBCABKAESEAoIY3VycmVuY3kYBSABKAkSKQoFYXNfb2YYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkIKEUdldFRhcmdldHNSZXF1ZXN0Ei0KCmFjY291bnRfaWQYASABKAlCGbpIFnIUEAEYIDIOXltBLVphLXowLTldKyQijwEKEkdldFRhcmdldHNSZXNwb25zZRISCgphY2NvdW50X2lkGAEgASgJEhAKCHN0cmF0ZWd5GAIgASgJEiYKB3RhcmdldHMYAyADKAsyFS5yZWJhbGFuY2VyLnYxLlRhcmdldBIcChRjYXNoX3Jlc2VydmVfcGVyY2VudBgEIAEoARINCgVhc19vZhgFIAEoCSLuAQoQUmViYWxhbmNlUmVxdWVzdBItCgphY2NvdW50X2lkGAEgASgJQhm6SBZyFBABGCAyDl5bQS1aYS16MC05XSskEjQKBG1vZGUYAiABKA4yHC5yZWJhbGFuY2VyLnYxLkV4ZWN1dGlvbk1vZGVCCLpIBYIBAhABEjYKD2lkZW1wb3RlbmN5X2tleRgDIAEoCUIdukgachgYyAEyE15bXlx4MDAtXHgxRlx4N0ZdKiQSJwoHdHJpZ2dlchgEIAEoCzIWLnJlYmFsYW5jZXIudjEuVHJpZ2dlchIUCgx3YWl0X2lmX2J1c3kYBSABKAgi0AUKEVJlYmFsYW5jZVJlc3BvbnNlEg4KBnJ1bl9pZBgBIAEoCRIQCghzZXF1ZW5jZRgCIAEoDRIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXBsYXllZBgEIAEoCBIuCghhY2NlcHRlZBgKIAEoCzIaLnJlYmFsYW5jZXIudjEuUnVuQWNjZXB0ZWRIABIsCgVwaGFzZRgLIAEoCzIbLnJlYmFsYW5jZXIudjEuUGhhc2VDaGFuZ2VkSAASOAoLYWxsb2NhdGlvbnMYDCABKAsyIS5yZWJhbGFuY2VyLnYxLkFsbG9jYXRpb25zRmV0Y2hlZEgAEigKBHBsYW4YDSABKAsyGC5yZWJhbGFuY2VyLnYxLlBsYW5SZWFkeUgAEjgKD29yZGVyX3N1Ym1pdHRlZBgOIAEoCzIdLnJlYmFsYW5jZXIudjEuT3JkZXJTdWJtaXR0ZWRIABI0Cg1vcmRlcl91cGRhdGVkGA8gASgLMhsucmViYWxhbmNlci52MS5PcmRlclVwZGF0ZWRIABIyCgxvcmRlcl9maWxsZWQYECABKAsyGi5yZWJhbGFuY2VyLnYxLk9yZGVyRmlsbGVkSAASMAoJY29tcGxldGVkGBEgASgLMhsucmViYWxhbmNlci52MS5SdW5Db21wbGV0ZWRIABIqCgZmYWlsZWQYEiABKAsyGC5yZWJhbGFuY2VyLnYxLlJ1bkZhaWxlZEgAEjAKCXBvc3Rwb25lZBgTIAEoCzIbLnJlYmFsYW5jZXIudjEuUnVuUG9zdHBvbmVkSAASLAoHcmVzdW1lZBgUIAEoCzIZLnJlYmFsYW5jZXIudjEuUnVuUmVzdW1lZEgAEjAKCXN1c3BlbmRlZBgVIAEoCzIbLnJlYmFsYW5jZXIudjEuUnVuU3VzcGVuZGVkSABCBwoFZXZlbnQiZgoLUnVuQWNjZXB0ZWQSEgoKYWNjb3VudF9pZBgBIAEoCRIqCgRtb2RlGAIgASgOMhwucmViYWxhbmNlci52MS5FeGVjdXRpb25Nb2RlEhcKD2lkZW1wb3RlbmN5X2tleRgDIAEoCSIzCgxQaGFzZUNoYW5nZWQSIwoFcGhhc2UYASABKA4yFC5yZWJhbGFuY2VyLnYxLlBoYXNlIl0KEkFsbG9jYXRpb25zRmV0Y2hlZBIQCghzdHJhdGVneRgBIAEoCRImCgd0YXJnZXRzGAIgAygLMhUucmViYWxhbmNlci52MS5UYXJnZXQSDQoFYXNfb2YYAyABKAkiVQoJUGxhblJlYWR5EiEKBHBsYW4YASABKAsyEy5yZWJhbGFuY2VyLnYxLlBsYW4SFwoPbmV0X2xpcXVpZGF0aW9uGAIgASgBEgwKBGNhc2gYAyABKAEiNQoOT3JkZXJTdWJtaXR0ZWQSIwoFb3JkZXIYASABKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyIjMKDE9yZGVyVXBkYXRlZBIjCgVvcmRlchgBIAEoCzIULnJlYmFsYW5jZXIudjEuT3JkZXIiMAoLT3JkZXJGaWxsZWQSIQoEZmlsbBgBIAEoCzITLnJlYmFsYW5jZXIudjEuRmlsbCJvCgxSdW5Db21wbGV0ZWQSKAoGc3RhdHVzGAEgASgOMhgucmViYWxhbmNlci52MS5SdW5TdGF0dXMSDwoHbWVzc2FnZRgCIAEoCRIkCgZvcmRlcnMYAyADKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyInAKCVJ1bkZhaWxlZBIsCgZyZWFzb24YASABKA4yHC5yZWJhbGFuY2VyLnYxLkZhaWx1cmVSZWFzb24SDwoHbWVzc2FnZRgCIAEoCRIkCgZvcmRlcnMYAyADKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyIlQKDFJ1blBvc3Rwb25lZBIzCg9uZXh0X2F0dGVtcHRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB21lc3NhZ2UYAiABKAki8QEKClJ1blJlc3VtZWQSKQoFY2F1c2UYASABKA4yGi5yZWJhbGFuY2VyLnYxLlJlc3VtZUNhdXNlEiMKBXBoYXNlGAIgASgOMhQucmViYWxhbmNlci52MS5QaGFzZRIkCgZvcmRlcnMYAyADKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyEhkKEWFkb3B0ZWRfb3JkZXJfaWRzGAQgAygJEhcKD2ZpbGxzX3JlY292ZXJlZBgFIAEoDRIPCgdtZXNzYWdlGAYgASgJEigKBHRpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkkKDFJ1blN1c3BlbmRlZBIPCgdtZXNzYWdlGAEgASgJEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIioKDUdldFJ1blJlcXVlc3QSGQoGcnVuX2lkGAEgASgJQgm6SAZyBBABGEAiMQoOR2V0UnVuUmVzcG9uc2USHwoDcnVuGAEgASgLMhIucmViYWxhbmNlci52MS5SdW4ipwEKD0xpc3RSdW5zUmVxdWVzdBItCgphY2NvdW50X2lkGAEgASgJQhm6SBZyFBABGCAyDl5bQS1aYS16MC05XSskEhcKBWxpbWl0GAIgASgNQgi6SAUqAxj0AxIuCgR2aWV3GAMgASgOMhYucmViYWxhbmNlci52MS5SdW5WaWV3Qgi6SAWCAQIQARIcCgpwYWdlX3Rva2VuGAQgASgJQgi6SAVyAxiAASJNChBMaXN0UnVuc1Jlc3BvbnNlEiAKBHJ1bnMYASADKAsyEi5yZWJhbGFuY2VyLnYxLlJ1bhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiRgoVTGlzdE9wZW5PcmRlcnNSZXF1ZXN0Ei0KCmFjY291bnRfaWQYASABKAlCGbpIFnIUEAEYIDIOXltBLVphLXowLTldKyQiPgoWTGlzdE9wZW5PcmRlcnNSZXNwb25zZRIkCgZvcmRlcnMYASADKAsyFC5yZWJhbGFuY2VyLnYxLk9yZGVyIkgKF0NhbmNlbE9wZW5PcmRlcnNSZXF1ZXN0Ei0KCmFjY291bnRfaWQYASABKAlCGbpIFnIUEAEYIDIOXltBLVphLXowLTldKyQibAoYQ2FuY2VsT3Blbk9yZGVyc1Jlc3BvbnNlEicKCWNhbmNlbGxlZBgBIAMoCzIULnJlYmFsYW5jZXIudjEuT3JkZXISJwoJcmVtYWluaW5nGAIgAygLMhQucmViYWxhbmNlci52MS5PcmRlciISChBHZXRIZWFsdGhSZXF1ZXN0IlwKD0NvbXBvbmVudEhlYWx0aBIMCgRuYW1lGAEgASgJEisKBnN0YXR1cxgCIAEoDjIbLnJlYmFsYW5jZXIudjEuSGVhbHRoU3RhdHVzEg4KBmRldGFpbBgDIAEoCSJ0ChFHZXRIZWFsdGhSZXNwb25zZRIrCgZzdGF0dXMYASABKA4yGy5yZWJhbGFuY2VyLnYxLkhlYWx0aFN0YXR1cxIyCgpjb21wb25lbnRzGAIgAygLMh4ucmViYWxhbmNlci52MS5Db21wb25lbnRIZWFsdGgqWgoLQWNjb3VudFR5cGUSHAoYQUNDT1VOVF9UWVBFX1VOU1BFQ0lGSUVEEAASFgoSQUNDT1VOVF9UWVBFX1BBUEVSEAESFQoRQUNDT1VOVF9UWVBFX0xJVkUQAipkCg1FeGVjdXRpb25Nb2RlEh4KGkVYRUNVVElPTl9NT0RFX1VOU1BFQ0lGSUVEEAASGgoWRVhFQ1VUSU9OX01PREVfRFJZX1JVThABEhcKE0VYRUNVVElPTl9NT0RFX0xJVkUQAipQCglPcmRlclNpZGUSGgoWT1JERVJfU0lERV9VTlNQRUNJRklFRBAAEhIKDk9SREVSX1NJREVfQlVZEAESEwoPT1JERVJfU0lERV9TRUxMEAIqdAoJT3JkZXJUeXBlEhoKFk9SREVSX1RZUEVfVU5TUEVDSUZJRUQQABIVChFPUkRFUl9UWVBFX01BUktFVBABEhQKEE9SREVSX1RZUEVfTElNSVQQAhIeChpPUkRFUl9UWVBFX01BUktFVF9PTl9DTE9TRRADKtsBCgtPcmRlclN0YXR1cxIcChhPUkRFUl9TVEFUVVNfVU5TUEVDSUZJRUQQABIfChtPUkRFUl9TVEFUVVNfUEVORElOR19TVUJNSVQQARIaChZPUkRFUl9TVEFUVVNfU1VCTUlUVEVEEAISIQodT1JERVJfU1RBVFVTX1BBUlRJQUxMWV9GSUxMRUQQAxIXChNPUkRFUl9TVEFUVVNfRklMTEVEEAQSGgoWT1JERVJfU1RBVFVTX0NBTkNFTExFRBAFEhkKFU9SREVSX1NUQVRVU19SRUpFQ1RFRBAGKrUBCglSdW5TdGF0dXMSGgoWUlVOX1NUQVRVU19VTlNQRUNJRklFRBAAEhYKElJVTl9TVEFUVVNfUlVOTklORxABEhgKFFJVTl9TVEFUVVNfQ09NUExFVEVEEAISKQolUlVOX1NUQVRVU19DT01QTEVURURfV0lUSF9BREpVU1RNRU5UUxADEhUKEVJVTl9TVEFUVVNfRkFJTEVEEAQSGAoUUlVOX1NUQVRVU19QT1NUUE9ORUQQBSqSAgoFUGhhc2USFQoRUEhBU0VfVU5TUEVDSUZJRUQQABIeChpQSEFTRV9GRVRDSElOR19BTExPQ0FUSU9OUxABEhkKFVBIQVNFX1JFQURJTkdfQUNDT1VOVBACEhIKDlBIQVNFX1BMQU5OSU5HEAMSGAoUUEhBU0VfQ0hFQ0tJTkdfSE9VUlMQBBIgChxQSEFTRV9DQU5DRUxMSU5HX09QRU5fT1JERVJTEAUSEQoNUEhBU0VfU0VMTElORxAGEhkKFVBIQVNFX1JFRlJFU0hJTkdfQ0FTSBAHEhAKDFBIQVNFX0JVWUlORxAIEhMKD1BIQVNFX1BSRUZMSUdIVBAJEhIKDlBIQVNFX1JFU1VNSU5HEAoqpQQKDUZhaWx1cmVSZWFzb24SHgoaRkFJTFVSRV9SRUFTT05fVU5TUEVDSUZJRUQQABIqCiZGQUlMVVJFX1JFQVNPTl9BTExPQ0FUSU9OU19VTkFWQUlMQUJMRRABEiYKIkZBSUxVUkVfUkVBU09OX0lOVkFMSURfQUxMT0NBVElPTlMQAhIlCiFGQUlMVVJFX1JFQVNPTl9CUk9LRVJfVU5BVkFJTEFCTEUQAxIgChxGQUlMVVJFX1JFQVNPTl9NSVNTSU5HX1BSSUNFEAQSHQoZRkFJTFVSRV9SRUFTT05fUklTS19MSU1JVBAFEiwKKEZBSUxVUkVfUkVBU09OX09QRU5fT1JERVJTX05PVF9DQU5DRUxMRUQQBhIhCh1GQUlMVVJFX1JFQVNPTl9PUkRFUl9SRUpFQ1RFRBAHEiAKHEZBSUxVUkVfUkVBU09OX09SREVSX1RJTUVPVVQQCBIdChlGQUlMVVJFX1JFQVNPTl9MSVZFX0dVQVJEEAkSHgoaRkFJTFVSRV9SRUFTT05fSU5URVJSVVBURUQQChIbChdGQUlMVVJFX1JFQVNPTl9JTlRFUk5BTBALEiQKIEZBSUxVUkVfUkVBU09OX1BSRUZMSUdIVF9SRUZVU0VEEAwSIAocRkFJTFVSRV9SRUFTT05fTUFSS0VUX0NMT1NFRBANEiEKHUZBSUxVUkVfUkVBU09OX1JFU1VNRV9FWFBJUkVEEA4qkAEKC1Jlc3VtZUNhdXNlEhwKGFJFU1VNRV9DQVVTRV9VTlNQRUNJRklFRBAAEiAKHFJFU1VNRV9DQVVTRV9QUk9DRVNTX1NUT1BQRUQQARIcChhSRVNVTUVfQ0FVU0VfSEFOREVEX09WRVIQAhIjCh9SRVNVTUVfQ0FVU0VfQlJPS0VSX1JFQ09OTkVDVEVEEAMqTAoHUnVuVmlldxIYChRSVU5fVklFV19VTlNQRUNJRklFRBAAEhQKEFJVTl9WSUVXX1NVTU1BUlkQARIRCg1SVU5fVklFV19GVUxMEAIqZwoMSGVhbHRoU3RhdHVzEh0KGUhFQUxUSF9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVIRUFMVEhfU1RBVFVTX1NFUlZJTkcQARIdChlIRUFMVEhfU1RBVFVTX05PVF9TRVJWSU5HEAIyjAoKEVJlYmFsYW5jZXJTZXJ2aWNlEm0KDExpc3RBY2NvdW50cxIiLnJlYmFsYW5jZXIudjEuTGlzdEFjY291bnRzUmVxdWVzdBojLnJlYmFsYW5jZXIudjEuTGlzdEFjY291bnRzUmVzcG9uc2UiFJACAYLT5JMCCxIJL2FjY291bnRzEoQBCgxHZXRQb3NpdGlvbnMSIi5yZWJhbGFuY2VyLnYxLkdldFBvc2l0aW9uc1JlcXVlc3QaIy5yZWJhbGFuY2VyLnYxLkdldFBvc2l0aW9uc1Jlc3BvbnNlIiuQAgGC0+STAiISIC9hY2NvdW50cy97YWNjb3VudF9pZH0vcG9zaXRpb25zEokBCg9HZXRBY2NvdW50VmFsdWUSJS5yZWJhbGFuY2VyLnYxLkdldEFjY291bnRWYWx1ZVJlcXVlc3QaJi5yZWJhbGFuY2VyLnYxLkdldEFjY291bnRWYWx1ZVJlc3BvbnNlIieQAgGC0+STAh4SHC9hY2NvdW50cy97YWNjb3VudF9pZH0vdmFsdWUSfAoKR2V0VGFyZ2V0cxIgLnJlYmFsYW5jZXIudjEuR2V0VGFyZ2V0c1JlcXVlc3QaIS5yZWJhbGFuY2VyLnYxLkdldFRhcmdldHNSZXNwb25zZSIpkAIBgtPkkwIgEh4vYWNjb3VudHMve2FjY291bnRfaWR9L3RhcmdldHMSmgEKCVJlYmFsYW5jZRIfLnJlYmFsYW5jZXIudjEuUmViYWxhbmNlUmVxdWVzdBogLnJlYmFsYW5jZXIudjEuUmViYWxhbmNlUmVzcG9uc2UiSILT5JMCQjoBKlokOgEqIh8vcmViYWxhbmNlL3thY2NvdW50X2lkfS9kcnktcnVuIhcvcmViYWxhbmNlL3thY2NvdW50X2lkfTABEmAKBkdldFJ1bhIcLnJlYmFsYW5jZXIudjEuR2V0UnVuUmVxdWVzdBodLnJlYmFsYW5jZXIudjEuR2V0UnVuUmVzcG9uc2UiGZACAYLT5JMCEBIOL3J1bnMve3J1bl9pZH0ScwoITGlzdFJ1bnMSHi5yZWJhbGFuY2VyLnYxLkxpc3RSdW5zUmVxdWVzdBofLnJlYmFsYW5jZXIudjEuTGlzdFJ1bnNSZXNwb25zZSImkAIBgtPkkwIdEhsvYWNjb3VudHMve2FjY291bnRfaWR9L3J1bnMShwEKDkxpc3RPcGVuT3JkZXJzEiQucmViYWxhbmNlci52MS5MaXN0T3Blbk9yZGVyc1JlcXVlc3QaJS5yZWJhbGFuY2VyLnYxLkxpc3RPcGVuT3JkZXJzUmVzcG9uc2UiKJACAYLT5JMCHxIdL2FjY291bnRzL3thY2NvdW50X2lkfS9vcmRlcnMSlAEKEENhbmNlbE9wZW5PcmRlcnMSJi5yZWJhbGFuY2VyLnYxLkNhbmNlbE9wZW5PcmRlcnNSZXF1ZXN0GicucmViYWxhbmNlci52MS5DYW5jZWxPcGVuT3JkZXJzUmVzcG9uc2UiL4LT5JMCKToBKiIkL2FjY291bnRzL3thY2NvdW50X2lkfS9vcmRlcnM6Y2FuY2VsEmIKCUdldEhlYWx0aBIfLnJlYmFsYW5jZXIudjEuR2V0SGVhbHRoUmVxdWVzdBogLnJlYmFsYW5jZXIudjEuR2V0SGVhbHRoUmVzcG9uc2UiEpACAYLT5JMCCRIHL2hlYWx0aGIGcHJvdG8z", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * Account is one account from accounts.yaml.
@@ -878,6 +878,22 @@ export type Run = Message<"rebalancer.v1.Run"> & {
    * @generated from field: optional double cash_after_run = 21;
    */
   cashAfterRun?: number | undefined;
+
+  /**
+   * Each time the run was taken up again after it stopped, oldest first, with what was found;
+   * empty for a run that went through in one go.
+   *
+   * @generated from field: repeated rebalancer.v1.RunResumed resumptions = 22;
+   */
+  resumptions: RunResumed[];
+
+  /**
+   * Set while the run waits to be resumed after its process handed it over at a shutdown;
+   * unset once it is resumed (or for a run never handed over).
+   *
+   * @generated from field: rebalancer.v1.RunSuspended suspended = 23;
+   */
+  suspended?: RunSuspended | undefined;
 };
 
 /**
@@ -1232,7 +1248,9 @@ export const RebalanceRequestSchema: GenMessage<RebalanceRequest> = /*@__PURE__*
 
 /**
  * RebalanceResponse is one progress event of a run. Events of one run are numbered from 1 and
- * arrive in order; the last is `completed`, `failed` or `postponed`.
+ * arrive in order; the last is `completed`, `failed` or `postponed`. A stream also ends after
+ * `suspended` (the rebalancer stopped and handed the run over): request again with the same
+ * idempotency key to follow the run once it is resumed, from its first event.
  *
  * @generated from message rebalancer.v1.RebalanceResponse
  */
@@ -1350,6 +1368,22 @@ export type RebalanceResponse = Message<"rebalancer.v1.RebalanceResponse"> & {
      */
     value: RunPostponed;
     case: "postponed";
+  } | {
+    /**
+     * The run was taken up again after it stopped; says what was found.
+     *
+     * @generated from field: rebalancer.v1.RunResumed resumed = 20;
+     */
+    value: RunResumed;
+    case: "resumed";
+  } | {
+    /**
+     * The rebalancer stopped before the run finished and left it to be resumed; the stream ends.
+     *
+     * @generated from field: rebalancer.v1.RunSuspended suspended = 21;
+     */
+    value: RunSuspended;
+    case: "suspended";
   } | { case: undefined; value?: undefined };
 };
 
@@ -1648,6 +1682,104 @@ export const RunPostponedSchema: GenMessage<RunPostponed> = /*@__PURE__*/
   messageDesc(file_rebalancer_v1_rebalancer, 32);
 
 /**
+ * RunResumed tells that a run was taken up again under the same run id after it stopped, and
+ * what was found: its orders as the broker reports them (by order reference, the run id), those
+ * the record lacked, and what the run does next. A resumed run never places an order again for
+ * a symbol and side it already has an order for.
+ *
+ * @generated from message rebalancer.v1.RunResumed
+ */
+export type RunResumed = Message<"rebalancer.v1.RunResumed"> & {
+  /**
+   * Why the run had stopped.
+   *
+   * @generated from field: rebalancer.v1.ResumeCause cause = 1;
+   */
+  cause: ResumeCause;
+
+  /**
+   * The phase the run was in when it stopped; unspecified when it had not started one.
+   *
+   * @generated from field: rebalancer.v1.Phase phase = 2;
+   */
+  phase: Phase;
+
+  /**
+   * Every order of the run the broker knows, at its state when the run was resumed.
+   *
+   * @generated from field: repeated rebalancer.v1.Order orders = 3;
+   */
+  orders: Order[];
+
+  /**
+   * Ids of the orders the broker had but the record lacked (placed just before the stop): now in
+   * the record, adopted as the run's own, never placed again.
+   *
+   * @generated from field: repeated string adopted_order_ids = 4;
+   */
+  adoptedOrderIds: string[];
+
+  /**
+   * Fills the record lacked (made while the run was stopped), now recorded.
+   *
+   * @generated from field: uint32 fills_recovered = 5;
+   */
+  fillsRecovered: number;
+
+  /**
+   * What the run does next, for humans, e.g. "continuing: waiting for 1 working sell, then
+   * re-planning the buys against the cash"; or why it ends (market closed, account changed, too
+   * old).
+   *
+   * @generated from field: string message = 6;
+   */
+  message: string;
+
+  /**
+   * When the run was resumed.
+   *
+   * @generated from field: google.protobuf.Timestamp time = 7;
+   */
+  time?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message rebalancer.v1.RunResumed.
+ * Use `create(RunResumedSchema)` to create a new message.
+ */
+export const RunResumedSchema: GenMessage<RunResumed> = /*@__PURE__*/
+  messageDesc(file_rebalancer_v1_rebalancer, 33);
+
+/**
+ * RunSuspended tells that the rebalancer stopped before the run finished (a shutdown whose grace
+ * period ended first) and left the run to be resumed by its next start or another replica.
+ *
+ * @generated from message rebalancer.v1.RunSuspended
+ */
+export type RunSuspended = Message<"rebalancer.v1.RunSuspended"> & {
+  /**
+   * What was left, for humans, e.g. "handed over at shutdown: 1 sell still working".
+   *
+   * @generated from field: string message = 1;
+   */
+  message: string;
+
+  /**
+   * When the run was handed over.
+   *
+   * @generated from field: google.protobuf.Timestamp time = 2;
+   */
+  time?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message rebalancer.v1.RunSuspended.
+ * Use `create(RunSuspendedSchema)` to create a new message.
+ */
+export const RunSuspendedSchema: GenMessage<RunSuspended> = /*@__PURE__*/
+  messageDesc(file_rebalancer_v1_rebalancer, 34);
+
+/**
  * GetRunRequest names a run.
  *
  * @generated from message rebalancer.v1.GetRunRequest
@@ -1666,7 +1798,7 @@ export type GetRunRequest = Message<"rebalancer.v1.GetRunRequest"> & {
  * Use `create(GetRunRequestSchema)` to create a new message.
  */
 export const GetRunRequestSchema: GenMessage<GetRunRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 33);
+  messageDesc(file_rebalancer_v1_rebalancer, 35);
 
 /**
  * GetRunResponse holds a run.
@@ -1687,7 +1819,7 @@ export type GetRunResponse = Message<"rebalancer.v1.GetRunResponse"> & {
  * Use `create(GetRunResponseSchema)` to create a new message.
  */
 export const GetRunResponseSchema: GenMessage<GetRunResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 34);
+  messageDesc(file_rebalancer_v1_rebalancer, 36);
 
 /**
  * ListRunsRequest names the account whose runs to list.
@@ -1729,7 +1861,7 @@ export type ListRunsRequest = Message<"rebalancer.v1.ListRunsRequest"> & {
  * Use `create(ListRunsRequestSchema)` to create a new message.
  */
 export const ListRunsRequestSchema: GenMessage<ListRunsRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 35);
+  messageDesc(file_rebalancer_v1_rebalancer, 37);
 
 /**
  * ListRunsResponse holds runs, newest first.
@@ -1757,7 +1889,7 @@ export type ListRunsResponse = Message<"rebalancer.v1.ListRunsResponse"> & {
  * Use `create(ListRunsResponseSchema)` to create a new message.
  */
 export const ListRunsResponseSchema: GenMessage<ListRunsResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 36);
+  messageDesc(file_rebalancer_v1_rebalancer, 38);
 
 /**
  * ListOpenOrdersRequest names the account whose working orders to list.
@@ -1778,7 +1910,7 @@ export type ListOpenOrdersRequest = Message<"rebalancer.v1.ListOpenOrdersRequest
  * Use `create(ListOpenOrdersRequestSchema)` to create a new message.
  */
 export const ListOpenOrdersRequestSchema: GenMessage<ListOpenOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 37);
+  messageDesc(file_rebalancer_v1_rebalancer, 39);
 
 /**
  * ListOpenOrdersResponse holds the working orders.
@@ -1799,7 +1931,7 @@ export type ListOpenOrdersResponse = Message<"rebalancer.v1.ListOpenOrdersRespon
  * Use `create(ListOpenOrdersResponseSchema)` to create a new message.
  */
 export const ListOpenOrdersResponseSchema: GenMessage<ListOpenOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 38);
+  messageDesc(file_rebalancer_v1_rebalancer, 40);
 
 /**
  * CancelOpenOrdersRequest names the account whose working orders to cancel.
@@ -1820,7 +1952,7 @@ export type CancelOpenOrdersRequest = Message<"rebalancer.v1.CancelOpenOrdersReq
  * Use `create(CancelOpenOrdersRequestSchema)` to create a new message.
  */
 export const CancelOpenOrdersRequestSchema: GenMessage<CancelOpenOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 39);
+  messageDesc(file_rebalancer_v1_rebalancer, 41);
 
 /**
  * CancelOpenOrdersResponse reports what was cancelled.
@@ -1848,7 +1980,7 @@ export type CancelOpenOrdersResponse = Message<"rebalancer.v1.CancelOpenOrdersRe
  * Use `create(CancelOpenOrdersResponseSchema)` to create a new message.
  */
 export const CancelOpenOrdersResponseSchema: GenMessage<CancelOpenOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 40);
+  messageDesc(file_rebalancer_v1_rebalancer, 42);
 
 /**
  * GetHealthRequest asks for the health report.
@@ -1863,7 +1995,7 @@ export type GetHealthRequest = Message<"rebalancer.v1.GetHealthRequest"> & {
  * Use `create(GetHealthRequestSchema)` to create a new message.
  */
 export const GetHealthRequestSchema: GenMessage<GetHealthRequest> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 41);
+  messageDesc(file_rebalancer_v1_rebalancer, 43);
 
 /**
  * ComponentHealth is the health of one component.
@@ -1898,7 +2030,7 @@ export type ComponentHealth = Message<"rebalancer.v1.ComponentHealth"> & {
  * Use `create(ComponentHealthSchema)` to create a new message.
  */
 export const ComponentHealthSchema: GenMessage<ComponentHealth> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 42);
+  messageDesc(file_rebalancer_v1_rebalancer, 44);
 
 /**
  * GetHealthResponse is the health report.
@@ -1926,7 +2058,7 @@ export type GetHealthResponse = Message<"rebalancer.v1.GetHealthResponse"> & {
  * Use `create(GetHealthResponseSchema)` to create a new message.
  */
 export const GetHealthResponseSchema: GenMessage<GetHealthResponse> = /*@__PURE__*/
-  messageDesc(file_rebalancer_v1_rebalancer, 43);
+  messageDesc(file_rebalancer_v1_rebalancer, 45);
 
 /**
  * AccountType says whether an account trades real money.
@@ -2264,6 +2396,16 @@ export enum Phase {
    * @generated from enum value: PHASE_PREFLIGHT = 9;
    */
   PREFLIGHT = 9,
+
+  /**
+   * Taking a run up again after it stopped (its process stopped, or its broker connection was
+   * lost and came back): reading its orders and executions from the broker by order reference,
+   * then waiting for those still working. Comes wherever the run stopped; the phases after it
+   * are those the run still had to go through.
+   *
+   * @generated from enum value: PHASE_RESUMING = 10;
+   */
+  RESUMING = 10,
 }
 
 /**
@@ -2342,14 +2484,17 @@ export enum FailureReason {
   ORDER_TIMEOUT = 8,
 
   /**
-   * Live execution was refused: TRADING_MODE does not match the account's type.
+   * Live execution was refused: TRADING_MODE does not match the account's type; or, for a run
+   * being resumed, the account is now disabled or no longer in accounts.yaml. A resumed run
+   * refused this way places and cancels nothing.
    *
    * @generated from enum value: FAILURE_REASON_LIVE_GUARD = 9;
    */
   LIVE_GUARD = 9,
 
   /**
-   * The run was interrupted (service shutdown or restart) before it finished.
+   * The run was interrupted (service shutdown or restart) before it finished. Runs are resumed
+   * since runs became durable; only records written before that carry this reason.
    *
    * @generated from enum value: FAILURE_REASON_INTERRUPTED = 10;
    */
@@ -2370,6 +2515,23 @@ export enum FailureReason {
    * @generated from enum value: FAILURE_REASON_PREFLIGHT_REFUSED = 12;
    */
   PREFLIGHT_REFUSED = 12,
+
+  /**
+   * A run being resumed still had to trade a symbol whose market is now closed: nothing more
+   * was placed and its orders still working were cancelled. What it traded before is in the
+   * record; the account may be part-way (e.g. sold, not yet bought) until the next run.
+   *
+   * @generated from enum value: FAILURE_REASON_MARKET_CLOSED = 13;
+   */
+  MARKET_CLOSED = 13,
+
+  /**
+   * A run that stopped was accepted longer ago than RUN_RESUME_MAX_AGE, too long ago to go on
+   * trading on its plan: nothing more was placed and its orders still working were cancelled.
+   *
+   * @generated from enum value: FAILURE_REASON_RESUME_EXPIRED = 14;
+   */
+  RESUME_EXPIRED = 14,
 }
 
 /**
@@ -2377,6 +2539,50 @@ export enum FailureReason {
  */
 export const FailureReasonSchema: GenEnum<FailureReason> = /*@__PURE__*/
   enumDesc(file_rebalancer_v1_rebalancer, 7);
+
+/**
+ * ResumeCause says why a run had stopped before it was resumed.
+ *
+ * @generated from enum rebalancer.v1.ResumeCause
+ */
+export enum ResumeCause {
+  /**
+   * Not known.
+   *
+   * @generated from enum value: RESUME_CAUSE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The process running it stopped without handing it over: killed, crashed, or its machine
+   * lost.
+   *
+   * @generated from enum value: RESUME_CAUSE_PROCESS_STOPPED = 1;
+   */
+  PROCESS_STOPPED = 1,
+
+  /**
+   * The process running it was shut down (SIGTERM) before the run could finish within the
+   * grace period, and left it to be resumed (see RunSuspended).
+   *
+   * @generated from enum value: RESUME_CAUSE_HANDED_OVER = 2;
+   */
+  HANDED_OVER = 2,
+
+  /**
+   * The connection to the broker was lost during the run and came back within the reconnect
+   * window (BROKER_RECONNECT_WINDOW).
+   *
+   * @generated from enum value: RESUME_CAUSE_BROKER_RECONNECTED = 3;
+   */
+  BROKER_RECONNECTED = 3,
+}
+
+/**
+ * Describes the enum rebalancer.v1.ResumeCause.
+ */
+export const ResumeCauseSchema: GenEnum<ResumeCause> = /*@__PURE__*/
+  enumDesc(file_rebalancer_v1_rebalancer, 8);
 
 /**
  * RunView says how much of each run ListRuns returns.
@@ -2392,8 +2598,9 @@ export enum RunView {
   UNSPECIFIED = 0,
 
   /**
-   * The run's identity, mode, trigger, status, outcome, times, cash figures and counts; its
-   * targets, holdings, plan, orders and fills are left out (GetRun has them).
+   * The run's identity, mode, trigger, status, outcome, times, cash figures and counts, its
+   * resumptions (without their orders) and suspension; its targets, holdings, plan, orders and
+   * fills are left out (GetRun has them).
    *
    * @generated from enum value: RUN_VIEW_SUMMARY = 1;
    */
@@ -2411,7 +2618,7 @@ export enum RunView {
  * Describes the enum rebalancer.v1.RunView.
  */
 export const RunViewSchema: GenEnum<RunView> = /*@__PURE__*/
-  enumDesc(file_rebalancer_v1_rebalancer, 8);
+  enumDesc(file_rebalancer_v1_rebalancer, 9);
 
 /**
  * HealthStatus is the state of the service or one component.
@@ -2445,7 +2652,7 @@ export enum HealthStatus {
  * Describes the enum rebalancer.v1.HealthStatus.
  */
 export const HealthStatusSchema: GenEnum<HealthStatus> = /*@__PURE__*/
-  enumDesc(file_rebalancer_v1_rebalancer, 9);
+  enumDesc(file_rebalancer_v1_rebalancer, 10);
 
 /**
  * RebalancerService reads Interactive Brokers accounts and rebalances them toward the target

@@ -32,6 +32,7 @@ import {
   REQUEST_REFUSED_CODES,
 } from "./ibkr-errors.js";
 import {
+  brokerOrderFromExecution,
   brokerOrderFromOpenOrder,
   fillFromExecution,
   ibOrderFromRequest,
@@ -55,6 +56,8 @@ interface TrackedOrder {
   rejected: boolean;
   /** True once TWS said anything about the order (status, open order, execution). */
   confirmed: boolean;
+  /** Known only by its executions (placed before a restart, no longer open): its quantity grows with them. */
+  fromExecutions?: boolean;
   message: string;
   /** Codes IB sent on the order that did not end it, as "IB <code>: <text>". */
   warnings: string[];
@@ -310,9 +313,25 @@ export class IbkrOrders {
 
   private onExecution(contract: Contract, execution: Execution): void {
     if (execution.clientId !== this.connection.clientId) return;
-    const tracked = this.tracked.get(execution.orderId ?? 0);
     const execId = execution.execId;
-    if (!tracked || !execId || tracked.executions.has(execId)) return;
+    if (!execId) return;
+    let tracked = this.tracked.get(execution.orderId ?? 0);
+    if (!tracked && (execution.orderId ?? 0) > 0) {
+      // An order this client id placed before a restart, no longer open (open orders are read
+      // first): its executions are all TWS tells of it, and a resumed run must not place it again.
+      const view = brokerOrderFromExecution(contract, execution);
+      tracked = this.track(
+        execution.orderId!,
+        `${execution.side} ${contract.symbol} for ${execution.acctNumber}`,
+        view,
+      );
+      tracked.fromExecutions = true;
+    }
+    if (!tracked || tracked.executions.has(execId)) return;
+    if (tracked.fromExecutions) {
+      const quantity = Math.max(tracked.view.quantity, execution.cumQty ?? 0);
+      tracked.view = { ...tracked.view, quantity };
+    }
     const fill = fillFromExecution(tracked.view.orderId, contract, execution, new Date());
     tracked.confirmed = true;
     tracked.executions.set(execId, fill);
@@ -470,15 +489,17 @@ export class IbkrOrders {
   private async bringUpToDate(since: Date): Promise<void> {
     const next = this.connection.next;
     const clientId = this.connection.clientId;
+    // Open orders first: an order still working is followed from its open order, so that its
+    // earlier executions (asked for next) attach to it, even in a process started since.
+    const open = await this.connection.request(
+      "open orders",
+      defer(() => next.getAllOpenOrders()),
+    );
     // Ten minutes early: our clock and IB's may differ; only our own orders' executions count.
     const time = ibUtcTime(new Date(since.getTime() - 600_000));
     await this.connection.request(
       "executions",
       defer(() => next.getExecutionDetails({ clientId: String(clientId), time })),
-    );
-    const open = await this.connection.request(
-      "open orders",
-      defer(() => next.getAllOpenOrders()),
     );
     const stillOpen = new Set(
       open.filter((o) => o.order.clientId === clientId).map((o) => o.orderId),

@@ -184,6 +184,30 @@ export function brokerOrderFromOpenOrder(open: OpenOrder, ownClientId: number): 
   };
 }
 
+/**
+ * One of this client's orders known only by an execution: placed before a restart and no longer
+ * open, so TWS tells of it through its executions alone. Its quantity is what had executed
+ * (`cumQty`), its type and time in force are not told (market, "").
+ */
+export function brokerOrderFromExecution(contract: Contract, execution: Execution): BrokerOrder {
+  const filled = execution.cumQty ?? execution.shares ?? 0;
+  return {
+    orderId: String(execution.orderId ?? 0),
+    accountId: execution.acctNumber ?? "",
+    symbol: contract.symbol ?? "",
+    side: sideFromIb(execution.side),
+    quantity: filled,
+    orderType: "market",
+    limitPrice: 0,
+    timeInForce: "",
+    status: "filled",
+    filledQuantity: filled,
+    averageFillPrice: execution.avgPrice ?? execution.price ?? 0,
+    message: "",
+    runId: execution.orderRef ?? "",
+  };
+}
+
 /** Who placed another client's order, for messages. */
 function placedBy(clientId: number | undefined): string {
   // Orders entered in TWS by hand carry client id 0, like the master client's.
