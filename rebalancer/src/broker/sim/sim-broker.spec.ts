@@ -689,7 +689,8 @@ describe("createSimBroker", () => {
       if (firstFill.kind !== "fill" || secondFill.kind !== "fill")
         throw new Error("fills expected");
       expect(secondFill.fill.executionId).to.equal(`${placed.orderId}.2`);
-      expect(secondFill.fill.time.getTime() - firstFill.fill.time.getTime()).to.be.at.least(300);
+      // A timer may fire a few milliseconds early against the wall clock the fills are stamped by.
+      expect(secondFill.fill.time.getTime() - firstFill.fill.time.getTime()).to.be.at.least(290);
       expect(await second.openOrders("DU1")).to.deep.equal([]);
     });
 
