@@ -1,7 +1,9 @@
+import { hostname } from "node:os";
 import { join } from "node:path";
 import type { SecureContextOptions } from "node:tls";
 import { fileURLToPath } from "node:url";
 import { loadAccounts, type AccountType } from "@mesh/platform/accounts";
+import type { DatabaseUrl } from "@mesh/platform/database-url";
 import { createLogger, type Logger } from "@mesh/platform/logger";
 import { createSecretRedactor } from "@mesh/platform/secret-redactor";
 import type { Interceptor } from "@connectrpc/connect";
@@ -16,6 +18,10 @@ import type { Broker } from "./broker/broker.js";
 import { createSimBroker } from "./broker/sim/sim-broker.js";
 import { traceBroker } from "./broker/traced-broker.js";
 import { createRunMetrics } from "./run-metrics.js";
+import type { AccountLeases } from "./runs/account-leases.js";
+import { createPostgresAccountLeases } from "./runs/postgres-account-leases.js";
+import { openPostgresRunStore } from "./runs/postgres-run-store.js";
+import type { RunStore } from "./runs/run-store.js";
 import { createSqliteRunStore } from "./runs/sqlite-run-store.js";
 import { createRunCoordinator } from "./runs/run-coordinator.js";
 import { createApiServer } from "./server/api-server.js";
@@ -30,6 +36,25 @@ export interface RebalancerAppOptions {
   accountsFile: string;
   /** Folder of the SQLite run store (runs.sqlite); no default. */
   dataDir: string;
+  /**
+   * PostgreSQL shared by replicas, holding the runs instead of dataDir's SQLite file, with
+   * per-account leases across replicas and takeover of a dead replica's runs; default unset.
+   */
+  databaseUrl?: DatabaseUrl;
+  /** With databaseUrl: this replica's name in the account leases; default host:pid. */
+  replica?: string;
+  /** With databaseUrl: this replica's broker client id (IBKR_CLIENT_ID); default 0. */
+  brokerClient?: number;
+  /**
+   * With databaseUrl: how long an account's lease outlives its replica, ms; renewed every third
+   * of it, and runs whose lease expired are looked for as often. Default 10000.
+   */
+  accountLeaseMs?: number;
+  /**
+   * With databaseUrl: a broker connected as another client id, resolved once connected, for a run
+   * taken over from the replica of that client id. Default none: taken-over runs use `broker`.
+   */
+  brokerForClient?: (clientId: number) => Promise<Broker>;
   /** paper (default) or live. */
   tradingMode?: AccountType;
   /** Address to listen on; default 127.0.0.1. */
@@ -100,7 +125,28 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
   const accounts = loadAccounts(options.accountsFile);
   await checkAllocationFiles(accounts.accounts);
   const broker = traceBroker(options.broker ?? createSimBroker());
-  const store = createSqliteRunStore(join(options.dataDir, "runs.sqlite"));
+  const { databaseUrl } = options;
+  const accountLeaseMs = options.accountLeaseMs ?? 10_000;
+  let leases: AccountLeases | undefined;
+  let store: RunStore;
+  if (databaseUrl) {
+    const fence = { held: () => leases?.held() ?? [] };
+    const shared = await openPostgresRunStore(databaseUrl, { fence, logger });
+    leases = createPostgresAccountLeases({
+      pool: shared.pool,
+      replica: options.replica ?? `${hostname()}:${process.pid}`,
+      brokerClient: options.brokerClient ?? 0,
+      leaseMs: accountLeaseMs,
+      logger,
+    });
+    store = shared;
+    logger.info(
+      { database: databaseUrl.shown, replica: leases.replica, accountLeaseMs },
+      "runs on PostgreSQL, shared by replicas",
+    );
+  } else {
+    store = createSqliteRunStore(join(options.dataDir, "runs.sqlite"));
+  }
   const { allocationsApiKey, apiKeys } = options;
   const secrets = createSecretRedactor(() => [
     typeof allocationsApiKey === "function" ? allocationsApiKey() : allocationsApiKey,
@@ -118,26 +164,47 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
   );
   const metrics = options.meter ? createRunMetrics(options.meter, broker) : undefined;
   const gate = createAccountGate({ accounts: accounts.accounts, tradingMode });
+  const execution = {
+    broker,
+    allocations,
+    now: options.now ?? (() => new Date()),
+    cancelTimeoutMs: options.cancelTimeoutMs,
+    fillTimeoutMs: options.fillTimeoutMs,
+    foreignOpenOrders: options.foreignOpenOrders,
+    resumeMaxAgeMs: options.resumeMaxAgeMs,
+    reconnectWindowMs: options.reconnectWindowMs,
+    metrics,
+  };
+  const { brokerForClient } = options;
   const coordinator = createRunCoordinator({
     store,
     gate,
     logger,
     metrics,
-    execution: {
-      broker,
-      allocations,
-      now: options.now ?? (() => new Date()),
-      cancelTimeoutMs: options.cancelTimeoutMs,
-      fillTimeoutMs: options.fillTimeoutMs,
-      foreignOpenOrders: options.foreignOpenOrders,
-      resumeMaxAgeMs: options.resumeMaxAgeMs,
-      reconnectWindowMs: options.reconnectWindowMs,
-      metrics,
-    },
+    execution,
+    leases,
+    takeoverExecution:
+      brokerForClient &&
+      (async (clientId) => {
+        const other = traceBroker(await brokerForClient(clientId));
+        logger.info({ clientId }, "connected as the broker client of a run taken over");
+        return { execution: { ...execution, broker: other }, close: () => other.close() };
+      }),
   });
   // Before serving: a retried request for a run left running then follows it as it resumes.
   const resumed = await coordinator.recover();
   if (resumed > 0) logger.warn({ resumed }, "resuming runs left running by the last stop");
+  // Replicas: runs whose replica's lease expired are looked for every third of the lease.
+  const takeovers =
+    leases &&
+    setInterval(
+      () =>
+        void coordinator.takeOver().then(
+          (n) => n > 0 && logger.warn({ takenOver: n }, "took over runs of a replica gone"),
+          (err: unknown) => logger.warn({ err }, "takeover scan failed"),
+        ),
+      Math.max(100, Math.floor(accountLeaseMs / 3)),
+    );
 
   const probes: ComponentProbe[] = [
     {
@@ -190,6 +257,8 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
           "runs still going after the grace period were handed over: the next start resumes them",
         );
       }
+      clearInterval(takeovers);
+      await leases?.close();
       await broker.close();
       await store.close();
       return { handedOver };

@@ -1,5 +1,7 @@
 import type { AccountType } from "@mesh/platform/accounts";
+import { hostname } from "node:os";
 import { ConfigError } from "@mesh/platform/config-error";
+import { parseDatabaseUrl, type DatabaseUrl } from "@mesh/platform/database-url";
 import { EnvReader } from "@mesh/platform/env-reader";
 
 /** The rebalancer's configuration, read from the environment once, at start-up. */
@@ -9,6 +11,24 @@ export interface RebalancerConfig {
   /** DATA_DIR (the run store), absolute; default ./data of the folder the command ran in. */
   dataDir: string;
   tradingMode: AccountType;
+  /**
+   * DATABASE_URL (or DATABASE_URL_FILE): PostgreSQL shared by replicas, holding the runs instead
+   * of DATA_DIR's SQLite file; undefined: SQLite. Its `shown` form has no password.
+   */
+  databaseUrl?: DatabaseUrl;
+  /**
+   * REPLICA_ORDINAL: this replica's number, from 0; default the number ending the host name
+   * (a StatefulSet's pod-N) with DATABASE_URL, else 0. Added to IBKR_CLIENT_ID, so each
+   * replica connects with its own client id.
+   */
+  replicaOrdinal: number;
+  /** This replica's name in the account leases: host, ordinal and process. */
+  replica: string;
+  /**
+   * ACCOUNT_LEASE_SECONDS: how long an account's lease outlives a replica that died (renewed
+   * every third of it, and looked for as often): the bound on a takeover; default 10 s.
+   */
+  accountLeaseMs: number;
   logLevel: string;
   /** LOG_FORMAT: readable lines with the local time (pretty) or JSON lines; default pretty on a terminal, else json. */
   logFormat: "pretty" | "json";
@@ -33,6 +53,7 @@ export interface RebalancerConfig {
         kind: "ibkr";
         host: string;
         port: number;
+        /** IBKR_CLIENT_ID plus REPLICA_ORDINAL. */
         clientId: number;
         /** IBKR_INFO_CODES: extra IB codes that never reject an order. */
         informationalCodes: number[];
@@ -105,6 +126,17 @@ export function readConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   const tradingMode = read.choice("TRADING_MODE", ["paper", "live"], "paper");
   // Several keys at once, so a key can be rotated without downtime.
   const apiKeys = read.secretList("REBALANCER_API_KEYS");
+  const databaseUrlText = read.secret("DATABASE_URL");
+  let databaseUrl: DatabaseUrl | undefined;
+  try {
+    databaseUrl = databaseUrlText === undefined ? undefined : parseDatabaseUrl(databaseUrlText);
+  } catch (err) {
+    read.problems.push(`DATABASE_URL (or DATABASE_URL_FILE): ${(err as Error).message}`);
+  }
+  const host = hostname();
+  // A StatefulSet names its pods name-0, name-1: their ordinal, unless given.
+  const ordinalOfHost = databaseUrlText !== undefined ? /-(\d+)$/.exec(host)?.[1] : undefined;
+  const replicaOrdinal = read.integer("REPLICA_ORDINAL", Number(ordinalOfHost ?? 0), 0, 1000);
   const brokerKind = read.choice("BROKER", ["sim", "ibkr"], env.IBKR_HOST ? "ibkr" : "sim");
   const broker: RebalancerConfig["broker"] =
     brokerKind === "ibkr"
@@ -112,7 +144,7 @@ export function readConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
           kind: "ibkr",
           host: read.text("IBKR_HOST", "127.0.0.1"),
           port: read.integer("IBKR_PORT", tradingMode === "live" ? 4001 : 4002, 1, 65535),
-          clientId: read.integer("IBKR_CLIENT_ID", 1, 0, 2 ** 31 - 1),
+          clientId: read.integer("IBKR_CLIENT_ID", 1, 0, 2 ** 31 - 1001) + replicaOrdinal,
           informationalCodes: infoCodes(read.list("IBKR_INFO_CODES"), read.problems),
           heartbeatIntervalMs: read.integer("IBKR_HEARTBEAT_SECONDS", 5, 1, 60) * 1000,
           heartbeatTimeoutMs: read.integer("IBKR_HEARTBEAT_TIMEOUT_SECONDS", 5, 1, 60) * 1000,
@@ -139,6 +171,10 @@ export function readConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     accountsFile: read.path("ACCOUNTS_FILE", "./accounts.yaml"),
     dataDir: read.path("DATA_DIR", "./data"),
     tradingMode,
+    databaseUrl,
+    replicaOrdinal,
+    replica: `${host}#${replicaOrdinal}:${process.pid}`,
+    accountLeaseMs: read.integer("ACCOUNT_LEASE_SECONDS", 10, 2, 300) * 1000,
     logLevel: read.choice("LOG_LEVEL", logLevels, "info"),
     // A person at a terminal reads lines; a collector (a pipe, a container log) gets JSON.
     logFormat: read.choice(

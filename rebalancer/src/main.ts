@@ -49,6 +49,7 @@ async function main(): Promise<void> {
       config.tls && readTlsFiles({ certFile: config.tls.certFile, keyFile: config.tls.keyFile }),
   });
   let broker: Broker;
+  let brokerForClient: ((clientId: number) => Promise<Broker>) | undefined;
   if (config.broker.kind === "ibkr") {
     const { host, port, clientId, informationalCodes, heartbeatIntervalMs, heartbeatTimeoutMs } =
       config.broker;
@@ -63,6 +64,26 @@ async function main(): Promise<void> {
     });
     broker = ibkr;
     logger.info({ host, port, clientId }, "connecting to IB Gateway / TWS");
+    // A run taken over from another replica goes on as that replica's client id: only the client
+    // that placed an order is told of its fills and may cancel it (rebalancer/README.md).
+    brokerForClient = async (otherClientId) => {
+      const other = createIbkrBroker({
+        host,
+        port,
+        clientId: otherClientId,
+        informationalCodes,
+        heartbeatIntervalMs,
+        heartbeatTimeoutMs,
+        logger: logger.child({ takeoverClientId: otherClientId }),
+      });
+      try {
+        await other.ready();
+        return other;
+      } catch (err) {
+        await other.close();
+        throw err;
+      }
+    };
   } else {
     const { fillDelayMs, fillParts, rejectSymbols } = config.broker;
     const ledgerFile = join(config.dataDir, "sim-ledger.sqlite");
@@ -160,6 +181,11 @@ async function main(): Promise<void> {
   const rebalancer = await startRebalancer({
     accountsFile: config.accountsFile,
     dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    replica: config.replica,
+    brokerClient: config.broker.kind === "ibkr" ? config.broker.clientId : 0,
+    accountLeaseMs: config.accountLeaseMs,
+    brokerForClient,
     tradingMode: config.tradingMode,
     host: config.apiHost,
     port: config.apiPort,

@@ -15,7 +15,10 @@ import { isTerminal } from "../execution/order-tracker.js";
 import type { RunContext } from "../execution/run-context.js";
 import type { RunOutcome } from "../execution/run-outcome.js";
 import type { RunMetrics } from "../run-metrics.js";
+import type { AccountLeases } from "./account-leases.js";
+import { followStoredRun } from "./follow-stored-run.js";
 import { foldRun } from "./fold-run.js";
+import type { RecordedEvent } from "./recorded-event.js";
 import type { RunTrigger } from "./run-header.js";
 import { recordMessage, runMessage } from "./run-message.js";
 import { runProgressOf } from "./run-progress-of.js";
@@ -51,6 +54,23 @@ export interface RunCoordinatorOptions {
   logger: Logger;
   /** Counts runs by mode and outcome; default counts nothing. */
   metrics?: RunMetrics;
+  /**
+   * With replicas on one shared store: the cross-replica account leases. A run starts or resumes
+   * only under its account's lease, and a request for an account another replica runs follows
+   * that run (same idempotency key) or is refused as busy. Default none: this process alone.
+   */
+  leases?: AccountLeases;
+  /**
+   * For a run taken over from a replica with another broker client: the execution on a broker
+   * connected as that client (it alone sees and controls the run's orders), closed when the run
+   * ends. Rejects when that client cannot be connected (e.g. the old replica still holds it):
+   * the run is then left to a later scan. Default: this replica's own execution.
+   */
+  takeoverExecution?: (
+    brokerClient: number,
+  ) => Promise<{ execution: ExecutionDeps; close(): Promise<void> }>;
+  /** How often a run followed on another replica is read again, ms; default 200. */
+  followPollMs?: number;
 }
 
 /**
@@ -83,6 +103,11 @@ export interface RunCoordinator {
    * ([] when every run finished).
    */
   drain(graceMs: number): Promise<string[]>;
+  /**
+   * With leases: resumes runs whose replica's lease expired (the takeover scan; call it every few
+   * seconds). Resolves with how many were taken over.
+   */
+  takeOver(): Promise<number>;
   /** Ids of the runs in progress. */
   running(): string[];
   /** True while a run of the account is in progress. */
@@ -107,10 +132,11 @@ interface ActiveRun {
 const handoverStopMs = 5_000;
 
 export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordinator {
-  const { store, gate, logger } = options;
+  const { store, gate, logger, leases } = options;
   // By account id.
   const active = new Map<string, ActiveRun>();
   let draining = false;
+  let scanning = false;
   const shuttingDown = () =>
     new RunRefusal("shutting_down", "the rebalancer is shutting down; retry");
 
@@ -157,6 +183,8 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
       if (freed) return;
       freed = true;
       active.delete(accountId);
+      // The lease goes once the run's final record is stored (or the run was never begun).
+      if (leases) void leases.release(accountId);
       release();
     };
     const run: ActiveRun = {
@@ -176,6 +204,8 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
     free: () => void,
     account: Account,
     work: (ctx: RunContext) => Promise<RunOutcome | undefined>,
+    execution: ExecutionDeps = options.execution,
+    ended: () => Promise<void> = async () => undefined,
   ): void {
     const { recorder } = run;
     const { runId, live, createdAt } = recorder.header;
@@ -183,7 +213,7 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
     run.task = (async () => {
       try {
         const outcome = await work({
-          deps: options.execution,
+          deps: execution,
           account,
           runId,
           startedAt: createdAt,
@@ -203,8 +233,56 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
         await recorder.abort((err as Error).message);
       } finally {
         free();
+        await ended().catch((err: unknown) => log.warn({ err }, "takeover broker not closed"));
       }
     })();
+  }
+
+  /**
+   * With leases, under the claim of `run`: takes the account's lease, unless another replica has
+   * the account or a run of it another replica left running is to be resumed first (then that
+   * resume is started). True when the lease is this replica's.
+   */
+  async function leaseForRun(accountId: string): Promise<boolean> {
+    if (!leases) return true;
+    if (!(await leases.acquire(accountId, "run"))) return false;
+    const [newest] = await store.list(accountId, 1);
+    if (newest?.status === RunStatus.RUNNING) {
+      // Left by a replica that died: it goes on first (the lease is handed to its resume).
+      await leases.release(accountId);
+      void (async () => {
+        while (active.has(accountId)) await active.get(accountId)!.done;
+        await resumeRun(newest.runId);
+      })().catch((err: unknown) => logger.error({ err, accountId }, "resume failed"));
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * A request for an account another replica runs: the run of its key if there is one (followed
+   * through the store), else the busy refusal, or (wait_if_busy, or no run to name yet) a retry.
+   */
+  async function startElsewhere(
+    request: RunRequest,
+    key: string,
+  ): Promise<AsyncIterable<RebalanceResponse>> {
+    const { accountId } = request;
+    const same = await store.find(accountId, key);
+    if (same) {
+      logger.info({ accountId, runId: same.runId }, "repeated idempotency key: following");
+      return followStoredRun(store, same.runId, options.followPollMs);
+    }
+    const [newest] = await store.list(accountId, 1);
+    if (newest?.status === RunStatus.RUNNING && !request.waitIfBusy) {
+      throw new RunRefusal(
+        "busy",
+        `account ${accountId} is busy with run ${newest.runId} on another replica; retry later or set wait_if_busy`,
+      );
+    }
+    // Its holder is between taking the account and recording the run, or ending it.
+    await new Promise((resolve) => setTimeout(resolve, options.followPollMs ?? 200));
+    return start({ ...request, idempotencyKey: key });
   }
 
   async function start(request: RunRequest): Promise<AsyncIterable<RebalanceResponse>> {
@@ -238,11 +316,16 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
       createdAt: new Date(),
     };
     const { run, free } = claim(accountId, (f) => RunRecorder.accept(store, header, f), false);
-    const beginning = run.recorder.begin();
+    const beginning = (async () =>
+      (await leaseForRun(accountId)) ? run.recorder.begin() : ("elsewhere" as const))();
     run.begun = beginning.catch(() => undefined);
 
     try {
       const begun = await beginning;
+      if (begun === "elsewhere") {
+        free();
+        return startElsewhere(request, key);
+      }
       run.recorded = begun.created;
       if (!begun.created) {
         free();
@@ -269,6 +352,7 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
     }
     let state = foldRun(journal);
     const { accountId } = state.header;
+    if (leases) return resumeLeased(runId, accountId, journal);
     // One run per account: the one in progress here finishes first.
     if (active.has(accountId)) {
       while (active.has(accountId)) {
@@ -285,6 +369,72 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
       return false;
     }
     const { run, free } = claim(accountId, (f) => RunRecorder.reopen(store, journal, f), true);
+    return goOn(run, free, state);
+  }
+
+  /**
+   * resumeRun with leases: a run left running whose account's lease is free or expired is taken
+   * over under a new lease; one whose replica still holds the account is left to it.
+   */
+  async function resumeLeased(
+    runId: string,
+    accountId: string,
+    seen: RecordedEvent[],
+  ): Promise<boolean> {
+    if (active.has(accountId)) return false; // a later scan comes back to it
+    // Claimed with the journal as read so far; its recorder is made again under the lease.
+    const { run, free } = claim(accountId, (f) => RunRecorder.reopen(store, seen, f), false);
+    let ended = async () => undefined as void;
+    const taking = (async () => {
+      const lease = await leases!.acquire(accountId, "resume");
+      if (!lease) return undefined;
+      // Read under the lease: the last holder wrote nothing since it lost the account.
+      const journal = await store.events(runId);
+      const state = foldRun(journal);
+      if (state.outcome) {
+        // It ended, but its replica stopped before the final record was stored: store it now.
+        await store.finish(runMessage(state));
+        return undefined;
+      }
+      let execution = options.execution;
+      if (lease.brokerClient !== leases!.brokerClient && options.takeoverExecution) {
+        const takeover = await options.takeoverExecution(lease.brokerClient);
+        execution = takeover.execution;
+        ended = () => takeover.close();
+      }
+      run.recorder = RunRecorder.reopen(store, journal, free);
+      return { state, execution, brokerClient: lease.brokerClient };
+    })();
+    run.begun = taking.catch(() => undefined);
+    let taken: Awaited<typeof taking>;
+    try {
+      taken = await taking;
+    } catch (err) {
+      logger.warn({ err, runId, accountId }, "could not take over a run left running");
+      taken = undefined;
+    }
+    if (!taken || draining) {
+      free();
+      await ended();
+      return false;
+    }
+    run.recorded = true;
+    logger.warn(
+      { runId, accountId, brokerClient: taken.brokerClient, replica: leases!.replica },
+      "taking over a run whose replica's lease expired",
+    );
+    return goOn(run, free, taken.state, taken.execution, ended);
+  }
+
+  /** Resumes a claimed run from where its journal stands (continueRun), in the background. */
+  function goOn(
+    run: ActiveRun,
+    free: () => void,
+    state: RunState,
+    execution?: ExecutionDeps,
+    ended?: () => Promise<void>,
+  ): boolean {
+    const { accountId, runId } = state.header;
     const cause = state.suspended ? "handed_over" : "process_stopped";
     const log = logger.child({ runId, accountId, live: state.header.live });
     log.warn({ cause, phase: state.stoodIn ?? "none" }, "resuming a run left running");
@@ -304,7 +454,7 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
       if (!(err instanceof AccountRefusal)) throw err;
       refusal = err.message;
     }
-    launch(run, free, account, (ctx) => continueRun(ctx, { cause, refusal }));
+    launch(run, free, account, (ctx) => continueRun(ctx, { cause, refusal }), execution, ended);
     return true;
   }
 
@@ -362,6 +512,17 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
       const left = await store.running();
       const resumed = await Promise.all(left.map((run) => resumeRun(run.runId)));
       return resumed.filter(Boolean).length;
+    },
+    async takeOver() {
+      if (!leases || draining || scanning) return 0;
+      scanning = true;
+      try {
+        const left = (await store.running()).filter((r) => !active.has(r.accountId));
+        const resumed = await Promise.all(left.map((run) => resumeRun(run.runId)));
+        return resumed.filter(Boolean).length;
+      } finally {
+        scanning = false;
+      }
     },
     async drain(graceMs) {
       draining = true;

@@ -4,7 +4,7 @@ import type { RecordedEvent } from "./recorded-event.js";
 /**
  * Where runs are recorded: each run's journal (its events, appended one at a time: the run is
  * the fold of them), and its record in the contract's `Run` form, the audit schema operators
- * read through GetRun. Async so a shared database can back it later.
+ * read through GetRun. Async: a shared database (PostgreSQL) backs it for replicas.
  */
 export interface RunStore {
   /**
@@ -28,6 +28,8 @@ export interface RunStore {
    * recorded before that one: the next page after a page that ended with it.
    */
   list(accountId: string, limit: number, before?: string): Promise<Run[]>;
+  /** The run of an account with this idempotency key, if any. */
+  find(accountId: string, idempotencyKey: string): Promise<Run | undefined>;
   /** Runs still marked running, e.g. left by a process that stopped mid-run. */
   running(): Promise<Run[]>;
   /** For the health service: whether the store can be written. */

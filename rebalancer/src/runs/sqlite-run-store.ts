@@ -159,6 +159,11 @@ export function createSqliteRunStore(file: string): RunStore {
           : byAccountBefore.all(accountId, before, limit)
         ).map(recordOf),
       ),
+    find: (accountId, idempotencyKey) =>
+      guarded(() => {
+        const row = byKey.get(accountId, idempotencyKey);
+        return row ? recordOf(row) : undefined;
+      }),
     running: () => guarded(() => byStatus.all(RunStatus.RUNNING).map(recordOf)),
     health() {
       try {
