@@ -28,7 +28,7 @@ import {
 import type { ForeignOpenOrders } from "../../src/execution/execution-deps.js";
 import { fromRestResponseJson } from "../../src/server/rest-response-json.js";
 import { decodingErrors, testBrokerOptions, type LogRecord } from "../tws/ibkr-against-tws.js";
-import type { InstrumentSpec, TwsMarket } from "../tws/tws-market.js";
+import type { InstrumentSpec, TwsExecution, TwsOrder } from "../tws/tws-market.js";
 import { startTwsServer, type TwsServer, type TwsServerOptions } from "../tws/tws-server.js";
 
 /** Open around the clock for the week around now, so a run is never postponed. */
@@ -163,7 +163,10 @@ function statusAtServer(status: string, filled: number): string {
 }
 
 /** The record's orders and fills next to the server's, in one comparable shape. */
-export function recordAndServer(run: Run, market: TwsMarket) {
+export function recordAndServer(
+  run: Run,
+  market: { orders: readonly TwsOrder[]; executions: readonly Omit<TwsExecution, "time">[] },
+) {
   const own = market.orders.filter((o) => o.orderRef === run.runId);
   const executions = market.executions.filter((e) => e.order.orderRef === run.runId);
   const order = (id: number | string, symbol: string, status: string, filled: number, of: number) =>
