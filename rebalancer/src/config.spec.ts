@@ -36,6 +36,36 @@ describe("the rebalancer's configuration", () => {
     expect(config.apiKeys).to.deep.equal([]);
   });
 
+  it("keeps runs in SQLite without DATABASE_URL, on PostgreSQL with it (or its file), never showing the password", () => {
+    const plain = readConfig({});
+    expect(plain.databaseUrl).to.equal(undefined);
+    expect(plain.accountLeaseMs).to.equal(10_000);
+    const url = "postgres://mesh:s3cret@db:5432/mesh";
+    expect(readConfig({ DATABASE_URL: url }).databaseUrl).to.deep.equal({
+      url,
+      shown: "postgres://mesh:[redacted]@db:5432/mesh",
+    });
+    const dir = mkdtempSync(join(tmpdir(), "db-url-"));
+    writeFileSync(join(dir, "url"), `${url}\n`);
+    expect(readConfig({ DATABASE_URL_FILE: join(dir, "url") }).databaseUrl?.url).to.equal(url);
+    const refused = problems({ DATABASE_URL: "mysql://mesh:s3cret@db/mesh" });
+    expect(refused.join()).to.contain("DATABASE_URL").and.not.contain("s3cret");
+  });
+
+  it("gives each replica its own IB client id, the base plus its ordinal (given, or a StatefulSet pod's)", () => {
+    const ibkr = { BROKER: "ibkr", IBKR_CLIENT_ID: "10" };
+    const clientId = (env: NodeJS.ProcessEnv) => {
+      const { broker } = readConfig({ ...ibkr, ...env });
+      return broker.kind === "ibkr" ? broker.clientId : undefined;
+    };
+    expect(clientId({})).to.equal(10);
+    expect(clientId({ REPLICA_ORDINAL: "2" })).to.equal(12);
+    const config = readConfig({ ...ibkr, REPLICA_ORDINAL: "1", ACCOUNT_LEASE_SECONDS: "15" });
+    expect(config.replica).to.match(/#1:\d+$/);
+    expect(config.accountLeaseMs).to.equal(15_000);
+    expect(problems({ ACCOUNT_LEASE_SECONDS: "1" }).join()).to.contain("ACCOUNT_LEASE_SECONDS");
+  });
+
   it("reads the simulated broker's fill delay, partial fills and rejected symbols", () => {
     expect(
       readConfig({ SIM_FILL_DELAY_MS: "2500", SIM_FILL_PARTS: "3", SIM_REJECT_SYMBOLS: "QQQ, TLT" })

@@ -7,7 +7,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient, type Client } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { freePort } from "@mesh/platform/testing/free-port";
 import { startTestPostgres, type TestPostgres } from "@mesh/platform/testing/test-postgres";
@@ -47,8 +47,9 @@ async function rebalance(
     })) {
       seen.push(event);
     }
-  } catch {
+  } catch (err) {
     // Its replica went away mid-stream: what arrived is what the caller saw.
+    if (seen.length === 0 && err instanceof ConnectError && err.code === Code.Aborted) throw err;
   }
   return seen;
 }
@@ -165,6 +166,14 @@ describe("rebalancer replicas on PostgreSQL, as processes", function () {
       20,
     );
     const runId = seen[0]!.runId;
+    // Another key on the other replica while the run goes on: refused as busy, as on one replica.
+    const busy = await rebalance(clients[1]!, "another-key").then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(busy).to.be.instanceOf(ConnectError);
+    expect((busy as ConnectError).code).to.equal(Code.Aborted);
+    expect((busy as ConnectError).rawMessage).to.contain(`busy with run ${runId}`);
     await replicas[0]!.kill();
     const killedAt = Date.now();
     await following;

@@ -22,6 +22,8 @@ export interface PostgresRunStoreOptions {
   poolSize?: number;
   /** Told of lost connections; default none. */
   logger?: Logger;
+  /** How often the database is probed for the health report, ms; default 5000. */
+  probeIntervalMs?: number;
 }
 
 interface RunRow {
@@ -100,6 +102,16 @@ export async function openPostgresRunStore(
   };
 
   let lastError = "";
+  // Health is asked synchronously: the database is probed in the background, so a server that
+  // went away shows even while no run writes.
+  let unreachable = "";
+  const probe = setInterval(() => {
+    pool.query("SELECT 1").then(
+      () => (unreachable = ""),
+      (err: Error) => (unreachable = err.message),
+    );
+  }, options.probeIntervalMs ?? 5000);
+  probe.unref();
   const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
       const value = await work();
@@ -208,10 +220,14 @@ export async function openPostgresRunStore(
         );
         return rows[0] ? recordOf(rows[0]) : undefined;
       }),
-    health: () =>
-      lastError
-        ? { ok: false, detail: `last database call failed: ${lastError}` }
-        : { ok: true, detail: `postgres ${databaseUrl.shown}` },
-    close: () => pool.end(),
+    health() {
+      if (unreachable) return { ok: false, detail: `database unreachable: ${unreachable}` };
+      if (lastError) return { ok: false, detail: `last database call failed: ${lastError}` };
+      return { ok: true, detail: `postgres ${databaseUrl.shown}` };
+    },
+    close: () => {
+      clearInterval(probe);
+      return pool.end();
+    },
   };
 }
