@@ -43,6 +43,11 @@ const migrations = readMigrations(
   fileURLToPath(new URL("./postgres-migrations/", import.meta.url)),
 );
 
+/** Creates or updates the run store's tables (and the account leases') behind `pool`. */
+export async function migrateRunStore(pool: pg.Pool): Promise<number[]> {
+  return migrate(pool, "rebalancer", migrations);
+}
+
 /**
  * The shared run store: the same tables as SQLite's on PostgreSQL, for replicas. Idempotency is
  * the UNIQUE (account, key) constraint met by `ON CONFLICT DO NOTHING`, never a read then a
@@ -58,7 +63,7 @@ export async function openPostgresRunStore(
     applicationName: "rebalancer",
   });
   try {
-    await migrate(pool, "rebalancer", migrations);
+    await migrateRunStore(pool);
   } catch (err) {
     await pool.end();
     throw err;
