@@ -8,6 +8,7 @@ export type SectionId =
   | "run-recording"
   | "preflight"
   | "fan-out"
+  | "fan-out-replicas"
   | "footprint";
 
 /** One measured figure and what it is compared with. */

@@ -16,6 +16,7 @@ const sections = [
   "run-recording",
   "preflight",
   "fan-out",
+  "fan-out-replicas",
   "footprint",
 ];
 

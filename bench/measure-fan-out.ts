@@ -9,16 +9,10 @@ import { createIbkrBroker, type IbkrBroker } from "@mesh/rebalancer/broker/ibkr/
 import { resolveIbkrBrokerOptions } from "@mesh/rebalancer/broker/ibkr/ibkr-broker-options";
 import { startSubscriber, type Subscriber } from "../subscriber/src/app.js";
 import { loadConfig } from "../subscriber/src/config.js";
-import type { AccountSpec, InstrumentSpec } from "../rebalancer/test/tws/tws-market.js";
 import { startTwsServer, type TwsServer } from "../rebalancer/test/tws/tws-server.js";
 import type { BenchOptions, BenchSection } from "./bench-section.js";
-import {
-  scenarioAccounts,
-  scenarioBook,
-  scenarioPrices,
-  writeScenario,
-  type ScenarioAccount,
-} from "./private/scenario.js";
+import { scenarioAccounts, writeScenario } from "./private/scenario.js";
+import { twsAccounts, twsInstruments } from "./private/tws-scenario.js";
 import { createScratchDir } from "./private/scratch-dir.js";
 import { until } from "@mesh/platform/testing/until";
 import { round } from "./sample-stats.js";
@@ -141,38 +135,4 @@ export async function measureFanOut(options: BenchOptions = {}): Promise<BenchSe
     await tws?.close();
     scratch.remove();
   }
-}
-
-function twsAccounts(accounts: ScenarioAccount[]): AccountSpec[] {
-  return accounts.map((a) => ({
-    accountId: a.accountId,
-    cash: scenarioBook.cash,
-    positions: Object.fromEntries(
-      Object.entries(scenarioBook.holdings).map(([symbol, quantity]) => [
-        symbol,
-        { quantity, averageCost: scenarioPrices[symbol]! },
-      ]),
-    ),
-  }));
-}
-
-/**
- * Every symbol with live data at one price (bid = ask = last, so buys sized on the last price
- * always fit the cash) and open around the clock from two days ago to two days ahead, so the
- * runs are never postponed for closed markets.
- */
-function twsInstruments(now: Date): InstrumentSpec[] {
-  const day = (offset: number) =>
-    new Date(now.getTime() + offset * 86_400_000).toISOString().slice(0, 10).replaceAll("-", "");
-  const hours = [-2, -1, 0, 1, 2].map((d) => `${day(d)}:0000-${day(d + 1)}:0000`).join(";");
-  return Object.entries(scenarioPrices).map(([symbol, price]) => ({
-    symbol,
-    last: price,
-    bid: price,
-    ask: price,
-    close: price,
-    marketData: "live" as const,
-    tradingHours: hours,
-    liquidHours: hours,
-  }));
 }

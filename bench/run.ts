@@ -15,6 +15,7 @@ import type { BenchOptions, BenchSection, SectionId } from "./bench-section.js";
 import { formatTable } from "./format-table.js";
 import { measureEventToOrder } from "./measure-event-to-order.js";
 import { measureFanOut } from "./measure-fan-out.js";
+import { measureFanOutReplicas } from "./measure-fan-out-replicas.js";
 import { measureFootprint } from "./measure-footprint.js";
 import { measurePlanning } from "./measure-planning.js";
 import { measurePreflight } from "./measure-preflight.js";
@@ -32,6 +33,7 @@ const benchmarks: Record<
   "run-recording": { measure: measureRunRecording, limitSeconds: [45, 180] },
   preflight: { measure: measurePreflight, limitSeconds: [30, 240] },
   "fan-out": { measure: measureFanOut, limitSeconds: [45, 300] },
+  "fan-out-replicas": { measure: measureFanOutReplicas, limitSeconds: [60, 300] },
   footprint: { measure: measureFootprint, limitSeconds: [60, 300] },
 };
 
