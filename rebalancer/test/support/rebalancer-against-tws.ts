@@ -28,7 +28,7 @@ import {
 import type { ForeignOpenOrders } from "../../src/execution/execution-deps.js";
 import { fromRestResponseJson } from "../../src/server/rest-response-json.js";
 import { decodingErrors, testBrokerOptions, type LogRecord } from "../tws/ibkr-against-tws.js";
-import type { InstrumentSpec, TwsExecution, TwsOrder } from "../tws/tws-market.js";
+import type { AccountSpec, InstrumentSpec, TwsExecution, TwsOrder } from "../tws/tws-market.js";
 import { startTwsServer, type TwsServer, type TwsServerOptions } from "../tws/tws-server.js";
 
 /** Open around the clock for the week around now, so a run is never postponed. */
@@ -52,27 +52,33 @@ export const twsInstruments: InstrumentSpec[] = [
   { symbol: "IWM", last: 200, close: 199 },
 ].map((i) => ({ ...i, tradingHours: alwaysOpen(), liquidHours: alwaysOpen() }));
 
+/** An account of the scenario: its cash, SPY and VTI. */
+export function scenarioAccount(accountId = "DU111111"): AccountSpec {
+  return {
+    accountId,
+    cash: 10_000,
+    positions: {
+      SPY: { quantity: 20, averageCost: 400 },
+      VTI: { quantity: 10, averageCost: 200 },
+    },
+  };
+}
+
 /** The TWS test server with the scenario's account (cash, SPY and VTI) and instruments. */
 export function startTwsScenario(server: TwsServerOptions = {}): Promise<TwsServer> {
   return startTwsServer({
-    accounts: [
-      {
-        accountId: "DU111111",
-        cash: 10_000,
-        positions: {
-          SPY: { quantity: 20, averageCost: 400 },
-          VTI: { quantity: 10, averageCost: 200 },
-        },
-      },
-    ],
+    accounts: [scenarioAccount()],
     instruments: twsInstruments,
     fillParts: 2,
     ...server,
   });
 }
 
-/** Writes the scenario's accounts.yaml (DU111111, paper) and its strategy's targets into `dir`. */
-export function writeTwsAccounts(dir: string): string {
+/**
+ * Writes the scenario's accounts.yaml (DU111111, or the given accounts; paper, strategy
+ * test-blend) and its strategy's targets into `dir`.
+ */
+export function writeTwsAccounts(dir: string, accountIds: string[] = ["DU111111"]): string {
   writeFileSync(
     join(dir, "test-blend.yaml"),
     "allocations:\n  - { symbol: QQQ, allocation: 0.4 }\n  - { symbol: BND, allocation: 0.3 }\n" +
@@ -82,7 +88,10 @@ export function writeTwsAccounts(dir: string): string {
   writeFileSync(
     accountsFile,
     "defaults: { allocation_url: 'file:{strategy}.yaml', min_order_value: 50 }\n" +
-      "accounts:\n  - { account_id: DU111111, type: paper, strategy: test-blend }\n",
+      "accounts:\n" +
+      accountIds
+        .map((id) => `  - { account_id: ${id}, type: paper, strategy: test-blend }\n`)
+        .join(""),
   );
   return accountsFile;
 }

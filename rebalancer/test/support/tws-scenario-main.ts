@@ -2,15 +2,19 @@
 // rebalancer's replicas as processes (each connects to it with its own client id). Prints one
 // JSON line {"port", "statePort"} once listening; GET http://127.0.0.1:<statePort>/state answers
 // what the server holds (orders, executions, the account, prices). Options by environment:
-// TWS_FILL_INTERVAL_MS (delay before each execution; default 10), TWS_FILL_PARTS (default 2).
+// TWS_FILL_INTERVAL_MS (delay before each execution; default 10), TWS_FILL_PARTS (default 2),
+// TWS_ACCOUNTS (a comma-separated list of account ids, each with the scenario's cash and
+// holdings; default DU111111 alone).
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { startTwsScenario } from "./rebalancer-against-tws.js";
+import { scenarioAccount, startTwsScenario } from "./rebalancer-against-tws.js";
 import type { TwsServerState } from "./tws-server-state.js";
 
+const accountIds = process.env.TWS_ACCOUNTS?.split(",");
 const tws = await startTwsScenario({
   fillIntervalMs: Number(process.env.TWS_FILL_INTERVAL_MS ?? 10),
   fillParts: Number(process.env.TWS_FILL_PARTS ?? 2),
+  ...(accountIds && { accounts: accountIds.map((accountId) => scenarioAccount(accountId)) }),
 });
 const { market } = tws;
 
