@@ -489,6 +489,9 @@ export class IbkrOrders {
   private async bringUpToDate(since: Date): Promise<void> {
     const next = this.connection.next;
     const clientId = this.connection.clientId;
+    // An order placed once the list was asked for (another run's, on this broker) may be missing
+    // from it: only orders known before can be judged by their absence.
+    const asked = Date.now();
     // Open orders first: an order still working is followed from its open order, so that its
     // earlier executions (asked for next) attach to it, even in a process started since.
     const open = await this.connection.request(
@@ -505,7 +508,9 @@ export class IbkrOrders {
       open.filter((o) => o.order.clientId === clientId).map((o) => o.orderId),
     );
     for (const tracked of this.tracked.values()) {
-      if (isTerminal(tracked.view.status) || tracked.ack) continue;
+      if (isTerminal(tracked.view.status) || tracked.ack || tracked.seenAt.getTime() >= asked) {
+        continue;
+      }
       if (stillOpen.has(tracked.ibOrderId) || isTerminal(this.refresh(tracked).status)) continue;
       if (!tracked.confirmed) {
         // Sent into a dead link: IB neither holds it nor executed it, so it never existed.
