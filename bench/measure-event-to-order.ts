@@ -5,6 +5,8 @@
 // Samples are taken one at a time, the three paths interleaved; each uses a fresh account (its
 // own channel) so every run has orders to place.
 import { performance } from "node:perf_hooks";
+import { parseDatabaseUrl } from "@mesh/platform/database-url";
+import { startTestPostgres } from "@mesh/platform/testing/test-postgres";
 import { startRebalancer, type RunningRebalancer } from "@mesh/rebalancer/app";
 import type { Broker } from "@mesh/rebalancer/broker/broker";
 import { createSimBroker } from "@mesh/rebalancer/broker/sim/sim-broker";
@@ -37,6 +39,20 @@ type Path = "webhook" | "ably" | "direct";
 export async function measureEventToOrder(options: BenchOptions = {}): Promise<BenchSection> {
   const quick = options.quick ?? false;
   const samples = quick ? 20 : 200;
+  const onSqlite = await sampleLatencies(samples);
+  // The same on PostgreSQL: inbox and runs in one database shared by both services.
+  const postgres = await startTestPostgres();
+  let shared: Awaited<ReturnType<typeof sampleLatencies>>;
+  try {
+    shared = await sampleLatencies(samples, await postgres.createDatabase());
+  } finally {
+    await postgres.stop();
+  }
+  return eventToOrderSection(samples, onSqlite, shared);
+}
+
+/** Latencies of each path, one sample at a time; on PostgreSQL when `databaseUrl` is given. */
+async function sampleLatencies(samples: number, databaseUrl?: string) {
   const perPath = samples + warmUp;
   const accounts: Record<Path, ScenarioAccount[]> = {
     webhook: scenarioAccounts(perPath, 1, (i) => `e2o-webhook-${i}`),
@@ -83,6 +99,7 @@ export async function measureEventToOrder(options: BenchOptions = {}): Promise<B
     rebalancer = await startRebalancer({
       accountsFile: scenario.accountsFile,
       dataDir: scratch.path("rebalancer"),
+      ...(databaseUrl && { databaseUrl: parseDatabaseUrl(databaseUrl) }),
       broker,
       host: "127.0.0.1",
       port: 0,
@@ -99,6 +116,7 @@ export async function measureEventToOrder(options: BenchOptions = {}): Promise<B
         ABLY_PORT: String(emulator.port),
         ABLY_TLS: "false",
         LOG_LEVEL: "silent",
+        ...(databaseUrl && { DATABASE_URL: databaseUrl }),
       }),
     );
     subscriber = running;
@@ -169,7 +187,15 @@ export async function measureEventToOrder(options: BenchOptions = {}): Promise<B
     await emulator?.close();
     scratch.remove();
   }
+  return { latencies, accepted, channels: accounts.webhook.length + accounts.ably.length };
+}
 
+/** The section: each path against the direct call, and on PostgreSQL against SQLite. */
+function eventToOrderSection(
+  samples: number,
+  { latencies, accepted, channels }: Awaited<ReturnType<typeof sampleLatencies>>,
+  shared: Awaited<ReturnType<typeof sampleLatencies>>,
+): BenchSection {
   const baseline = sampleStats(latencies.direct);
   const figure = (path: Exclude<Path, "direct">, name: string): BenchFigure => {
     const stats = sampleStats(latencies[path]);
@@ -193,16 +219,40 @@ export async function measureEventToOrder(options: BenchOptions = {}): Promise<B
         : {}),
     };
   };
+  const onPostgres = (): BenchFigure => {
+    const sqlite = sampleStats(latencies.webhook);
+    const stats = sampleStats(shared.latencies.webhook);
+    return {
+      name: "webhook to first order, both services on PostgreSQL",
+      unit: "ms",
+      median: round(stats.median),
+      p99: round(stats.p99),
+      samples: stats.count,
+      baseline: {
+        name: "the same on SQLite",
+        median: round(sqlite.median),
+        p99: round(sqlite.p99),
+      },
+      ratio: round(stats.median / sqlite.median, 2),
+      ratioMeaning: "median / SQLite's median",
+      target: `p99 under ${targetP99Ms} ms`,
+      met: stats.p99 < targetP99Ms,
+      detail: { direct_rebalance_median_ms: round(sampleStats(shared.latencies.direct).median) },
+    };
+  };
   return {
     id: "event-to-order",
     title: "Event to first order at the simulated broker",
     figures: [
       figure("webhook", "webhook POST /events to first order"),
       figure("ably", "Ably emulator publish to first order"),
+      onPostgres(),
     ],
     notes: [
       `${samples} samples per path after ${warmUp} unrecorded, one at a time; every sample a ` +
-        `fresh account; ${accounts.webhook.length + accounts.ably.length} channels attached`,
+        `fresh account; ${channels} channels attached`,
+      "on PostgreSQL: the subscriber's inbox and the rebalancer's runs in one database of a " +
+        "throwaway local cluster (fsync off), with the account leases of replicas",
       `the first order is placed before any fill, so the simulated fill delay (${fillDelayMs} ms ` +
         "here) is never in the figure; subscriber, rebalancer and emulator share the process",
     ],

@@ -66,7 +66,7 @@ export async function measureFanOutReplicas(options: BenchOptions = {}): Promise
       ],
       notes: [
         `${count} accounts${quick ? " (quick set; the full set has 60)" : ""}, each run sells 1 symbol and buys 3; ` +
-          "the accounts spread evenly over the replicas, ${inFlight} live calls in flight per replica (the subscriber's default delivery concurrency)",
+          `the accounts spread evenly over the replicas, ${inFlight} live calls in flight per replica (the subscriber's default delivery concurrency)`,
         "both measured on PostgreSQL (a throwaway local cluster), in one process with the TWS test server",
       ],
     };

@@ -6,6 +6,7 @@ import {
   EventName,
   type Contract,
   type Execution,
+  type OpenOrder,
   type Order,
   type OrderState as IbOrderState,
 } from "@stoqey/ib";
@@ -95,6 +96,8 @@ export class IbkrOrders {
   private readonly listeners = new Set<(event: OrderEvent) => void>();
   private readonly detach: (() => void)[] = [];
   private lastOrderId = 0;
+  /** The open-orders request in progress: the next one waits for it (see allOpenOrders). */
+  private openOrdersTail: Promise<unknown> = Promise.resolve();
   private readonly whatIfGate: <T>(task: () => Promise<T>) => Promise<T>;
 
   constructor(
@@ -244,10 +247,7 @@ export class IbkrOrders {
   /** The account's working orders, whoever placed them. */
   async open(accountId: string): Promise<BrokerOrder[]> {
     await this.accounts.assertKnown(accountId);
-    const open = await this.connection.request(
-      `open orders of ${accountId}`,
-      defer(() => this.connection.next.getAllOpenOrders()),
-    );
+    const { open } = await this.allOpenOrders(`open orders of ${accountId}`);
     const clientId = this.connection.clientId;
     return (
       open
@@ -489,15 +489,11 @@ export class IbkrOrders {
   private async bringUpToDate(since: Date): Promise<void> {
     const next = this.connection.next;
     const clientId = this.connection.clientId;
-    // An order placed once the list was asked for (another run's, on this broker) may be missing
-    // from it: only orders known before can be judged by their absence.
-    const asked = Date.now();
     // Open orders first: an order still working is followed from its open order, so that its
-    // earlier executions (asked for next) attach to it, even in a process started since.
-    const open = await this.connection.request(
-      "open orders",
-      defer(() => next.getAllOpenOrders()),
-    );
+    // earlier executions (asked for next) attach to it, even in a process started since. An
+    // order placed once the list was asked for (another run's, on this broker) may be missing
+    // from it: only orders known before `asked` are judged by their absence.
+    const { open, asked } = await this.allOpenOrders("open orders");
     // Ten minutes early: our clock and IB's may differ; only our own orders' executions count.
     const time = ibUtcTime(new Date(since.getTime() - 600_000));
     await this.connection.request(
@@ -522,6 +518,24 @@ export class IbkrOrders {
       this.setIbStatus(tracked, "Cancelled");
       this.changed(tracked);
     }
+  }
+
+  /**
+   * Every open order at TWS, asked afresh, one request at a time: the library hands a request
+   * still in flight to later callers, whose list would then predate orders they placed before
+   * asking. Resolves with the list and when it was asked (ms).
+   */
+  private allOpenOrders(what: string): Promise<{ open: OpenOrder[]; asked: number }> {
+    const request = this.openOrdersTail.then(async () => {
+      const asked = Date.now();
+      const open = await this.connection.request(
+        what,
+        defer(() => this.connection.next.getAllOpenOrders()),
+      );
+      return { open, asked };
+    });
+    this.openOrdersTail = request.catch(() => undefined);
+    return request;
   }
 
   private failPendingAcks(reason: string): void {
