@@ -192,7 +192,8 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
       }),
   });
   // Before serving: a retried request for a run left running then follows it as it resumes.
-  const resumed = await coordinator.recover();
+  // Replicas: only the runs of accounts no replica holds (another's runs are its own).
+  const resumed = await (leases ? coordinator.takeOver() : coordinator.recover());
   if (resumed > 0) logger.warn({ resumed }, "resuming runs left running by the last stop");
   // Replicas: runs whose replica's lease expired are looked for every third of the lease.
   const takeovers =

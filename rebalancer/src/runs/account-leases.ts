@@ -29,6 +29,11 @@ export interface AccountLeases extends RunFence {
    * with was left by the previous holder, whose broker client the lease keeps.
    */
   acquire(accountId: string, purpose: "run" | "resume"): Promise<AccountLease | undefined>;
+  /**
+   * Runs left running on accounts no replica holds (free, or its lease expired): a dead
+   * replica's, to take over. Their ids, oldest first.
+   */
+  orphans(): Promise<string[]>;
   /** Gives the account back at once (the run ended), for any replica to take. */
   release(accountId: string): Promise<void>;
   /** Stops the heartbeat and releases every lease held. */

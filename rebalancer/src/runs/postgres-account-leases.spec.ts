@@ -1,9 +1,11 @@
 import { parseDatabaseUrl } from "@mesh/platform/database-url";
 import { startTestPostgres, type TestPostgres } from "@mesh/platform/testing/test-postgres";
+import { until } from "@mesh/platform/testing/until";
 import { expect } from "chai";
 import type { AccountLeases } from "./account-leases.js";
 import { createPostgresAccountLeases } from "./postgres-account-leases.js";
 import { openPostgresRunStore } from "./postgres-run-store.js";
+import { accepted } from "./run-store.contract.js";
 
 describe("PostgreSQL account leases", function () {
   this.timeout(60_000);
@@ -40,7 +42,7 @@ describe("PostgreSQL account leases", function () {
       dead = true;
       return store.close();
     };
-    return { leases, die };
+    return { leases, die, store };
   };
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -79,5 +81,18 @@ describe("PostgreSQL account leases", function () {
     expect(taken.token).to.equal(held!.token + 1);
     expect(taken.brokerClient, "the client that placed the run's orders").to.equal(1);
     expect(b.leases.held()).to.deep.equal([{ accountId: "DU1", token: taken.token }]);
+  });
+
+  it("names the runs left running on accounts no replica holds", async () => {
+    const a = await replica("a", 1);
+    const b = await replica("b", 2);
+    await a.store.begin(accepted("held", "k", "DU1"));
+    await a.store.begin(accepted("free", "k", "DU2"));
+    await a.store.begin(accepted("expired", "k", "DU3"));
+    await a.leases.acquire("DU1", "run");
+    await a.leases.acquire("DU3", "run");
+    expect(await b.leases.orphans()).to.deep.equal(["free"]);
+    await a.die();
+    await until(async () => (await b.leases.orphans()).length === 3, 3000, "leases expired");
   });
 });

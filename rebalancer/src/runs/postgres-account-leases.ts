@@ -7,6 +7,7 @@
 // the account (paused, cut off) from writing over the one that took it over.
 import type { Logger } from "@mesh/platform/logger";
 import type pg from "pg";
+import { RunStatus } from "@mesh/proto/rebalancer/v1/rebalancer";
 import type { AccountLease, AccountLeases } from "./account-leases.js";
 
 /** Options of createPostgresAccountLeases. */
@@ -101,6 +102,15 @@ export function createPostgresAccountLeases(options: PostgresAccountLeasesOption
       const lease = { accountId, token: rows[0].token, brokerClient: rows[0].broker_client };
       held.set(accountId, lease);
       return lease;
+    },
+    async orphans() {
+      const { rows } = await pool.query<{ run_id: string }>(
+        `SELECT r.run_id FROM runs r LEFT JOIN account_leases l USING (account_id)
+         WHERE r.status = $1 AND (l.account_id IS NULL OR l.expires_at < now())
+         ORDER BY r.created_at`,
+        [RunStatus.RUNNING],
+      );
+      return rows.map((r) => r.run_id);
     },
     release,
     async close() {

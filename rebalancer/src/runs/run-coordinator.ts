@@ -517,8 +517,9 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
       if (!leases || draining || scanning) return 0;
       scanning = true;
       try {
-        const left = (await store.running()).filter((r) => !active.has(r.accountId));
-        const resumed = await Promise.all(left.map((run) => resumeRun(run.runId)));
+        // Only runs whose account no replica holds: a scan reads no journal of a live run.
+        const left = await leases.orphans();
+        const resumed = await Promise.all(left.map((runId) => resumeRun(runId)));
         return resumed.filter(Boolean).length;
       } finally {
         scanning = false;
