@@ -1,5 +1,5 @@
 import { SpanKind, SpanStatusCode, type Tracer } from "@opentelemetry/api";
-import { createSecretRedactor } from "../secret-redactor.js";
+import type { SecretRedactor } from "../secret-redactor.js";
 import { formatNotification } from "./format-notification.js";
 import type { Notification } from "./notification.js";
 import type { NotifyTarget } from "./notify-target.js";
@@ -18,10 +18,17 @@ const retryable = new Set([408, 425, 429]);
 export function deliverNotification(
   target: NotifyTarget,
   notification: Notification,
-  options: { tracer: Tracer; attempt: number; timeoutMs: number; signal: AbortSignal },
+  options: {
+    tracer: Tracer;
+    attempt: number;
+    timeoutMs: number;
+    signal: AbortSignal;
+    /** Removes the secrets of every receiver's URL from error texts (a receiver may echo any). */
+    redactor: SecretRedactor;
+  },
 ): Promise<void> {
   const { headers, body } = formatNotification(target.format, notification);
-  const redactor = createSecretRedactor(target.secrets);
+  const { redactor } = options;
   return options.tracer.startActiveSpan(
     "notify",
     {

@@ -1,6 +1,7 @@
 import { trace, type Tracer } from "@opentelemetry/api";
 import { ExponentialBackoff, type IBackoff } from "cockatiel";
 import type { Logger } from "../logger.js";
+import { createSecretRedactor } from "../secret-redactor.js";
 import { deliverNotification, NotificationRefused } from "./deliver-notification.js";
 import type { Notification } from "./notification.js";
 import type { NotificationOutbox } from "./notification-outbox.js";
@@ -58,6 +59,7 @@ export function createNotificationSender(options: NotificationSenderOptions): No
     initialDelay: options.initialRetryDelayMs ?? 1000,
     maxDelay: options.maxRetryDelayMs ?? 300_000,
   });
+  const redactor = createSecretRedactor(targets.flatMap((t) => t.secrets));
   const stopping = new AbortController();
   const wakers = new Set<() => void>();
 
@@ -101,6 +103,7 @@ export function createNotificationSender(options: NotificationSenderOptions): No
           attempt,
           timeoutMs,
           signal: stopping.signal,
+          redactor,
         });
         await outbox.delivered(notification.id, target.key);
         backoff = undefined;

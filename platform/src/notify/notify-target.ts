@@ -73,7 +73,9 @@ export function parseNotifyTarget(text: string): NotifyTarget {
   }
   for (const [, value] of url.searchParams) secrets.push(value, encodeURIComponent(value));
   // A Slack webhook's path is its credential.
-  if (format === "slack") secrets.push(...url.pathname.split("/").filter((s) => s.length >= 8));
+  if (format === "slack") {
+    secrets.push(...url.pathname.split("/").filter((s) => s.length >= 4 && s !== "services"));
+  }
 
   return {
     format,
