@@ -1,10 +1,15 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { SecureContextOptions } from "node:tls";
 import type { Interceptor } from "@connectrpc/connect";
 import { createReloadable, type Reloadable } from "@mesh/platform/reloadable";
 import { readTlsFiles, tlsFilePaths, type TlsFiles } from "@mesh/platform/tls-files";
 import { eligibleAccounts, loadAccounts } from "@mesh/platform/accounts";
 import { createLogger, type Logger } from "@mesh/platform/logger";
+import { createNotificationSender } from "@mesh/platform/notify/notification-sender";
+import { createNotifyMetrics } from "@mesh/platform/notify/notify-metrics";
+import type { NotifyOptions } from "@mesh/platform/notify/notify-options";
+import { openSqliteNotificationOutbox } from "@mesh/platform/notify/sqlite-notification-outbox";
 import { trace, type Meter, type Tracer } from "@opentelemetry/api";
 import type { SubscriberConfig } from "./config.js";
 import { createDispatcher } from "./delivery/dispatcher.js";
@@ -16,6 +21,7 @@ import { createSubscriberHealth } from "./health/subscriber-health.js";
 import type { Gap } from "./inbox/gap-store.js";
 import { startHttpIngress } from "./sources/http-ingress.js";
 import type { Inbox } from "./inbox/inbox.js";
+import { notifyingInbox } from "./inbox/notifying-inbox.js";
 import { openInbox } from "./inbox/open-inbox.js";
 import { createIntake } from "./intake/intake.js";
 import { startAblySource, type AblySource } from "./sources/ably-source.js";
@@ -36,6 +42,8 @@ export interface SubscriberOptions {
   interceptors?: Interceptor[];
   /** Called with the server certificate after each reload, e.g. for the metrics port; default none. */
   onServerTls?: (tls: SecureContextOptions) => void;
+  /** Who hears about dead-lettered events, with the sender's timings; default config.notify. */
+  notify?: NotifyOptions;
 }
 
 /** A running subscriber. */
@@ -72,8 +80,36 @@ export async function startSubscriber(
   if (accounts.length === 0) {
     logger.warn({ tradingMode: config.tradingMode }, "no enabled account of this trading mode");
   }
-  const inbox =
+  const opened =
     options.inbox ?? (await openInbox(config, { logger: logger.child({ component: "inbox" }) }));
+  const notify = options.notify ?? config.notify;
+  // The outbox lives in the inbox's SQLite file; with PostgreSQL, in a file of its own beside.
+  const outbox = notify?.targets.length
+    ? openSqliteNotificationOutbox(
+        config.database
+          ? join(config.dataDir, "subscriber-notifications.sqlite")
+          : config.inboxFile,
+      )
+    : undefined;
+  const sender =
+    outbox &&
+    createNotificationSender({
+      ...notify,
+      outbox,
+      targets: notify!.targets,
+      logger: logger.child({ component: "notify" }),
+      tracer: options.tracer,
+      metrics: options.meter && createNotifyMetrics(options.meter, "subscriber"),
+    });
+  const inbox = sender
+    ? notifyingInbox(opened, {
+        enqueue: (notification) => sender.enqueue(notification),
+        dryRuns: notify?.dryRuns,
+        // The rebalancer serves the console.
+        consoleBase: notify?.consoleUrl ?? new URL(config.rebalancer.url).origin,
+        logger,
+      })
+    : opened;
   const interrupted = await inbox.recoverInFlight();
   if (interrupted > 0) logger.warn({ interrupted }, "deliveries interrupted by a restart resume");
 
@@ -233,6 +269,8 @@ export async function startSubscriber(
     await dispatcher.close();
     rebalancer.close();
     await inbox.close();
+    await sender?.close();
+    await outbox?.close();
     throw err;
   });
 
@@ -257,6 +295,8 @@ export async function startSubscriber(
       await dispatcher.close();
       rebalancer.close();
       await inbox.close();
+      await sender?.close();
+      await outbox?.close();
       throw err;
     });
   }
@@ -297,6 +337,9 @@ export async function startSubscriber(
         rebalancer.close();
         metrics?.close();
         await inbox.close();
+        // Last: what is not delivered waits in the outbox for the next start.
+        await sender?.close();
+        await outbox?.close();
       })()),
   };
 }
