@@ -22,12 +22,15 @@ export interface OutboxCounts {
 /**
  * The durable record of notifications still to be delivered, one row per notification and
  * target, written when the outcome is reached and kept until the receiver took it: delivery is
- * at least once, across restarts. SQLite here; a shared database can implement the same.
+ * at least once, across restarts. SQLite for one process; PostgreSQL when replicas share it.
  */
 export interface NotificationOutbox {
   /** Records the notification for each target, once: a repeat of an (id, target) changes nothing. */
   add(notification: Notification, targets: readonly string[]): Promise<void>;
-  /** The oldest undelivered row of a target (they are delivered in order); undefined when none. */
+  /**
+   * The oldest undelivered row of a target (they are delivered in order), for this process to
+   * send; undefined when none, or when another process sharing the outbox sends that target's.
+   */
   next(target: string): Promise<OutboxRow | undefined>;
   /** Keys of the targets that have undelivered rows. */
   pendingTargets(): Promise<string[]>;

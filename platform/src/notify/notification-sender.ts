@@ -31,6 +31,11 @@ export interface NotificationSenderOptions {
   timeoutMs?: number;
   /** How often an idle receiver's queue is looked at again (rows written elsewhere), ms; default 60_000. */
   pollIntervalMs?: number;
+  /**
+   * Give up, at start, the rows of receivers not in `targets` (removed from the configuration);
+   * default true. False when replicas share the outbox: another one may be configured with them.
+   */
+  abandonRemovedTargets?: boolean;
 }
 
 /** Delivers notifications from the outbox in the background. */
@@ -150,9 +155,11 @@ export function createNotificationSender(options: NotificationSenderOptions): No
   }
 
   const loops = (async () => {
-    await abandonRemoved().catch((err: unknown) =>
-      logger.error({ err }, "could not look for notifications of removed receivers"),
-    );
+    if (options.abandonRemovedTargets !== false) {
+      await abandonRemoved().catch((err: unknown) =>
+        logger.error({ err }, "could not look for notifications of removed receivers"),
+      );
+    }
     await Promise.all(targets.map(deliverAll));
   })();
 
