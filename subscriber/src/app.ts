@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { SecureContextOptions } from "node:tls";
 import type { Interceptor } from "@connectrpc/connect";
 import { createReloadable, type Reloadable } from "@mesh/platform/reloadable";
@@ -9,6 +8,7 @@ import { createLogger, type Logger } from "@mesh/platform/logger";
 import { createNotificationSender } from "@mesh/platform/notify/notification-sender";
 import { createNotifyMetrics } from "@mesh/platform/notify/notify-metrics";
 import type { NotifyOptions } from "@mesh/platform/notify/notify-options";
+import { openPostgresNotificationOutbox } from "@mesh/platform/notify/postgres-notification-outbox";
 import { openSqliteNotificationOutbox } from "@mesh/platform/notify/sqlite-notification-outbox";
 import { trace, type Meter, type Tracer } from "@opentelemetry/api";
 import type { SubscriberConfig } from "./config.js";
@@ -22,7 +22,7 @@ import type { Gap } from "./inbox/gap-store.js";
 import { startHttpIngress } from "./sources/http-ingress.js";
 import type { Inbox } from "./inbox/inbox.js";
 import { notifyingInbox } from "./inbox/notifying-inbox.js";
-import { openInbox } from "./inbox/open-inbox.js";
+import { InboxUnavailableError, openInbox } from "./inbox/open-inbox.js";
 import { createIntake } from "./intake/intake.js";
 import { startAblySource, type AblySource } from "./sources/ably-source.js";
 import { publicStatus, type SubscriberStatus } from "./status.js";
@@ -83,13 +83,17 @@ export async function startSubscriber(
   const opened =
     options.inbox ?? (await openInbox(config, { logger: logger.child({ component: "inbox" }) }));
   const notify = options.notify ?? config.notify;
-  // The outbox lives in the inbox's SQLite file; with PostgreSQL, in a file of its own beside.
+  // The outbox lives in the inbox's database: its SQLite file, or the PostgreSQL the replicas share.
   const outbox = notify?.targets.length
-    ? openSqliteNotificationOutbox(
-        config.database
-          ? join(config.dataDir, "subscriber-notifications.sqlite")
-          : config.inboxFile,
-      )
+    ? config.database
+      ? await openPostgresNotificationOutbox(config.database.url).catch(async (err: unknown) => {
+          await opened.close();
+          throw new InboxUnavailableError(
+            `notification outbox in ${config.database!.shown}: ${(err as Error).message}`,
+            { cause: err },
+          );
+        })
+      : openSqliteNotificationOutbox(config.inboxFile)
     : undefined;
   const sender =
     outbox &&
@@ -100,6 +104,8 @@ export async function startSubscriber(
       logger: logger.child({ component: "notify" }),
       tracer: options.tracer,
       metrics: options.meter && createNotifyMetrics(options.meter, "subscriber"),
+      // Replicas share the outbox: another may hold a receiver this one lacks, or record for it.
+      ...(config.database ? { abandonRemovedTargets: false, pollIntervalMs: 5000 } : {}),
     });
   const inbox = sender
     ? notifyingInbox(opened, {

@@ -1,11 +1,13 @@
 import { Code } from "@connectrpc/connect";
 import type { Notification } from "@mesh/platform/notify/notification";
 import { parseNotifyTarget } from "@mesh/platform/notify/notify-target";
+import { openPostgresNotificationOutbox } from "@mesh/platform/notify/postgres-notification-outbox";
 import { openSqliteNotificationOutbox } from "@mesh/platform/notify/sqlite-notification-outbox";
 import {
   startNotificationReceiver,
   type NotificationReceiver,
 } from "@mesh/platform/testing/notification-receiver";
+import { startTestPostgres, type TestPostgres } from "@mesh/platform/testing/test-postgres";
 import { until } from "@mesh/platform/testing/until";
 import { expect } from "chai";
 import { startSubscriber, type Subscriber } from "../src/app.js";
@@ -111,5 +113,64 @@ describe("dead-letter notifications", function () {
     await until(async () => (await outboxCounts(second.inboxFile)).delivered === 1);
     expect(receiver.json<Notification>().map((n) => n.status)).to.deep.equal(["dead_lettered"]);
     expect(await outboxCounts(second.inboxFile)).to.deep.include({ pending: 0 });
+  });
+});
+
+describe("dead-letter notifications with the inbox in PostgreSQL", function () {
+  this.timeout(60_000);
+  let server: TestPostgres;
+  let scratch: ReturnType<typeof scratchDir>;
+  let rebalancer: FakeRebalancer;
+  let receiver: NotificationReceiver;
+  const running: Subscriber[] = [];
+
+  beforeEach(async () => {
+    server = await startTestPostgres();
+    scratch = scratchDir();
+    rebalancer = await startFakeRebalancer();
+    rebalancer.behaviour = () => ({ kind: "error", code: Code.PermissionDenied });
+    receiver = await startNotificationReceiver();
+  });
+  afterEach(async () => {
+    for (const subscriber of running.splice(0)) await subscriber.close();
+    await rebalancer.stop();
+    await receiver.stop();
+    await server.stop();
+    scratch.remove();
+  });
+
+  it("notifies each dead letter once from two replicas sharing the database", async () => {
+    const url = await server.createDatabase();
+    for (const replica of ["a", "b"]) {
+      const config = testConfig(scratch.dir, rebalancer.url, {
+        databaseUrl: url,
+        dataDir: `${scratch.dir}/${replica}`,
+      });
+      running.push(
+        await startSubscriber(config, {
+          logger: testLogger,
+          notify: {
+            targets: [parseNotifyTarget(`${receiver.url}/hook`)],
+            initialRetryDelayMs: 50,
+            maxRetryDelayMs: 300,
+          },
+        }),
+      );
+    }
+    for (const eventId of ["p-1", "p-2", "p-3"]) {
+      await postEvent(running[0]!.url, "s1", { exec: "rebalance", eventId });
+    }
+    // Two accounts on s1: six entries, dead-lettered by whichever replica delivered them.
+    await until(async () => (await running[0]!.inbox.counts()).dead === 6, 10_000);
+    const outbox = await openPostgresNotificationOutbox(url);
+    try {
+      await until(async () => (await outbox.counts()).delivered === 6, 10_000, "all delivered");
+      expect(await outbox.counts()).to.deep.equal({ pending: 0, delivered: 6, abandoned: 0 });
+    } finally {
+      await outbox.close();
+    }
+    const ids = receiver.json<Notification>().map((n) => n.id);
+    expect(ids).to.have.length(6);
+    expect(new Set(ids).size).to.equal(6);
   });
 });
