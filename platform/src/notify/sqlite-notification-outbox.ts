@@ -37,7 +37,7 @@ interface Row {
 /**
  * Opens (creating if needed) the outbox table in the SQLite file `file`, which may be another
  * store's file (the subscriber's inbox): WAL mode lets both connections work on it. Every write
- * is durable before its promise resolves.
+ * is committed before its promise resolves.
  */
 export function openSqliteNotificationOutbox(
   file: string,
@@ -47,7 +47,9 @@ export function openSqliteNotificationOutbox(
   mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = FULL");
+  // As durable as the run store's records (WAL, NORMAL: a crash of the process loses nothing; a
+  // power cut may lose the last commits, the run's record with them).
+  db.pragma("synchronous = NORMAL");
   db.pragma("busy_timeout = 5000");
   db.exec(schema);
 
