@@ -112,6 +112,7 @@ describe("run notifications from the rebalancer process", function () {
         scopeSpans: Array<{
           spans: Array<{
             name: string;
+            traceId: string;
             attributes: Array<{ key: string; value: { stringValue?: string; intValue?: string } }>;
           }>;
         }>;
@@ -131,6 +132,11 @@ describe("run notifications from the rebalancer process", function () {
       .find((span) => span.name === "notify")!
       .attributes.find((a) => a.key === "notify.target")?.value.stringValue;
     expect(target).to.equal(`http://[redacted]@127.0.0.1:${receiver.port}/hook?token=[redacted]`);
+    // The attempts belong to the run's trace, as children of where it ended.
+    const runTrace = spans.find((span) => span.name === "rebalance.run")?.traceId;
+    expect(runTrace).to.match(/^[0-9a-f]{32}$/);
+    const notifyTraces = new Set(spans.filter((s) => s.name === "notify").map((s) => s.traceId));
+    expect([...notifyTraces]).to.deep.equal([runTrace]);
 
     expect(stdout).to.contain("notification not delivered; will retry");
     expect(stdout).to.contain("notification sent");

@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode, type Tracer } from "@opentelemetry/api";
+import { SpanKind, SpanStatusCode, type Context, type Tracer } from "@opentelemetry/api";
 import type { SecretRedactor } from "../secret-redactor.js";
 import { formatNotification } from "./format-notification.js";
 import type { Notification } from "./notification.js";
@@ -25,6 +25,8 @@ export function deliverNotification(
     signal: AbortSignal;
     /** Removes the secrets of every receiver's URL from error texts (a receiver may echo any). */
     redactor: SecretRedactor;
+    /** The span is a child of this context's: the run's, so the attempts join its trace. */
+    parent: Context;
   },
 ): Promise<void> {
   const { headers, body } = formatNotification(target.format, notification);
@@ -43,6 +45,7 @@ export function deliverNotification(
         ...(notification.runId ? { "run.id": notification.runId } : {}),
       },
     },
+    options.parent,
     async (span) => {
       try {
         const response = await fetch(target.url, {

@@ -1,4 +1,5 @@
 import type { Notification } from "./notification.js";
+import type { NotificationTrace } from "./notification-trace.js";
 
 /** A notification waiting for one target. */
 export interface OutboxRow {
@@ -9,6 +10,8 @@ export interface OutboxRow {
   attempts: number;
   /** When it was recorded, ms since the epoch. */
   createdAt: number;
+  /** Where the outcome was reached, for the attempts' spans to join its trace. */
+  trace: NotificationTrace;
 }
 
 /** Rows by state, for status and tests. */
@@ -26,7 +29,11 @@ export interface OutboxCounts {
  */
 export interface NotificationOutbox {
   /** Records the notification for each target, once: a repeat of an (id, target) changes nothing. */
-  add(notification: Notification, targets: readonly string[]): Promise<void>;
+  add(
+    notification: Notification,
+    targets: readonly string[],
+    trace?: NotificationTrace,
+  ): Promise<void>;
   /**
    * The oldest undelivered row of a target (they are delivered in order), for this process to
    * send; undefined when none, or when another process sharing the outbox sends that target's.

@@ -1,10 +1,11 @@
-import { trace, type Tracer } from "@opentelemetry/api";
+import { context, trace, type Tracer } from "@opentelemetry/api";
 import { ExponentialBackoff, type IBackoff } from "cockatiel";
 import type { Logger } from "../logger.js";
 import { createSecretRedactor } from "../secret-redactor.js";
 import { deliverNotification, NotificationRefused } from "./deliver-notification.js";
 import type { Notification } from "./notification.js";
 import type { NotificationOutbox } from "./notification-outbox.js";
+import { notificationParent, notificationTrace } from "./notification-trace.js";
 import type { NotifyMetrics } from "./notify-metrics.js";
 import type { NotifyTarget } from "./notify-target.js";
 
@@ -41,8 +42,8 @@ export interface NotificationSenderOptions {
 /** Delivers notifications from the outbox in the background. */
 export interface NotificationSender {
   /**
-   * Records the notification in the outbox for every receiver and wakes their delivery; resolves
-   * once recorded, never waiting for a receiver.
+   * Records the notification in the outbox for every receiver, with the active trace context,
+   * and wakes their delivery; resolves once recorded, never waiting for a receiver.
    */
   enqueue(notification: Notification): Promise<void>;
   /** Stops delivering; what is not delivered stays in the outbox for the next start. */
@@ -109,6 +110,7 @@ export function createNotificationSender(options: NotificationSenderOptions): No
           timeoutMs,
           signal: stopping.signal,
           redactor,
+          parent: notificationParent(row.trace),
         });
         await outbox.delivered(notification.id, target.key);
         backoff = undefined;
@@ -166,9 +168,11 @@ export function createNotificationSender(options: NotificationSenderOptions): No
   return {
     async enqueue(notification) {
       if (targets.length === 0) return;
+      // The active span is where the outcome was reached (the run's): attempts join its trace.
       await outbox.add(
         notification,
         targets.map((t) => t.key),
+        notificationTrace(context.active()),
       );
       for (const wake of [...wakers]) wake();
     },

@@ -5,6 +5,9 @@ import pg from "pg";
 import { migrate, readMigrations } from "../postgres-migrations.js";
 import type { Notification } from "./notification.js";
 import type { NotificationOutbox, OutboxCounts, OutboxRow } from "./notification-outbox.js";
+import type { NotificationTrace } from "./notification-trace.js";
+
+const noTrace: NotificationTrace = { traceparent: "", tracestate: "" };
 
 /** Options of openPostgresNotificationOutbox. */
 export interface PostgresNotificationOutboxOptions {
@@ -30,6 +33,8 @@ interface Row {
   notification: string;
   attempts: number;
   created_at: string;
+  traceparent: string;
+  tracestate: string;
 }
 
 /**
@@ -71,13 +76,14 @@ export async function openPostgresNotificationOutbox(
   };
 
   return {
-    async add(notification: Notification, keys) {
+    async add(notification: Notification, keys, trace = noTrace) {
       const json = JSON.stringify(notification);
       await pool.query(
-        `INSERT INTO notification_outbox (notification_id, target, notification, created_at, updated_at)
-         SELECT $1, key, $2, ${dbNow}, ${dbNow} FROM unnest($3::text[]) AS key
+        `INSERT INTO notification_outbox (notification_id, target, notification, traceparent,
+           tracestate, created_at, updated_at)
+         SELECT $1, key, $2, $4, $5, ${dbNow}, ${dbNow} FROM unnest($3::text[]) AS key
          ON CONFLICT (notification_id, target) DO NOTHING`,
-        [notification.id, json, keys],
+        [notification.id, json, keys, trace.traceparent, trace.tracestate],
       );
       await pool.query(
         `DELETE FROM notification_outbox WHERE state != 'pending' AND updated_at < ${dbNow} - $1`,
@@ -108,6 +114,7 @@ export async function openPostgresNotificationOutbox(
           target: found.target,
           attempts: found.attempts,
           createdAt: Number(found.created_at),
+          trace: { traceparent: found.traceparent, tracestate: found.tracestate },
         } satisfies OutboxRow)
       );
     },

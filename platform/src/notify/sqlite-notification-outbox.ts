@@ -3,6 +3,9 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { Notification } from "./notification.js";
 import type { NotificationOutbox, OutboxCounts, OutboxRow } from "./notification-outbox.js";
+import type { NotificationTrace } from "./notification-trace.js";
+
+const noTrace: NotificationTrace = { traceparent: "", tracestate: "" };
 
 const schema = `
 CREATE TABLE IF NOT EXISTS notification_outbox (
@@ -13,6 +16,8 @@ CREATE TABLE IF NOT EXISTS notification_outbox (
   state TEXT NOT NULL DEFAULT 'pending',
   attempts INTEGER NOT NULL DEFAULT 0,
   last_error TEXT NOT NULL DEFAULT '',
+  traceparent TEXT NOT NULL DEFAULT '',
+  tracestate TEXT NOT NULL DEFAULT '',
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
   UNIQUE (notification_id, target)
@@ -32,6 +37,8 @@ interface Row {
   notification: string;
   attempts: number;
   created_at: number;
+  traceparent: string;
+  tracestate: string;
 }
 
 /**
@@ -53,9 +60,10 @@ export function openSqliteNotificationOutbox(
   db.pragma("busy_timeout = 5000");
   db.exec(schema);
 
-  const insert = db.prepare<[string, string, string, number, number]>(
-    `INSERT INTO notification_outbox (notification_id, target, notification, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?) ON CONFLICT (notification_id, target) DO NOTHING`,
+  const insert = db.prepare<[string, string, string, string, string, number, number]>(
+    `INSERT INTO notification_outbox (notification_id, target, notification, traceparent,
+       tracestate, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (notification_id, target) DO NOTHING`,
   );
   const prune = db.prepare<[number]>(
     "DELETE FROM notification_outbox WHERE state != 'pending' AND updated_at < ?",
@@ -77,12 +85,16 @@ export function openSqliteNotificationOutbox(
   const byState = db.prepare<[], { state: string; n: number }>(
     "SELECT state, COUNT(*) AS n FROM notification_outbox GROUP BY state",
   );
-  const addAll = db.transaction((notification: Notification, keys: readonly string[]) => {
-    const now = Date.now();
-    const json = JSON.stringify(notification);
-    for (const key of keys) insert.run(notification.id, key, json, now, now);
-    prune.run(now - keepMs);
-  });
+  const addAll = db.transaction(
+    (notification: Notification, keys: readonly string[], trace: NotificationTrace) => {
+      const now = Date.now();
+      const json = JSON.stringify(notification);
+      for (const key of keys) {
+        insert.run(notification.id, key, json, trace.traceparent, trace.tracestate, now, now);
+      }
+      prune.run(now - keepMs);
+    },
+  );
   prune.run(Date.now() - keepMs);
 
   const row = (r: Row): OutboxRow => ({
@@ -90,11 +102,12 @@ export function openSqliteNotificationOutbox(
     target: r.target,
     attempts: r.attempts,
     createdAt: r.created_at,
+    trace: { traceparent: r.traceparent, tracestate: r.tracestate },
   });
 
   return {
-    add: async (notification, keys) => {
-      addAll(notification, keys);
+    add: async (notification, keys, trace = noTrace) => {
+      addAll(notification, keys, trace);
     },
     next: async (target) => {
       const found = nextOf.get(target);

@@ -8,6 +8,9 @@ CREATE TABLE notification_outbox (
   state text NOT NULL DEFAULT 'pending',
   attempts integer NOT NULL DEFAULT 0,
   last_error text NOT NULL DEFAULT '',
+  -- W3C trace context of the span the outcome was reached in; '' when tracing was off.
+  traceparent text NOT NULL DEFAULT '',
+  tracestate text NOT NULL DEFAULT '',
   created_at bigint NOT NULL,
   updated_at bigint NOT NULL,
   UNIQUE (notification_id, target)
