@@ -2,6 +2,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { acceptedDefaults } from "./support/accepted-defaults.js";
+import { readEnvFile } from "./support/compose-file.js";
 import { configVariables } from "./support/config-variables.js";
 import { HealthStatus } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { healthReport } from "../../rebalancer/src/server/health-report.js";
@@ -496,5 +497,114 @@ describe("deploy/k8s", () => {
     expect(env.TRADING_MODE?.value).to.equal("paper");
     expect(envOf(containerOf("rebalancer")).TRADING_MODE).to.equal("paper");
     expect(envOf(containerOf("subscriber")).TRADING_MODE).to.equal("paper");
+  });
+});
+
+describe("deploy/k8s/postgres (optional PostgreSQL)", () => {
+  const postgresFolder = `${folder}/postgres`;
+  let manifests: Manifest[];
+  let mesh: Manifest[];
+  const find = (kind: string, name: string, from = manifests) => {
+    const found = from.find((m) => m.kind === kind && m.metadata.name === name);
+    expect(found, `${kind} ${name}`).to.not.equal(undefined);
+    return found!;
+  };
+  const container = () => find("StatefulSet", "postgres").spec.template.spec.containers[0];
+  const env = () =>
+    Object.fromEntries(
+      (container().env as { name: string; value: string }[]).map((e) => [e.name, e.value]),
+    );
+  const load = (dir: string) =>
+    readYaml<{ resources: string[] }>(`${dir}/kustomization.yaml`).resources.flatMap(
+      (file) => readYamlDocuments(`${dir}/${file}`) as Manifest[],
+    );
+
+  before(() => {
+    manifests = load(postgresFolder);
+    mesh = load(folder);
+  });
+
+  it("is applied on its own, into the mesh's namespace", () => {
+    const own = readYaml<{ namespace: string; resources: string[] }>(
+      `${postgresFolder}/kustomization.yaml`,
+    );
+    const main = readYaml<{ namespace: string; resources: string[] }>(
+      `${folder}/kustomization.yaml`,
+    );
+    expect(own.namespace).to.equal(main.namespace);
+    expect(main.resources.some((r) => r.includes("postgres"))).to.equal(false);
+    expect(own.resources).to.have.members(
+      readdirSync(join(repoRoot, postgresFolder)).filter(
+        (file) => file.endsWith(".yaml") && file !== "kustomization.yaml",
+      ),
+    );
+  });
+
+  it("runs one server of the image Compose pins, its data on a claim, healthy over TCP", () => {
+    const set = find("StatefulSet", "postgres").spec;
+    expect(set.replicas).to.equal(1);
+    expect(container().image).to.equal(readEnvFile(".env.example").POSTGRES_IMAGE);
+    const [claim] = set.volumeClaimTemplates;
+    expect(claim.spec.accessModes).to.deep.equal(["ReadWriteOnce"]);
+    const data = container().volumeMounts.find((m: any) => m.name === claim.metadata.name);
+    expect(env().PGDATA.startsWith(`${data.mountPath}/`), "PGDATA inside the claim").to.equal(true);
+    const ready = container().readinessProbe.exec.command;
+    expect(ready).to.deep.equal([
+      "pg_isready",
+      "--host=127.0.0.1",
+      `--username=${env().POSTGRES_USER}`,
+      `--dbname=${env().POSTGRES_DB}`,
+    ]);
+  });
+
+  it("takes its password from a Secret file, never a value", () => {
+    expect(env()).to.not.have.property("POSTGRES_PASSWORD");
+    const path = env().POSTGRES_PASSWORD_FILE;
+    const mount = container().volumeMounts.find((m: any) => path.startsWith(`${m.mountPath}/`));
+    const volume = find("StatefulSet", "postgres").spec.template.spec.volumes.find(
+      (v: any) => v.name === mount.name,
+    );
+    expect(volume.secret.items.map((i: any) => i.path)).to.include(
+      path.slice(mount.mountPath.length + 1),
+    );
+    expect(manifests.filter((m) => m.kind === "Secret")).to.deep.equal([]);
+  });
+
+  it("answers at the host, user and database of the URL the services are given", () => {
+    const url = new URL(sampleSecrets.database_url!.trim());
+    const service = find("Service", url.hostname);
+    expect(service.spec.ports.map((p: any) => p.port)).to.include(Number(url.port));
+    expect(find("StatefulSet", "postgres").spec.template.metadata.labels).to.deep.include(
+      service.spec.selector,
+    );
+    expect(url.username).to.equal(env().POSTGRES_USER);
+    expect(url.pathname).to.equal(`/${env().POSTGRES_DB}`);
+  });
+
+  it("admits the rebalancer's and the subscriber's pods, and no other", () => {
+    const rule = find("NetworkPolicy", "postgres").spec.ingress;
+    expect(rule).to.have.length(1);
+    expect(rule[0].ports).to.deep.equal([{ protocol: "TCP", port: 5432 }]);
+    const admitted = (labels: Record<string, string>) =>
+      rule[0].from.some((peer: any) =>
+        Object.entries(peer.podSelector.matchLabels).every(([k, v]) => labels[k] === v),
+      );
+    const labelsOf = (kind: string, name: string) =>
+      find(kind, name, mesh).spec.template.metadata.labels;
+    expect(admitted(labelsOf("StatefulSet", "rebalancer"))).to.equal(true);
+    expect(admitted(labelsOf("Deployment", "subscriber"))).to.equal(true);
+    expect(admitted(labelsOf("Deployment", "ib-gateway"))).to.equal(false);
+  });
+
+  it("runs as the image's postgres user within the namespace's restricted profile", () => {
+    const pod = find("StatefulSet", "postgres").spec.template.spec;
+    expect(pod.securityContext).to.deep.include({ runAsNonRoot: true, runAsUser: 999 });
+    expect(pod.automountServiceAccountToken).to.equal(false);
+    expect(container().securityContext).to.deep.include({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+    });
+    expect(container().securityContext.capabilities.drop).to.deep.equal(["ALL"]);
+    for (const key of Object.keys(container())) expect(containerFields, key).to.include(key);
   });
 });
