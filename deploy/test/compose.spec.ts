@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { acceptedDefaults } from "./support/accepted-defaults.js";
@@ -629,5 +629,20 @@ describe("deploy/compose/postgres.yml (scale-out on PostgreSQL)", () => {
       expect(subscriber.database, "the subscriber's inbox in SQLite").to.equal(undefined);
       expect(subscriber.inboxFile).to.equal("/app/data/subscriber-inbox.sqlite");
     }
+  });
+});
+
+describe("Compose files in CI", () => {
+  it("lints every Compose file with dclint in npm run test:deploy", () => {
+    const script = (JSON.parse(readRepoFile("package.json")) as { scripts: Record<string, string> })
+      .scripts["test:deploy"]!;
+    const files = [
+      "docker-compose.yml",
+      ...readdirSync(join(repoRoot, "deploy/compose"))
+        .filter((file) => file.endsWith(".yml"))
+        .map((file) => `deploy/compose/${file}`),
+    ];
+    const linted = /dclint (?:-c \S+ )?--max-warnings 0 ((?:\S+\.yml ?)+)/.exec(script)?.[1];
+    expect(linted?.trim().split(" ")).to.have.members(files);
   });
 });
