@@ -580,8 +580,16 @@ describe("deploy/compose/postgres.yml (scale-out on PostgreSQL)", () => {
       ] as const) {
         expect(b[key], key).to.deep.equal(a[key]);
       }
-      // Replica 1 keeps nothing: its DATA_DIR is the image's empty folder.
-      expect(b.volumes, `${second} has no SQLite volume`).to.equal(undefined);
+      // The rebalancer's replica keeps its DATA_DIR files (the notification outbox) on a volume
+      // of its own; the subscriber keeps everything in PostgreSQL.
+      const dataOf = (s: ComposeService) =>
+        (s.volumes ?? []).map((v) => v.split(":")).find(([, target]) => target === "/app/data");
+      if (kind === "rebalancer") {
+        expect(dataOf(b)?.[0], `${second}'s own volume`).to.not.equal(dataOf(a)?.[0]);
+        expect(compose.volumes).to.have.property(dataOf(b)![0]!);
+      } else {
+        expect(b.volumes, `${second} has no volume`).to.equal(undefined);
+      }
       expect(b.ports, `${second} is not published`).to.equal(undefined);
     });
   }

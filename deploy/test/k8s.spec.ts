@@ -352,18 +352,28 @@ describe("deploy/k8s", () => {
         }
       });
 
-      it("keeps nothing on the pod: DATA_DIR is scratch, accounts.yaml at ACCOUNTS_FILE", () => {
+      it("keeps DATA_DIR per pod, never shared, and accounts.yaml at ACCOUNTS_FILE", () => {
         const container = containerOf(name);
-        const pod = workload(name).spec.template.spec;
+        const { spec } = workload(name);
         const env = envOf(container);
-        const volumeAt = (path: string) => {
+        const mountAt = (path: string) => {
           const mount = container.volumeMounts!.find((m) => m.mountPath === path);
           expect(mount, `a volume at ${path}`).to.not.equal(undefined);
-          return pod.volumes.find((v: any) => v.name === mount!.name);
+          return mount!;
         };
-        // The state is in PostgreSQL, shared by the replicas; a volume per pod would hide it.
-        expect(volumeAt(env.DATA_DIR!)).to.have.property("emptyDir");
-        expect(workload(name).spec.volumeClaimTemplates).to.equal(undefined);
+        const volumeAt = (path: string) =>
+          spec.template.spec.volumes.find((v: any) => v.name === mountAt(path).name);
+        // The shared state is in PostgreSQL. The rebalancer's remaining files (the notification
+        // outbox) are each pod's own claim; the subscriber keeps nothing.
+        if (name === "rebalancer") {
+          const claim = spec.volumeClaimTemplates.find(
+            (t: any) => t.metadata.name === mountAt(env.DATA_DIR!).name,
+          );
+          expect(claim, "DATA_DIR on a claim per pod").to.not.equal(undefined);
+          expect(claim.spec.accessModes).to.deep.equal(["ReadWriteOnce"]);
+        } else {
+          expect(volumeAt(env.DATA_DIR!)).to.have.property("emptyDir");
+        }
         expect(manifests.filter((m) => m.kind === "PersistentVolumeClaim")).to.deep.equal([]);
         expect(volumeAt(env.ACCOUNTS_FILE!).configMap.name).to.equal("rebalancer-mesh-accounts");
       });
