@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { loadAccounts, type AccountType } from "@mesh/platform/accounts";
 import { createLogger, type Logger } from "@mesh/platform/logger";
 import { createSecretRedactor } from "@mesh/platform/secret-redactor";
-import type { Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Meter } from "@opentelemetry/api";
 import { createAccountGate } from "./accounts/account-gate.js";
 import { checkAllocationFiles } from "./allocations/check-allocation-files.js";
@@ -16,6 +16,7 @@ import type { Broker } from "./broker/broker.js";
 import { createSimBroker } from "./broker/sim/sim-broker.js";
 import { traceBroker } from "./broker/traced-broker.js";
 import { createRunMetrics } from "./run-metrics.js";
+import { withJournalFeed } from "./runs/journal-feed.js";
 import { createSqliteRunStore } from "./runs/sqlite-run-store.js";
 import { createRunCoordinator } from "./runs/run-coordinator.js";
 import { createApiServer } from "./server/api-server.js";
@@ -100,7 +101,9 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
   const accounts = loadAccounts(options.accountsFile);
   await checkAllocationFiles(accounts.accounts);
   const broker = traceBroker(options.broker ?? createSimBroker());
-  const store = createSqliteRunStore(join(options.dataDir, "runs.sqlite"));
+  const { store, feed } = withJournalFeed(
+    createSqliteRunStore(join(options.dataDir, "runs.sqlite")),
+  );
   const { allocationsApiKey, apiKeys } = options;
   const secrets = createSecretRedactor(() => [
     typeof allocationsApiKey === "function" ? allocationsApiKey() : allocationsApiKey,
@@ -148,6 +151,7 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     { name: "store", check: () => store.health() },
     ...(options.components ?? []),
   ];
+  const stopping = new AbortController();
   const service = createRebalancerService({
     accounts,
     tradingMode,
@@ -155,6 +159,8 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     broker,
     allocations,
     store,
+    feed,
+    stopWatches: stopping.signal,
     coordinator,
   });
   const server = createApiServer({
@@ -180,6 +186,13 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     port,
     setSecureContext: (secureContext) => server.setSecureContext(secureContext),
     async close(graceMs = 30_000) {
+      // Watches end at once, telling watchers to resume (elsewhere, or after the restart).
+      stopping.abort(
+        new ConnectError(
+          "the rebalancer is stopping; watch again with your last resume_token",
+          Code.Unavailable,
+        ),
+      );
       // New runs are refused at once; running ones get the grace period, streamed or not.
       const drained = coordinator.drain(graceMs);
       await server.close(graceMs);

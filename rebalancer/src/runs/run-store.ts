@@ -1,4 +1,5 @@
 import type { RebalanceResponse, Run } from "@mesh/proto/rebalancer/v1/rebalancer";
+import type { JournalEntry } from "./journal-entry.js";
 import type { RecordedEvent } from "./recorded-event.js";
 
 /**
@@ -19,6 +20,13 @@ export interface RunStore {
   finish(run: Run): Promise<void>;
   /** A run's journal, in sequence order; [] for an unknown run. */
   events(runId: string): Promise<RecordedEvent[]>;
+  /**
+   * The events of every run recorded after `position` (0: from the first), in the order they
+   * were recorded, at most `limit`: what a watch replays and follows (WatchRuns).
+   */
+  eventsAfter(position: number, limit: number): Promise<JournalEntry[]>;
+  /** The position of the last event recorded, of any run; 0 when none is. */
+  lastPosition(): Promise<number>;
   /** The Rebalance stream as the run told it, for a replay of its idempotency key. */
   responses(runId: string): Promise<RebalanceResponse[]>;
   /** A run's record: its final one once it ended, else the fold of its journal so far. */

@@ -43,6 +43,7 @@ describe("the REST routes", () => {
       `POST ${dryRunTemplate}`,
       "GET /runs/{run_id}",
       "GET /accounts/{account_id}/runs",
+      "GET /runs:watch",
       "GET /accounts/{account_id}/orders",
       "POST /accounts/{account_id}/orders:cancel",
       "GET /health",
