@@ -79,6 +79,59 @@ const finalOf =
       ),
     );
 
+/** One Server-Sent Event as GET /runs:watch sends it. */
+interface SentEvent {
+  event: string;
+  id: string;
+  data: {
+    run_id?: string;
+    status?: string;
+    resume_token: string;
+    event?: Record<string, unknown> & { run_id: string; sequence: number };
+  };
+}
+
+/** The events of a text/event-stream body, as they arrive. */
+async function* sentEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SentEvent> {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for await (const chunk of body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
+      const fields = new Map(
+        buffer
+          .slice(0, end)
+          .split("\n")
+          .map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 2)]),
+      );
+      buffer = buffer.slice(end + 2);
+      yield {
+        event: fields.get("event") ?? "",
+        id: fields.get("id") ?? "",
+        data: JSON.parse(fields.get("data") ?? "null") as SentEvent["data"],
+      };
+    }
+  }
+}
+
+/** Reads Server-Sent Events until `done` says those read are enough. */
+async function readUntil(
+  events: AsyncGenerator<SentEvent>,
+  done: (read: SentEvent[]) => boolean,
+): Promise<SentEvent[]> {
+  const read: SentEvent[] = [];
+  while (!done(read)) {
+    const next = await events.next();
+    if (next.done) throw new Error("the event stream ended");
+    read.push(next.value);
+  }
+  return read;
+}
+
+const sentOf = (read: SentEvent[]) =>
+  read.map((e) => `${e.data.event!.run_id} ${e.data.event!.sequence}`);
+const numbered = (events: RebalanceResponse[]) => events.map((e) => `${e.runId} ${e.sequence}`);
+
 describe("WatchRuns", () => {
   let app: RunningRebalancer;
   let grpc: Service;
@@ -172,6 +225,45 @@ describe("WatchRuns", () => {
     expect(toldOf(read)).to.deep.equal(a.map(told));
   });
 
+  it("serves GET /runs:watch as Server-Sent Events that resume from Last-Event-ID", async () => {
+    const abort = new AbortController();
+    const res = await fetch(`${app.url}/runs:watch?account_ids=${first}`, { signal: abort.signal });
+    expect(res.status).to.equal(200);
+    expect(res.headers.get("content-type")).to.match(/^text\/event-stream/);
+    const events = sentEvents(res.body!);
+    const [start] = await readUntil(events, (read) => read.length === 1);
+    expect(start!.event).to.equal("run");
+    expect(start!.id).to.equal(start!.data.resume_token);
+    const a = await run(grpc, first);
+    await run(grpc, second);
+    const read = await readUntil(events, (r) => r.some((e) => e.data.status === "completed"));
+    abort.abort();
+    expect(sentOf(read)).to.deep.equal(numbered(a));
+    expect(read.every((e) => e.event === "run" && e.id === e.data.resume_token)).to.equal(true);
+    expect(read[0]!.data).to.include({ run_id: a[0]!.runId, status: "running" });
+    expect(read[0]!.data.event!).to.have.property("accepted");
+
+    const b = await run(grpc, first);
+    const again = await fetch(`${app.url}/runs:watch?account_ids=${first}`, {
+      headers: { "last-event-id": read[1]!.id },
+    });
+    const resumed = sentEvents(again.body!);
+    const missed = await readUntil(
+      resumed,
+      (r) => r.filter((e) => e.data.event?.completed).length === 2,
+    );
+    await resumed.return(undefined);
+    expect(sentOf(missed.slice(1))).to.deep.equal([...numbered(a).slice(2), ...numbered(b)]);
+  });
+
+  it("answers a refused watch on REST with a JSON error and its status", async () => {
+    const res = await fetch(`${app.url}/runs:watch?account_ids=NOPE1`);
+    expect(res.status).to.equal(404);
+    expect(await res.json()).to.include({ code: "not_found" });
+    const bad = await fetch(`${app.url}/runs:watch?statuses=sideways`);
+    expect(bad.status).to.equal(400);
+  });
+
   it("refuses unknown accounts and tokens it never gave", async () => {
     const refusal = async (request: MessageInitShape<typeof WatchRunsRequestSchema>) => {
       try {
@@ -188,6 +280,28 @@ describe("WatchRuns", () => {
     const error = await refusal({ resumeToken: ahead });
     expect(error.code).to.equal(Code.InvalidArgument);
     expect(error.rawMessage).to.match(/ahead of this rebalancer's run journal/);
+  });
+
+  it("asks for an API key as ListRuns does: unless reads are open", async () => {
+    await app.close(1_000);
+    const dataDir = mkdtempSync(join(tmpdir(), "watch-runs-"));
+    for (const openReads of [false, true]) {
+      app = await startRebalancer({ accountsFile, dataDir, apiKeys: ["watch-key"], openReads });
+      const client = createClient(RebalancerService, createGrpcTransport({ baseUrl: app.url }));
+      const anonymous = watch(client, {});
+      const answer = await anonymous.next().then(
+        () => "served",
+        (err: unknown) => Code[ConnectError.from(err).code],
+      );
+      anonymous.stop();
+      expect(answer, `openReads ${openReads}`).to.equal(openReads ? "served" : "Unauthenticated");
+      const keyed = client.watchRuns({}, { headers: { authorization: "Bearer watch-key" } });
+      for await (const response of keyed) {
+        expect(response.resumeToken).to.not.equal("");
+        break;
+      }
+      if (!openReads) await app.close(1_000);
+    }
   });
 
   it("ends its watches with UNAVAILABLE when the rebalancer stops, telling them to resume", async () => {
