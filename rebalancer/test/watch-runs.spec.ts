@@ -232,7 +232,7 @@ describe("WatchRuns", () => {
     expect(res.headers.get("content-type")).to.match(/^text\/event-stream/);
     const events = sentEvents(res.body!);
     const [start] = await readUntil(events, (read) => read.length === 1);
-    expect(start!.event).to.equal("run");
+    expect(start!.event).to.equal("start");
     expect(start!.id).to.equal(start!.data.resume_token);
     const a = await run(grpc, first);
     await run(grpc, second);

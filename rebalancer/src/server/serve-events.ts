@@ -6,8 +6,8 @@ import { restResponseJson } from "./rest-response-json.js";
 
 /** How a server stream is told as Server-Sent Events (text/event-stream). */
 export interface RestEventStream {
-  /** The `event:` name of every response, e.g. "run". */
-  event: string;
+  /** The `event:` name of a response, e.g. "run". */
+  event(response: Message): string;
   /** The `id:` of a response: what a reconnecting EventSource sends back as Last-Event-ID. */
   id(response: Message): string;
   /**
@@ -43,7 +43,8 @@ export async function serveEvents(
     while (!next.done) {
       const data = JSON.stringify(restResponseJson(method.output, next.value));
       const id = stream.id(next.value);
-      if (!(await write(res, `event: ${stream.event}\nid: ${id}\ndata: ${data}\n\n`))) return;
+      if (!(await write(res, `event: ${stream.event(next.value)}\nid: ${id}\ndata: ${data}\n\n`)))
+        return;
       next = await iterator.next();
     }
   } catch (error) {

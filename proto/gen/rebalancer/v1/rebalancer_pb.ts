@@ -2846,9 +2846,10 @@ export const RebalancerService: GenService<{
    * recorded. Each watch reads the journal at its own pace, so a slow watcher never holds up a
    * run and nothing piles up for it in memory. Unknown accounts in the filter are refused with
    * NOT_FOUND, a token this rebalancer never gave with INVALID_ARGUMENT. On REST,
-   * `GET /runs:watch?account_ids=DU1&statuses=failed` is a Server-Sent Events stream (one
-   * `run` event per response, its `id:` the resume token, so a reconnecting EventSource resumes
-   * with `Last-Event-ID`).
+   * `GET /runs:watch?account_ids=DU1&statuses=failed` is a Server-Sent Events stream: a `start`
+   * event, then one `run` event per run event, each with the response's JSON as `data:` and its
+   * resume token as `id:`, so a reconnecting EventSource resumes with `Last-Event-ID`; an error
+   * ending the stream is an `error` event ({"code": ..., "message": ...}).
    *
    * @generated from rpc rebalancer.v1.RebalancerService.WatchRuns
    */
