@@ -58,9 +58,12 @@ async function run(
   client: Service,
   accountId: string,
   idempotencyKey = "",
+  mode = ExecutionMode.DRY_RUN,
 ): Promise<RebalanceResponse[]> {
   const events: RebalanceResponse[] = [];
-  for await (const event of client.rebalance({ accountId, idempotencyKey })) events.push(event);
+  for await (const event of client.rebalance({ accountId, idempotencyKey, mode })) {
+    events.push(event);
+  }
   return events;
 }
 
@@ -207,6 +210,29 @@ describe("WatchRuns", () => {
     expect(only!.runId).to.equal(b[0]!.runId);
     expect(only!.event!.event.case).to.equal("completed");
     expect(only!.status).to.equal(RunStatus.COMPLETED);
+  });
+
+  it("holds no run up for a watcher that stops reading, which then gets every event once it reads again", async () => {
+    const watcher = watch(grpc, {});
+    await watcher.next();
+    // Live runs, with their orders and fills, while the watcher reads nothing.
+    const runs: RebalanceResponse[][] = [];
+    for (let i = 0; i < 6; i++) {
+      const [a, b] = await Promise.all([
+        run(grpc, first, `slow-${i}`, ExecutionMode.LIVE),
+        run(grpc, second, `slow-${i}`, ExecutionMode.LIVE),
+      ]);
+      runs.push(a, b);
+    }
+    expect(runs.every((events) => events.at(-1)!.event.case === "completed")).to.equal(true);
+    const read = await watcher.until(finalOf(...runs.map((events) => events[0]!.runId)));
+    watcher.stop();
+    for (const events of runs) {
+      expect(toldOf(read.filter((r) => r.runId === events[0]!.runId))).to.deep.equal(
+        events.map(told),
+      );
+    }
+    expect(read.length).to.equal(runs.flat().length);
   });
 
   it("serves gRPC-Web as well, and a token taken before a run replays the whole run", async () => {

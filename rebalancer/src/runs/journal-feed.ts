@@ -15,8 +15,15 @@ export interface JournalFeed {
   grownPast(version: number, signal: AbortSignal): Promise<void>;
 }
 
-/** `store`, telling the feed it returns each time an event is in its journal. */
-export function withJournalFeed(store: RunStore): { store: RunStore; feed: JournalFeed } {
+/**
+ * `store`, telling the feed it returns each time an event is in its journal. `grown` tells it of
+ * events appended elsewhere: another replica's, e.g. on a PostgreSQL NOTIFY.
+ */
+export function withJournalFeed(store: RunStore): {
+  store: RunStore;
+  feed: JournalFeed;
+  grown: () => void;
+} {
   let version = 0;
   const waiters = new Set<() => void>();
   const grown = () => {
@@ -47,6 +54,7 @@ export function withJournalFeed(store: RunStore): { store: RunStore; feed: Journ
   };
   return {
     feed,
+    grown,
     // Every method delegated by name: a store may be a class instance, which a spread would lose.
     store: {
       // A begin that found the run already recorded appended nothing; a wake costs one read.
