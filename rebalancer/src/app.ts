@@ -74,6 +74,8 @@ export interface RebalancerAppOptions {
   consoleDir?: string;
   /** Serve HTTPS, optionally requiring client certificates; default cleartext. */
   tls?: OnePortTlsOptions;
+  /** How long a WatchRuns stream stays quiet before it tells where it stands; default 30 s. */
+  watchHeartbeatMs?: number;
   /** More components in the health report, e.g. reloaded credentials; default none. */
   components?: ComponentProbe[];
 }
@@ -161,6 +163,7 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     store,
     feed,
     stopWatches: stopping.signal,
+    watchHeartbeatMs: options.watchHeartbeatMs,
     coordinator,
   });
   const server = createApiServer({

@@ -235,6 +235,32 @@ describe("WatchRuns", () => {
     expect(read.length).to.equal(runs.flat().length);
   });
 
+  it("tells where it stands when quiet, past the events its filters left out", async () => {
+    await app.close(1_000);
+    app = await startRebalancer({
+      accountsFile,
+      dataDir: mkdtempSync(join(tmpdir(), "watch-runs-")),
+      broker: createSimBroker({ fillDelayMs: 5 }),
+      watchHeartbeatMs: 20,
+    });
+    grpc = createClient(RebalancerService, createGrpcTransport({ baseUrl: app.url }));
+    const watcher = watch(grpc, { accountIds: [second] });
+    const start = await watcher.next();
+    await run(grpc, first);
+    // The run on the other account moved the watch on: a quiet response says it.
+    const read = await watcher.until((r) => r.some((q) => q.resumeToken !== start.resumeToken));
+    watcher.stop();
+    const quiet = read.at(-1)!;
+    expect(read.every((r) => r.event === undefined && r.runId === "")).to.equal(true);
+
+    const b = await run(grpc, second);
+    const resumed = watch(grpc, { accountIds: [second], resumeToken: quiet.resumeToken });
+    await resumed.next();
+    const again = await resumed.until(finalOf(b[0]!.runId));
+    resumed.stop();
+    expect(toldOf(again.filter((r) => r.event))).to.deep.equal(b.map(told));
+  });
+
   it("serves gRPC-Web as well, and a token taken before a run replays the whole run", async () => {
     const watcher = watch(grpc, {});
     const { resumeToken } = await watcher.next();
@@ -258,7 +284,7 @@ describe("WatchRuns", () => {
     expect(res.headers.get("content-type")).to.match(/^text\/event-stream/);
     const events = sentEvents(res.body!);
     const [start] = await readUntil(events, (read) => read.length === 1);
-    expect(start!.event).to.equal("start");
+    expect(start!.event).to.equal("position");
     expect(start!.id).to.equal(start!.data.resume_token);
     const a = await run(grpc, first);
     await run(grpc, second);

@@ -81,8 +81,8 @@ const rebalance: RestMethodAdapter = {
 // GET /runs:watch as Server-Sent Events; an EventSource resumes with Last-Event-ID on its own.
 const watchRuns: RestMethodAdapter = {
   eventStream: {
-    // The first response says where the watch starts; each other one is a run's event.
-    event: (response) => ((response as WatchRunsResponse).event ? "run" : "start"),
+    // A response without a run's event says where the watch stands (at its start, when quiet).
+    event: (response) => ((response as WatchRunsResponse).event ? "run" : "position"),
     id: (response) => (response as WatchRunsResponse).resumeToken,
     resumeField: "resume_token",
   },

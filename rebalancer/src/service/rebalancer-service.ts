@@ -47,6 +47,8 @@ export interface RebalancerServiceDeps {
    * watchers resume elsewhere instead of holding the shutdown; default never.
    */
   stopWatches?: AbortSignal;
+  /** How long a WatchRuns stream stays quiet before it tells where it stands; default 30 s. */
+  watchHeartbeatMs?: number;
   /** Starts and follows rebalances; no default. */
   coordinator: RunCoordinator;
   /** How long CancelOpenOrders waits for the broker to confirm; default 30 s. */
@@ -165,7 +167,7 @@ export function createRebalancerService(
         ? AbortSignal.any([context.signal, deps.stopWatches])
         : context.signal;
       yield* watchRuns(
-        { store, feed: deps.feed },
+        { store, feed: deps.feed, heartbeatMs: deps.watchHeartbeatMs ?? 30_000 },
         { accountIds, statuses: request.statuses, resumeToken: request.resumeToken },
         signal,
       );

@@ -18,6 +18,12 @@ export interface RunWatchSource {
   store: RunStore;
   /** Wakes the watch when the journal grows; no default. */
   feed: JournalFeed;
+  /**
+   * After this long without an event to tell, the watch tells where it stands (a response with
+   * only a resume token): idle connections stay open through proxies, and the token moves past
+   * events the filters left out. No default.
+   */
+  heartbeatMs: number;
 }
 
 /** Which events a watch tells, and from where. */
@@ -97,6 +103,28 @@ export async function* watchRuns(
         resumeToken: resumeToken(at),
       });
     }
-    if (entries.length < page) await feed.grownPast(seen, signal);
+    if (entries.length < page && !(await grownWithin(feed, seen, source.heartbeatMs, signal))) {
+      yield create(WatchRunsResponseSchema, { resumeToken: resumeToken(position) });
+    }
+  }
+}
+
+/** True once the journal grew past `seen`; false when `ms` passed first. */
+async function grownWithin(
+  feed: JournalFeed,
+  seen: number,
+  ms: number,
+  signal: AbortSignal,
+): Promise<boolean> {
+  const quiet = new AbortController();
+  const timer = setTimeout(() => quiet.abort(), ms);
+  try {
+    await feed.grownPast(seen, AbortSignal.any([signal, quiet.signal]));
+    return true;
+  } catch (err) {
+    if (signal.aborted) throw err;
+    return false;
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -1931,13 +1931,14 @@ export const WatchRunsRequestSchema: GenMessage<WatchRunsRequest> = /*@__PURE__*
   messageDesc(file_rebalancer_v1_rebalancer, 39);
 
 /**
- * WatchRunsResponse is one event of one run, or (first of a watch) where the watch starts.
+ * WatchRunsResponse is one event of one run, or (first of a watch, and after a quiet stretch)
+ * only where the watch stands.
  *
  * @generated from message rebalancer.v1.WatchRunsResponse
  */
 export type WatchRunsResponse = Message<"rebalancer.v1.WatchRunsResponse"> & {
   /**
-   * Run the event belongs to; empty in the first response of a watch.
+   * Run the event belongs to; empty in a response without an event.
    *
    * @generated from field: string run_id = 1;
    */
@@ -1966,14 +1967,15 @@ export type WatchRunsResponse = Message<"rebalancer.v1.WatchRunsResponse"> & {
 
   /**
    * The event, as the run's Rebalance stream tells it (numbered within the run, `replayed` when
-   * it was recorded before the watch started); unset in the first response of a watch.
+   * it was recorded before the watch started); unset in the first response of a watch and in
+   * those sent after a quiet stretch.
    *
    * @generated from field: rebalancer.v1.RebalanceResponse event = 5;
    */
   event?: RebalanceResponse | undefined;
 
   /**
-   * Resume from just after this event (or, in the first response, from where the watch starts).
+   * Resume from just after this event (without an event: from where the watch stands).
    *
    * @generated from field: string resume_token = 6;
    */
@@ -2840,16 +2842,19 @@ export const RebalancerService: GenService<{
   /**
    * WatchRuns streams the events of every run, on every account, as they are recorded: the
    * events the Rebalance stream tells, each with its run's account and status and a resume
-   * token. The first response carries only a `resume_token`: where the watch starts. Without a
-   * `resume_token` in the request the watch starts now; with one it first replays every event
-   * recorded after that token, then goes on live, each event exactly once and in the order
-   * recorded. Each watch reads the journal at its own pace, so a slow watcher never holds up a
-   * run and nothing piles up for it in memory. Unknown accounts in the filter are refused with
-   * NOT_FOUND, a token this rebalancer never gave with INVALID_ARGUMENT. On REST,
-   * `GET /runs:watch?account_ids=DU1&statuses=failed` is a Server-Sent Events stream: a `start`
-   * event, then one `run` event per run event, each with the response's JSON as `data:` and its
-   * resume token as `id:`, so a reconnecting EventSource resumes with `Last-Event-ID`; an error
-   * ending the stream is an `error` event ({"code": ..., "message": ...}).
+   * token. The first response carries only a `resume_token`: where the watch starts; so does one
+   * after every 30 s without an event to tell, which keeps idle connections open through proxies
+   * and moves the token past the events the filters left out. Without a `resume_token` in the
+   * request the watch starts now; with one it first replays every event recorded after that
+   * token, then goes on live, each event exactly once and in the order recorded. Each watch
+   * reads the journal at its own pace, so a slow watcher never holds up a run and nothing piles
+   * up for it in memory. Unknown accounts in the filter are refused with NOT_FOUND, a token this
+   * rebalancer never gave with INVALID_ARGUMENT. On REST, `GET
+   * /runs:watch?account_ids=DU1&statuses=failed` is a Server-Sent Events stream: one `run` event
+   * per run event and a `position` event per response without one, each with the response's JSON
+   * as `data:` and its resume token as `id:`, so a reconnecting EventSource resumes with
+   * `Last-Event-ID`; an error ending the stream is an `error` event ({"code": ..., "message":
+   * ...}).
    *
    * @generated from rpc rebalancer.v1.RebalancerService.WatchRuns
    */
