@@ -10,12 +10,13 @@ import {
 } from "@connectrpc/connect-node";
 import {
   ExecutionMode,
+  RebalanceResponseSchema,
   RebalancerService,
   RunStatus,
   type RebalanceResponse,
   type WatchRunsResponse,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import { toJson, type MessageInitShape } from "@bufbuild/protobuf";
 import type { WatchRunsRequestSchema } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { expect } from "chai";
 import { startRebalancer, type RunningRebalancer } from "../src/app.js";
@@ -66,6 +67,9 @@ async function run(
   }
   return events;
 }
+
+/** An event as the wire carries it, to compare in full. */
+const wire = (e: RebalanceResponse) => toJson(RebalanceResponseSchema, e);
 
 /** What a watch and a Rebalance stream both tell of an event, to compare the two. */
 const told = (e: RebalanceResponse) => `${e.runId} ${e.sequence} ${e.event.case}`;
@@ -169,6 +173,8 @@ describe("WatchRuns", () => {
       const runId = events[0]!.runId;
       const ofRun = read.filter((r) => r.runId === runId);
       expect(toldOf(ofRun)).to.deep.equal(events.map(told));
+      // The very events the run's stream told: plan, orders, fills, times and all.
+      expect(ofRun.map((r) => wire(r.event!))).to.deep.equal(events.map(wire));
       expect(ofRun.every((r) => r.accountId === accountId)).to.equal(true);
       expect(ofRun.at(-1)!.status).to.equal(RunStatus.COMPLETED);
       expect(ofRun.slice(0, -1).every((r) => r.status === RunStatus.RUNNING)).to.equal(true);
@@ -228,9 +234,8 @@ describe("WatchRuns", () => {
     const read = await watcher.until(finalOf(...runs.map((events) => events[0]!.runId)));
     watcher.stop();
     for (const events of runs) {
-      expect(toldOf(read.filter((r) => r.runId === events[0]!.runId))).to.deep.equal(
-        events.map(told),
-      );
+      const ofRun = read.filter((r) => r.runId === events[0]!.runId);
+      expect(ofRun.map((r) => wire(r.event!))).to.deep.equal(events.map(wire));
     }
     expect(read.length).to.equal(runs.flat().length);
   });
