@@ -145,18 +145,28 @@ export function createSqliteRunStore(file: string): RunStore {
     }
   };
 
+  // The watches' reads, as often as events are recorded: they leave the health's last write
+  // failure as it is, which a read going through says nothing about.
+  const watched = <T>(work: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(work());
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  };
+
   return {
     begin: (accepted) => guarded(() => begin(accepted)),
     appendEvent: (event) => guarded(() => void append(event)),
     finish: (run) => guarded(() => void update.run(run.status, encode(run), run.runId)),
     events: (runId) => guarded(() => events(runId)),
     eventsAfter: (position, limit) =>
-      guarded(() =>
+      watched(() =>
         (journalAfter.all(position, limit) as (JournalRow & { position: number })[]).map(
           (row): JournalEntry => ({ position: row.position, recorded: recordedOf(row) }),
         ),
       ),
-    lastPosition: () => guarded(() => (journalEnd.get() as { position: number }).position),
+    lastPosition: () => watched(() => (journalEnd.get() as { position: number }).position),
     responses: (runId) =>
       guarded(() => {
         const journal = events(runId);
