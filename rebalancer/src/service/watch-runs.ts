@@ -116,15 +116,21 @@ async function grownWithin(
   ms: number,
   signal: AbortSignal,
 ): Promise<boolean> {
-  const quiet = new AbortController();
-  const timer = setTimeout(() => quiet.abort(), ms);
+  // One controller for both ends of the wait, without AbortSignal.any: this runs once per event
+  // per watch, and signals composed that way are kept alive by the watch's own signal.
+  const wait = new AbortController();
+  const left = () => wait.abort(signal.reason);
+  signal.addEventListener("abort", left, { once: true });
+  if (signal.aborted) left();
+  const timer = setTimeout(() => wait.abort(), ms);
   try {
-    await feed.grownPast(seen, AbortSignal.any([signal, quiet.signal]));
+    await feed.grownPast(seen, wait.signal);
     return true;
   } catch (err) {
     if (signal.aborted) throw err;
     return false;
   } finally {
     clearTimeout(timer);
+    signal.removeEventListener("abort", left);
   }
 }
