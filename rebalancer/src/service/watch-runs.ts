@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import {
   ExecutionMode,
   WatchRunsResponseSchema,
+  type RebalanceResponse,
   type RunStatus,
   type WatchRunsResponse,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
@@ -85,7 +86,15 @@ export async function* watchRuns(
     for (const { position: at, recorded } of entries) {
       position = at;
       const narrator = await narratorOf(recorded);
-      const event = narrator.tell(recorded);
+      let event: RebalanceResponse | undefined;
+      try {
+        event = narrator.tell(recorded);
+      } catch {
+        // A journal that cannot be told (none should: each starts with its acceptance) is
+        // passed over, rather than stopping every watch at this position for good.
+        runs.delete(recorded.runId);
+        continue;
+      }
       const state = narrator.state!;
       if (recorded.event.kind === "outcome") runs.delete(recorded.runId);
       if (!event) continue;
