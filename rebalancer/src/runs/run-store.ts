@@ -22,7 +22,11 @@ export interface RunStore {
   events(runId: string): Promise<RecordedEvent[]>;
   /**
    * The events of every run recorded after `position` (0: from the first), in the order they
-   * were recorded, at most `limit`: what a watch replays and follows (WatchRuns).
+   * were recorded, at most `limit`: what a watch replays and follows (WatchRuns). Positions
+   * must become readable in order: once a read has returned position n, no event below n may
+   * appear later, or a watch past it would miss that event for good. SQLite commits one write
+   * at a time; a shared database must make it so (e.g. on PostgreSQL, journal inserts that take
+   * one advisory transaction lock, or reads that stop below the oldest transaction in flight).
    */
   eventsAfter(position: number, limit: number): Promise<JournalEntry[]>;
   /** The position of the last event recorded, of any run; 0 when none is. */
