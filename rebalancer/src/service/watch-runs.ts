@@ -62,16 +62,27 @@ export async function* watchRuns(
   let position = request.resumeToken ? tokenPosition(request.resumeToken, startedAt) : startedAt;
   yield create(WatchRunsResponseSchema, { resumeToken: resumeToken(position) });
 
-  const runs = new Map<string, RunNarrator>();
-  /** The run's narrator, with every event before `recorded` told. */
-  const narratorOf = async (recorded: RecordedEvent): Promise<RunNarrator> => {
+  /** What the watch knows of each run: its narrator, or that it is another account's. */
+  const runs = new Map<string, RunNarrator | "not watched">();
+  const watched = (accountId: string) => accounts.size === 0 || accounts.has(accountId);
+  /** The run's narrator with every event before `recorded` told; none for another account's. */
+  const narratorOf = async (recorded: RecordedEvent): Promise<RunNarrator | "not watched"> => {
     const known = runs.get(recorded.runId);
     if (known) return known;
-    const narrator = new RunNarrator();
-    // A run met after its acceptance (running when the watch started, or forgotten since).
-    if (recorded.event.kind !== "accepted") {
-      for (const earlier of await store.events(recorded.runId)) {
-        if (earlier.sequence < recorded.sequence) narrator.tell(earlier);
+    let narrator: RunNarrator | "not watched" = new RunNarrator();
+    const { event } = recorded;
+    if (event.kind === "accepted") {
+      if (!watched(event.header.accountId)) narrator = "not watched";
+    } else {
+      // A run met after its acceptance (running when the watch started, or forgotten since).
+      const journal = await store.events(recorded.runId);
+      const first = journal[0]?.event;
+      if (first?.kind === "accepted" && !watched(first.header.accountId)) {
+        narrator = "not watched";
+      } else {
+        for (const earlier of journal) {
+          if (earlier.sequence < recorded.sequence) narrator.tell(earlier);
+        }
       }
     }
     runs.set(recorded.runId, narrator);
@@ -85,22 +96,22 @@ export async function* watchRuns(
     const entries = await store.eventsAfter(position, page);
     for (const { position: at, recorded } of entries) {
       position = at;
-      const narrator = await narratorOf(recorded);
+      let narrator: RunNarrator | "not watched";
       let event: RebalanceResponse | undefined;
       try {
-        event = narrator.tell(recorded);
+        narrator = await narratorOf(recorded);
+        if (narrator !== "not watched") event = narrator.tell(recorded);
       } catch {
         // A journal that cannot be told (none should: each starts with its acceptance) is
         // passed over, rather than stopping every watch at this position for good.
         runs.delete(recorded.runId);
         continue;
       }
-      const state = narrator.state!;
       if (recorded.event.kind === "outcome") runs.delete(recorded.runId);
-      if (!event) continue;
+      if (narrator === "not watched" || !event) continue;
+      const state = narrator.state!;
       const { accountId, live } = state.header;
       const status = runStatus(state.outcome);
-      if (accounts.size > 0 && !accounts.has(accountId)) continue;
       if (statuses.size > 0 && !statuses.has(status)) continue;
       event.replayed = at <= startedAt;
       yield create(WatchRunsResponseSchema, {
