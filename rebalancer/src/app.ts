@@ -9,7 +9,7 @@ import { createNotificationSender } from "@mesh/platform/notify/notification-sen
 import { createNotifyMetrics } from "@mesh/platform/notify/notify-metrics";
 import type { NotifyOptions } from "@mesh/platform/notify/notify-options";
 import { openSqliteNotificationOutbox } from "@mesh/platform/notify/sqlite-notification-outbox";
-import type { Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Meter } from "@opentelemetry/api";
 import { createAccountGate } from "./accounts/account-gate.js";
 import { checkAllocationFiles } from "./allocations/check-allocation-files.js";
@@ -21,6 +21,7 @@ import type { Broker } from "./broker/broker.js";
 import { createSimBroker } from "./broker/sim/sim-broker.js";
 import { traceBroker } from "./broker/traced-broker.js";
 import { createRunMetrics } from "./run-metrics.js";
+import { withJournalFeed } from "./runs/journal-feed.js";
 import { createSqliteRunStore } from "./runs/sqlite-run-store.js";
 import { createRunCoordinator } from "./runs/run-coordinator.js";
 import { notifyingRunStore } from "./runs/notifying-run-store.js";
@@ -79,6 +80,8 @@ export interface RebalancerAppOptions {
   consoleDir?: string;
   /** Serve HTTPS, optionally requiring client certificates; default cleartext. */
   tls?: OnePortTlsOptions;
+  /** How long a WatchRuns stream stays quiet before it tells where it stands; default 30 s. */
+  watchHeartbeatMs?: number;
   /** More components in the health report, e.g. reloaded credentials; default none. */
   components?: ComponentProbe[];
   /**
@@ -129,14 +132,17 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     notify?.consoleUrl ??
     `${options.tls ? "https" : "http"}://${options.host ?? "127.0.0.1"}:${options.port ?? 0}`;
   const runStore = createSqliteRunStore(join(options.dataDir, "runs.sqlite"));
-  const store = sender
-    ? notifyingRunStore(runStore, {
-        enqueue: (notification) => sender.enqueue(notification),
-        dryRuns: notify?.dryRuns,
-        consoleBase: () => consoleBase,
-        logger,
-      })
-    : runStore;
+  // Watches are woken by every event the journal records, notified or not.
+  const { store, feed } = withJournalFeed(
+    sender
+      ? notifyingRunStore(runStore, {
+          enqueue: (notification) => sender.enqueue(notification),
+          dryRuns: notify?.dryRuns,
+          consoleBase: () => consoleBase,
+          logger,
+        })
+      : runStore,
+  );
   const { allocationsApiKey, apiKeys } = options;
   const secrets = createSecretRedactor(() => [
     typeof allocationsApiKey === "function" ? allocationsApiKey() : allocationsApiKey,
@@ -184,6 +190,7 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     { name: "store", check: () => store.health() },
     ...(options.components ?? []),
   ];
+  const stopping = new AbortController();
   const service = createRebalancerService({
     accounts,
     tradingMode,
@@ -191,6 +198,9 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     broker,
     allocations,
     store,
+    feed,
+    stopWatches: stopping.signal,
+    watchHeartbeatMs: options.watchHeartbeatMs,
     coordinator,
   });
   const server = createApiServer({
@@ -217,6 +227,13 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     port,
     setSecureContext: (secureContext) => server.setSecureContext(secureContext),
     async close(graceMs = 30_000) {
+      // Watches end at once, telling watchers to resume (elsewhere, or after the restart).
+      stopping.abort(
+        new ConnectError(
+          "the rebalancer is stopping; watch again with your last resume_token",
+          Code.Unavailable,
+        ),
+      );
       // New runs are refused at once; running ones get the grace period, streamed or not.
       const drained = coordinator.drain(graceMs);
       await server.close(graceMs);

@@ -21,6 +21,7 @@ import { restRequestJson } from "./rest-request-json.js";
 import { restResponseJson } from "./rest-response-json.js";
 import { restRoutes } from "./rest-routes.js";
 import type { RestRoute } from "./rest-routes.js";
+import { serveEvents, type RestEventStream } from "./serve-events.js";
 import { writeJson } from "./write-json.js";
 
 /** What a method needs beyond the generic JSON mapping on its REST routes. */
@@ -33,6 +34,11 @@ export interface RestMethodAdapter {
   collect?(request: Message, responses: AsyncIterable<Message>): Promise<unknown>;
   /** HTTP status of a successful answer; default 200. */
   status?(response: Message): number;
+  /**
+   * Serves the server stream as Server-Sent Events instead of one JSON answer; default none.
+   * Meant for streams that do not end by themselves (watches).
+   */
+  eventStream?: RestEventStream;
 }
 
 /** Options of createRestGateway. */
@@ -114,6 +120,10 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
     try {
       const body = route.body === "" ? undefined : await readJsonBody(req, maxBodyBytes);
       const json = restRequestJson(route, variables, url.searchParams, body);
+      const lastEventId = req.headers["last-event-id"];
+      if (adapter?.eventStream && typeof lastEventId === "string" && lastEventId !== "") {
+        json[adapter.eventStream.resumeField] ??= lastEventId;
+      }
       const input = decode(method, adapter?.prepareJson?.(json, route) ?? json);
       adapter?.prepare?.(input, route);
       let answer: unknown;
@@ -131,6 +141,10 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
           header,
           single(input),
         );
+        if (adapter?.eventStream) {
+          await serveEvents(res, method, adapter.eventStream, response.message, logger);
+          return;
+        }
         answer = adapter?.collect
           ? await adapter.collect(input, response.message)
           : await allAsJson(method, response.message);
