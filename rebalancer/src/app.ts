@@ -19,7 +19,7 @@ import { createRunMetrics } from "./run-metrics.js";
 import { createSqliteRunStore } from "./runs/sqlite-run-store.js";
 import { createRunCoordinator } from "./runs/run-coordinator.js";
 import { createApiServer } from "./server/api-server.js";
-import type { OnePortTlsOptions } from "./server/one-port-server.js";
+import type { OnePortTlsOptions } from "@mesh/platform/server/one-port-server";
 import type { ComponentProbe } from "./server/health-report.js";
 import { createRebalancerService } from "./service/rebalancer-service.js";
 import type { ForeignOpenOrders } from "./execution/execution-deps.js";

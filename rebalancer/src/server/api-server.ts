@@ -12,24 +12,24 @@ import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import { Health } from "@mesh/proto/health/v1/health";
 import * as reflectionV1 from "@mesh/proto/grpc/reflection/v1/reflection";
 import * as reflectionV1alpha from "@mesh/proto/grpc/reflection/v1alpha/reflection";
-import { RebalancerService } from "@mesh/proto/rebalancer/v1/rebalancer";
+import { HealthStatus, RebalancerService } from "@mesh/proto/rebalancer/v1/rebalancer";
 import type { SecureContextOptions } from "node:tls";
 import type { Logger } from "@mesh/platform/logger";
 import { callerContextValues, withRestCaller } from "./caller-identity.js";
 import { createAuthGate } from "./auth-gate.js";
 import { createConnectRequestHandler } from "./connect-request-handler.js";
-import { withCors } from "./cors.js";
-import { createDescriptorIndex } from "./descriptor-index.js";
+import { withCors } from "@mesh/platform/server/cors";
+import { createDescriptorIndex } from "@mesh/platform/server/descriptor-index";
 import { createHealthMonitor } from "./health-monitor.js";
 import type { ComponentProbe } from "./health-report.js";
-import { createHealthService } from "./health-service.js";
-import { createOnePortServer } from "./one-port-server.js";
-import type { ListeningAddress, OnePortTlsOptions } from "./one-port-server.js";
-import { createContractRules } from "./contract-rules.js";
+import { createHealthService } from "@mesh/platform/server/health-service";
+import { createOnePortServer } from "@mesh/platform/server/one-port-server";
+import type { ListeningAddress, OnePortTlsOptions } from "@mesh/platform/server/one-port-server";
+import { createContractRules } from "@mesh/platform/server/contract-rules";
 import { createEdgeRoundingInterceptor } from "./edge-rounding.js";
 import { createRequestLimits } from "./request-limits.js";
 import { rebalancerRestAdapters } from "./rebalancer-rest-adapters.js";
-import { createReflectionServices } from "./reflection-services.js";
+import { createReflectionServices } from "@mesh/platform/server/reflection-services";
 import { createRestGateway } from "./rest-gateway.js";
 import { createStaticFiles } from "./static-files.js";
 
@@ -140,7 +140,14 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     readMaxBytes: maxBodyBytes,
   });
   registerRebalancer(router);
-  router.service(Health, createHealthService(monitor, [RebalancerService.typeName]));
+  router.service(
+    Health,
+    createHealthService(
+      monitor,
+      [RebalancerService.typeName],
+      (report) => report.status === HealthStatus.SERVING,
+    ),
+  );
   router.service(reflectionV1.ServerReflection, reflection.v1);
   router.service(reflectionV1alpha.ServerReflection, reflection.v1alpha);
 

@@ -3,8 +3,8 @@
 // authenticated on its own.
 import { readFile, stat } from "node:fs/promises";
 import { extname, resolve, sep } from "node:path";
-import type { NodeRequest, NodeRequestHandler, NodeResponse } from "./node-request-handler.js";
-import { writeJson } from "./write-json.js";
+import type { NodeRequest, NodeRequestHandler, NodeResponse } from "@mesh/platform/server/node-request-handler";
+import { writeJson } from "@mesh/platform/server/write-json";
 
 /** Options of createStaticFiles. */
 export interface StaticFilesOptions {
