@@ -16,7 +16,7 @@ import { HealthStatus, RebalancerService } from "@mesh/proto/rebalancer/v1/rebal
 import type { SecureContextOptions } from "node:tls";
 import type { Logger } from "@mesh/platform/logger";
 import { callerContextValues, withRestCaller } from "./caller-identity.js";
-import { createAuthGate } from "./auth-gate.js";
+import { createAuthGate } from "@mesh/platform/server/auth-gate";
 import { createConnectRequestHandler } from "./connect-request-handler.js";
 import { withCors } from "@mesh/platform/server/cors";
 import { createDescriptorIndex } from "@mesh/platform/server/descriptor-index";
