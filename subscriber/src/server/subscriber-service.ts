@@ -1,5 +1,5 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { SubscriberService } from "@mesh/proto/subscriber/v1/subscriber";
+import type { SubscriberService } from "@mesh/proto/subscriber/v1/subscriber";
 import type { EntryState, Inbox, InboxEntry } from "../inbox/inbox.js";
 import { entryMessage, inboxState } from "./entry-message.js";
 
