@@ -258,6 +258,37 @@ describe("npm start's ready block", () => {
   });
 });
 
+describe("npm start's subscriber environment", () => {
+  it("gives the subscriber's service the rebalancer's keys and lets the console's origins call it", () => {
+    const env = { REBALANCER_API_KEYS: "k1,k2", API_HOST: "127.0.0.1", API_PORT: "8100" };
+    const subscriberEnv = subscriberEnvironment(env, readConfig(env, "/srv"));
+    expect(subscriberEnv.SUBSCRIBER_API_KEYS).to.equal("k1,k2");
+    expect(subscriberEnv.SUBSCRIBER_CORS_ORIGINS).to.equal(
+      "http://127.0.0.1:8100,http://localhost:8100",
+    );
+    const subscriber = loadConfig(subscriberEnv, "/srv");
+    expect(subscriber.apiKeys).to.deep.equal(["k1", "k2"]);
+    expect(subscriber.corsOrigins).to.deep.equal([
+      "http://127.0.0.1:8100",
+      "http://localhost:8100",
+    ]);
+  });
+
+  it("keeps the subscriber's own keys and origins when they are set", () => {
+    const env = {
+      REBALANCER_API_KEYS: "k1",
+      API_HOST: "127.0.0.1",
+      SUBSCRIBER_API_KEYS: "ops",
+      SUBSCRIBER_CORS_ORIGINS: "https://console.example",
+    };
+    const subscriberEnv = subscriberEnvironment(env, readConfig(env, "/srv"));
+    expect(subscriberEnv).to.include({
+      SUBSCRIBER_API_KEYS: "ops",
+      SUBSCRIBER_CORS_ORIGINS: "https://console.example",
+    });
+  });
+});
+
 /** The launcher (node scripts/start.ts) among npm's descendants. */
 async function launcherPid(npmPid: number): Promise<number> {
   for (const pid of await descendantsOf(npmPid)) {

@@ -71,6 +71,8 @@ export interface RebalancerAppOptions {
   now?: () => Date;
   /** Folder of the built web console served at /console/; default this repository's console/dist. */
   consoleDir?: string;
+  /** The subscriber's URL as a browser reaches it, for the console; default none. */
+  consoleSubscriberUrl?: string;
   /** Serve HTTPS, optionally requiring client certificates; default cleartext. */
   tls?: OnePortTlsOptions;
   /** More components in the health report, e.g. reloaded credentials; default none. */
@@ -167,6 +169,7 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     logger,
     consoleDir:
       options.consoleDir ?? fileURLToPath(new URL("../../console/dist/", import.meta.url)),
+    consoleSubscriberUrl: options.consoleSubscriberUrl,
     tls: options.tls,
   });
   const { port, url } = await server.listen(options.port ?? 0, options.host ?? "127.0.0.1");

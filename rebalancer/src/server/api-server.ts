@@ -31,6 +31,7 @@ import { createRequestLimits } from "./request-limits.js";
 import { rebalancerRestAdapters } from "./rebalancer-rest-adapters.js";
 import { createReflectionServices } from "@mesh/platform/server/reflection-services";
 import { createRestGateway } from "./rest-gateway.js";
+import { createConsoleSettings } from "./console-settings.js";
 import { createStaticFiles } from "./static-files.js";
 
 /** A RebalancerService implementation; its GetHealth, if any, is replaced (see createApiServer). */
@@ -62,6 +63,11 @@ export interface ApiServerOptions {
   healthPollMs?: number;
   /** Folder of the built web console, served without a key at /console/; default none. */
   consoleDir?: string;
+  /**
+   * The subscriber's URL as a browser reaches it: told to the console at
+   * /console/settings.json, and allowed as a place its pages call; default none.
+   */
+  consoleSubscriberUrl?: string;
   /** Serve HTTPS (optionally requiring client certificates); default cleartext. */
   tls?: OnePortTlsOptions;
 }
@@ -162,7 +168,15 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     fallback:
       options.consoleDir === undefined
         ? undefined
-        : createStaticFiles({ root: options.consoleDir, mountPath: "/console/" }),
+        : createConsoleSettings(
+            "/console/settings.json",
+            options.consoleSubscriberUrl ? { subscriberUrl: options.consoleSubscriberUrl } : {},
+            createStaticFiles({
+              root: options.consoleDir,
+              mountPath: "/console/",
+              connectSources: options.consoleSubscriberUrl ? [options.consoleSubscriberUrl] : [],
+            }),
+          ),
   });
   const restMethods = rest.routes.map((route) => route.httpMethod);
   const handler = withCors(

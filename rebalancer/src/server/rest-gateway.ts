@@ -15,7 +15,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Transport } from "@connectrpc/connect";
 import type { Logger } from "@mesh/platform/logger";
 import { limitBody } from "./body-limit.js";
-import type { NodeRequest, NodeRequestHandler, NodeResponse } from "@mesh/platform/server/node-request-handler";
+import type {
+  NodeRequest,
+  NodeRequestHandler,
+  NodeResponse,
+} from "@mesh/platform/server/node-request-handler";
 import { restError } from "./rest-error.js";
 import { restRequestJson } from "./rest-request-json.js";
 import { restResponseJson } from "./rest-response-json.js";
