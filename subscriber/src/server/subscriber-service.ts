@@ -2,6 +2,7 @@ import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { SubscriberService } from "@mesh/proto/subscriber/v1/subscriber";
 import type { EntryState, Inbox, InboxEntry } from "../inbox/inbox.js";
 import { entryMessage, inboxState } from "./entry-message.js";
+import { gapMessage, storedGapState } from "./gap-message.js";
 
 /** Options of createSubscriberService. */
 export interface SubscriberServiceOptions {
@@ -15,7 +16,10 @@ export interface SubscriberServiceOptions {
 
 const defaultPageSize = 50;
 
-/** SubscriberService over the inbox: its entries, and the dead letters an operator acts on. */
+/**
+ * SubscriberService over the inbox: its entries, the dead letters an operator acts on, and the
+ * realtime gaps.
+ */
 export function createSubscriberService(
   options: SubscriberServiceOptions,
 ): ServiceImpl<typeof SubscriberService> {
@@ -73,6 +77,14 @@ export function createSubscriberService(
     },
     async discardDeadLetter(request) {
       return act(request.entryId, "discarded", (id) => inbox.discard(id, now()));
+    },
+    async listGaps(request) {
+      const state = storedGapState(request.state);
+      const gaps = await inbox.gaps.list({
+        ...(state ? { state } : {}),
+        limit: request.limit || 100,
+      });
+      return { gaps: gaps.map(gapMessage) };
     },
   };
 }

@@ -6,7 +6,8 @@ import * as protoLoader from "@grpc/proto-loader";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus } from "@mesh/proto/health/v1/health";
-import { EntryState, SubscriberService } from "@mesh/proto/subscriber/v1/subscriber";
+import { EntryState, GapState, SubscriberService } from "@mesh/proto/subscriber/v1/subscriber";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { until } from "@mesh/platform/testing/until";
 import Database from "better-sqlite3";
 import { expect } from "chai";
@@ -323,6 +324,36 @@ describe("SubscriberService on the subscriber's port", () => {
       `${s.url}/subscriber.v1.SubscriberService/ListEntries`,
     ]);
     expect((JSON.parse(viaConnect) as { entries: unknown[] }).entries).to.have.length(1);
+  });
+
+  it("lists the realtime gaps, newest first, of one state when asked", async () => {
+    const s = await start();
+    const first = await s.inbox.gaps.open({
+      channel: "s1",
+      from: 1000,
+      to: 2000,
+      cause: "start-up",
+      openedAt: 3000,
+    });
+    await s.inbox.gaps.giveUp(first.id, { until: 2000, reason: "older than the window", at: 4000 });
+    const second = await s.inbox.gaps.open({
+      channel: "s2",
+      from: 5000,
+      to: 6000,
+      cause: "not resumed",
+      openedAt: 7000,
+    });
+    const client = grpcClient(s.url);
+    const all = await client.listGaps({});
+    expect(all.gaps.map((g) => [g.channel, g.state])).to.deep.equal([
+      ["s2", GapState.OPEN],
+      ["s1", GapState.UNRECOVERABLE],
+    ]);
+    expect(all.gaps[0]).to.deep.include({ id: BigInt(second.id), cause: "not resumed" });
+    expect(timestampMs(all.gaps[0]!.from!)).to.equal(5000);
+    const lost = await client.listGaps({ state: GapState.UNRECOVERABLE });
+    expect(lost.gaps.map((g) => g.reason)).to.deep.equal(["older than the window"]);
+    expect(lost.gaps[0]!.acknowledgedAt).to.equal(undefined);
   });
 
   it("lets the console's origin call it from a browser (CORS) and no other origin", async () => {

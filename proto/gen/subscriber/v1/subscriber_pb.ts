@@ -24,7 +24,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file subscriber/v1/subscriber.proto.
  */
 export const file_subscriber_v1_subscriber: GenFile = /*@__PURE__*/
-  fileDesc("Ch5zdWJzY3JpYmVyL3YxL3N1YnNjcmliZXIucHJvdG8SDXN1YnNjcmliZXIudjEixwMKBUVudHJ5EgoKAmlkGAEgASgDEhEKCWV2ZW50X2tleRgCIAEoCRIQCghldmVudF9pZBgDIAEoCRIPCgdjaGFubmVsGAQgASgJEhIKCmFjY291bnRfaWQYBSABKAkSKAoFc3RhdGUYBiABKA4yGS5zdWJzY3JpYmVyLnYxLkVudHJ5U3RhdGUSDwoHY29tbWFuZBgHIAEoCRIOCgZzb3VyY2UYCCABKAkSEAoIYXR0ZW1wdHMYCSABKA0SDgoGcmVhc29uGAogASgJEg4KBnJ1bl9pZBgLIAEoCRIPCgdvdXRjb21lGAwgASgJEjAKDHB1Ymxpc2hlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVjZWl2ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD25leHRfYXR0ZW1wdF9hdBgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZ2VuZXJhdGlvbhgRIAEoDSKMAQoSTGlzdEVudHJpZXNSZXF1ZXN0EjIKBXN0YXRlGAEgASgOMhkuc3Vic2NyaWJlci52MS5FbnRyeVN0YXRlQgi6SAWCAQIQARIbCglwYWdlX3NpemUYAiABKA1CCLpIBSoDGPQDEiUKCnBhZ2VfdG9rZW4YAyABKAlCEbpIDnIMGBQyCF5bMC05XSokIlUKE0xpc3RFbnRyaWVzUmVzcG9uc2USJQoHZW50cmllcxgBIAMoCzIULnN1YnNjcmliZXIudjEuRW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlwKFkxpc3REZWFkTGV0dGVyc1JlcXVlc3QSGwoJcGFnZV9zaXplGAEgASgNQgi6SAUqAxj0AxIlCgpwYWdlX3Rva2VuGAIgASgJQhG6SA5yDBgUMgheWzAtOV0qJCJeChdMaXN0RGVhZExldHRlcnNSZXNwb25zZRIqCgxkZWFkX2xldHRlcnMYASADKAsyFC5zdWJzY3JpYmVyLnYxLkVudHJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI1ChhSZWRyaXZlRGVhZExldHRlclJlcXVlc3QSGQoIZW50cnlfaWQYASABKANCB7pIBCICIAAiQAoZUmVkcml2ZURlYWRMZXR0ZXJSZXNwb25zZRIjCgVlbnRyeRgBIAEoCzIULnN1YnNjcmliZXIudjEuRW50cnkiNQoYRGlzY2FyZERlYWRMZXR0ZXJSZXF1ZXN0EhkKCGVudHJ5X2lkGAEgASgDQge6SAQiAiAAIkAKGURpc2NhcmREZWFkTGV0dGVyUmVzcG9uc2USIwoFZW50cnkYASABKAsyFC5zdWJzY3JpYmVyLnYxLkVudHJ5Kr4BCgpFbnRyeVN0YXRlEhsKF0VOVFJZX1NUQVRFX1VOU1BFQ0lGSUVEEAASFwoTRU5UUllfU1RBVEVfUEVORElORxABEhkKFUVOVFJZX1NUQVRFX0lOX0ZMSUdIVBACEhQKEEVOVFJZX1NUQVRFX0RPTkUQAxIUChBFTlRSWV9TVEFURV9ERUFEEAQSGAoURU5UUllfU1RBVEVfUkVKRUNURUQQBRIZChVFTlRSWV9TVEFURV9ESVNDQVJERUQQBjKlAwoRU3Vic2NyaWJlclNlcnZpY2USWQoLTGlzdEVudHJpZXMSIS5zdWJzY3JpYmVyLnYxLkxpc3RFbnRyaWVzUmVxdWVzdBoiLnN1YnNjcmliZXIudjEuTGlzdEVudHJpZXNSZXNwb25zZSIDkAIBEmUKD0xpc3REZWFkTGV0dGVycxIlLnN1YnNjcmliZXIudjEuTGlzdERlYWRMZXR0ZXJzUmVxdWVzdBomLnN1YnNjcmliZXIudjEuTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2UiA5ACARJmChFSZWRyaXZlRGVhZExldHRlchInLnN1YnNjcmliZXIudjEuUmVkcml2ZURlYWRMZXR0ZXJSZXF1ZXN0Giguc3Vic2NyaWJlci52MS5SZWRyaXZlRGVhZExldHRlclJlc3BvbnNlEmYKEURpc2NhcmREZWFkTGV0dGVyEicuc3Vic2NyaWJlci52MS5EaXNjYXJkRGVhZExldHRlclJlcXVlc3QaKC5zdWJzY3JpYmVyLnYxLkRpc2NhcmREZWFkTGV0dGVyUmVzcG9uc2ViBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Ch5zdWJzY3JpYmVyL3YxL3N1YnNjcmliZXIucHJvdG8SDXN1YnNjcmliZXIudjEixwMKBUVudHJ5EgoKAmlkGAEgASgDEhEKCWV2ZW50X2tleRgCIAEoCRIQCghldmVudF9pZBgDIAEoCRIPCgdjaGFubmVsGAQgASgJEhIKCmFjY291bnRfaWQYBSABKAkSKAoFc3RhdGUYBiABKA4yGS5zdWJzY3JpYmVyLnYxLkVudHJ5U3RhdGUSDwoHY29tbWFuZBgHIAEoCRIOCgZzb3VyY2UYCCABKAkSEAoIYXR0ZW1wdHMYCSABKA0SDgoGcmVhc29uGAogASgJEg4KBnJ1bl9pZBgLIAEoCRIPCgdvdXRjb21lGAwgASgJEjAKDHB1Ymxpc2hlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVjZWl2ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD25leHRfYXR0ZW1wdF9hdBgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZ2VuZXJhdGlvbhgRIAEoDSKMAQoSTGlzdEVudHJpZXNSZXF1ZXN0EjIKBXN0YXRlGAEgASgOMhkuc3Vic2NyaWJlci52MS5FbnRyeVN0YXRlQgi6SAWCAQIQARIbCglwYWdlX3NpemUYAiABKA1CCLpIBSoDGPQDEiUKCnBhZ2VfdG9rZW4YAyABKAlCEbpIDnIMGBQyCF5bMC05XSokIlUKE0xpc3RFbnRyaWVzUmVzcG9uc2USJQoHZW50cmllcxgBIAMoCzIULnN1YnNjcmliZXIudjEuRW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlwKFkxpc3REZWFkTGV0dGVyc1JlcXVlc3QSGwoJcGFnZV9zaXplGAEgASgNQgi6SAUqAxj0AxIlCgpwYWdlX3Rva2VuGAIgASgJQhG6SA5yDBgUMgheWzAtOV0qJCJeChdMaXN0RGVhZExldHRlcnNSZXNwb25zZRIqCgxkZWFkX2xldHRlcnMYASADKAsyFC5zdWJzY3JpYmVyLnYxLkVudHJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKgAwoDR2FwEgoKAmlkGAEgASgDEg8KB2NoYW5uZWwYAiABKAkSJgoFc3RhdGUYAyABKA4yFy5zdWJzY3JpYmVyLnYxLkdhcFN0YXRlEg0KBWNhdXNlGAQgASgJEigKBGZyb20YBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKAnRvGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglvcGVuZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWNsb3NlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIZmFpbHVyZXMYCSABKA0SEgoKbGFzdF9lcnJvchgKIAEoCRIRCglyZWNvdmVyZWQYCyABKA0SDgoGcmVhc29uGAwgASgJEjMKD2Fja25vd2xlZGdlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPYWNrbm93bGVkZ2VkX2J5GA4gASgJIlwKD0xpc3RHYXBzUmVxdWVzdBIwCgVzdGF0ZRgBIAEoDjIXLnN1YnNjcmliZXIudjEuR2FwU3RhdGVCCLpIBYIBAhABEhcKBWxpbWl0GAIgASgNQgi6SAUqAxj0AyI0ChBMaXN0R2Fwc1Jlc3BvbnNlEiAKBGdhcHMYASADKAsyEi5zdWJzY3JpYmVyLnYxLkdhcCI1ChhSZWRyaXZlRGVhZExldHRlclJlcXVlc3QSGQoIZW50cnlfaWQYASABKANCB7pIBCICIAAiQAoZUmVkcml2ZURlYWRMZXR0ZXJSZXNwb25zZRIjCgVlbnRyeRgBIAEoCzIULnN1YnNjcmliZXIudjEuRW50cnkiNQoYRGlzY2FyZERlYWRMZXR0ZXJSZXF1ZXN0EhkKCGVudHJ5X2lkGAEgASgDQge6SAQiAiAAIkAKGURpc2NhcmREZWFkTGV0dGVyUmVzcG9uc2USIwoFZW50cnkYASABKAsyFC5zdWJzY3JpYmVyLnYxLkVudHJ5Kr4BCgpFbnRyeVN0YXRlEhsKF0VOVFJZX1NUQVRFX1VOU1BFQ0lGSUVEEAASFwoTRU5UUllfU1RBVEVfUEVORElORxABEhkKFUVOVFJZX1NUQVRFX0lOX0ZMSUdIVBACEhQKEEVOVFJZX1NUQVRFX0RPTkUQAxIUChBFTlRSWV9TVEFURV9ERUFEEAQSGAoURU5UUllfU1RBVEVfUkVKRUNURUQQBRIZChVFTlRSWV9TVEFURV9ESVNDQVJERUQQBiptCghHYXBTdGF0ZRIZChVHQVBfU1RBVEVfVU5TUEVDSUZJRUQQABISCg5HQVBfU1RBVEVfT1BFThABEhUKEUdBUF9TVEFURV9DT1ZFUkVEEAISGwoXR0FQX1NUQVRFX1VOUkVDT1ZFUkFCTEUQAzL3AwoRU3Vic2NyaWJlclNlcnZpY2USWQoLTGlzdEVudHJpZXMSIS5zdWJzY3JpYmVyLnYxLkxpc3RFbnRyaWVzUmVxdWVzdBoiLnN1YnNjcmliZXIudjEuTGlzdEVudHJpZXNSZXNwb25zZSIDkAIBEmUKD0xpc3REZWFkTGV0dGVycxIlLnN1YnNjcmliZXIudjEuTGlzdERlYWRMZXR0ZXJzUmVxdWVzdBomLnN1YnNjcmliZXIudjEuTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2UiA5ACARJmChFSZWRyaXZlRGVhZExldHRlchInLnN1YnNjcmliZXIudjEuUmVkcml2ZURlYWRMZXR0ZXJSZXF1ZXN0Giguc3Vic2NyaWJlci52MS5SZWRyaXZlRGVhZExldHRlclJlc3BvbnNlEmYKEURpc2NhcmREZWFkTGV0dGVyEicuc3Vic2NyaWJlci52MS5EaXNjYXJkRGVhZExldHRlclJlcXVlc3QaKC5zdWJzY3JpYmVyLnYxLkRpc2NhcmREZWFkTGV0dGVyUmVzcG9uc2USUAoITGlzdEdhcHMSHi5zdWJzY3JpYmVyLnYxLkxpc3RHYXBzUmVxdWVzdBofLnN1YnNjcmliZXIudjEuTGlzdEdhcHNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * Entry is one event as recorded for one account.
@@ -279,6 +279,167 @@ export const ListDeadLettersResponseSchema: GenMessage<ListDeadLettersResponse> 
   messageDesc(file_subscriber_v1_subscriber, 4);
 
 /**
+ * Gap is a stretch of a channel's timeline whose messages may not all be in the inbox.
+ *
+ * @generated from message subscriber.v1.Gap
+ */
+export type Gap = Message<"subscriber.v1.Gap"> & {
+  /**
+   * The gap's id, as the gaps CLI names it.
+   *
+   * @generated from field: int64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * The Ably channel.
+   *
+   * @generated from field: string channel = 2;
+   */
+  channel: string;
+
+  /**
+   * Where it stands.
+   *
+   * @generated from field: subscriber.v1.GapState state = 3;
+   */
+  state: GapState;
+
+  /**
+   * How it was learnt, e.g. "start-up" or "not resumed".
+   *
+   * @generated from field: string cause = 4;
+   */
+  cause: string;
+
+  /**
+   * Start of the stretch.
+   *
+   * @generated from field: google.protobuf.Timestamp from = 5;
+   */
+  from?: Timestamp | undefined;
+
+  /**
+   * End of the stretch, inclusive.
+   *
+   * @generated from field: google.protobuf.Timestamp to = 6;
+   */
+  to?: Timestamp | undefined;
+
+  /**
+   * When it was learnt.
+   *
+   * @generated from field: google.protobuf.Timestamp opened_at = 7;
+   */
+  openedAt?: Timestamp | undefined;
+
+  /**
+   * When it was covered or found unrecoverable; unset while open.
+   *
+   * @generated from field: google.protobuf.Timestamp closed_at = 8;
+   */
+  closedAt?: Timestamp | undefined;
+
+  /**
+   * Recovery attempts that failed.
+   *
+   * @generated from field: uint32 failures = 9;
+   */
+  failures: number;
+
+  /**
+   * Why the last attempt failed; empty when none did.
+   *
+   * @generated from field: string last_error = 10;
+   */
+  lastError: string;
+
+  /**
+   * Messages read from history for it.
+   *
+   * @generated from field: uint32 recovered = 11;
+   */
+  recovered: number;
+
+  /**
+   * Why an unrecoverable gap could not be read.
+   *
+   * @generated from field: string reason = 12;
+   */
+  reason: string;
+
+  /**
+   * When an operator acknowledged an unrecoverable gap; unset until then.
+   *
+   * @generated from field: google.protobuf.Timestamp acknowledged_at = 13;
+   */
+  acknowledgedAt?: Timestamp | undefined;
+
+  /**
+   * Who acknowledged it.
+   *
+   * @generated from field: string acknowledged_by = 14;
+   */
+  acknowledgedBy: string;
+};
+
+/**
+ * Describes the message subscriber.v1.Gap.
+ * Use `create(GapSchema)` to create a new message.
+ */
+export const GapSchema: GenMessage<Gap> = /*@__PURE__*/
+  messageDesc(file_subscriber_v1_subscriber, 5);
+
+/**
+ * ListGapsRequest says which gaps to list.
+ *
+ * @generated from message subscriber.v1.ListGapsRequest
+ */
+export type ListGapsRequest = Message<"subscriber.v1.ListGapsRequest"> & {
+  /**
+   * Only gaps in this state; unset means every state.
+   *
+   * @generated from field: subscriber.v1.GapState state = 1;
+   */
+  state: GapState;
+
+  /**
+   * Maximum number of gaps to return, newest first; 0 means 100, at most 500.
+   *
+   * @generated from field: uint32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message subscriber.v1.ListGapsRequest.
+ * Use `create(ListGapsRequestSchema)` to create a new message.
+ */
+export const ListGapsRequestSchema: GenMessage<ListGapsRequest> = /*@__PURE__*/
+  messageDesc(file_subscriber_v1_subscriber, 6);
+
+/**
+ * ListGapsResponse holds gaps, newest first.
+ *
+ * @generated from message subscriber.v1.ListGapsResponse
+ */
+export type ListGapsResponse = Message<"subscriber.v1.ListGapsResponse"> & {
+  /**
+   * The gaps.
+   *
+   * @generated from field: repeated subscriber.v1.Gap gaps = 1;
+   */
+  gaps: Gap[];
+};
+
+/**
+ * Describes the message subscriber.v1.ListGapsResponse.
+ * Use `create(ListGapsResponseSchema)` to create a new message.
+ */
+export const ListGapsResponseSchema: GenMessage<ListGapsResponse> = /*@__PURE__*/
+  messageDesc(file_subscriber_v1_subscriber, 7);
+
+/**
  * RedriveDeadLetterRequest names the dead letter to re-drive.
  *
  * @generated from message subscriber.v1.RedriveDeadLetterRequest
@@ -297,7 +458,7 @@ export type RedriveDeadLetterRequest = Message<"subscriber.v1.RedriveDeadLetterR
  * Use `create(RedriveDeadLetterRequestSchema)` to create a new message.
  */
 export const RedriveDeadLetterRequestSchema: GenMessage<RedriveDeadLetterRequest> = /*@__PURE__*/
-  messageDesc(file_subscriber_v1_subscriber, 5);
+  messageDesc(file_subscriber_v1_subscriber, 8);
 
 /**
  * RedriveDeadLetterResponse is the entry after the re-drive.
@@ -318,7 +479,7 @@ export type RedriveDeadLetterResponse = Message<"subscriber.v1.RedriveDeadLetter
  * Use `create(RedriveDeadLetterResponseSchema)` to create a new message.
  */
 export const RedriveDeadLetterResponseSchema: GenMessage<RedriveDeadLetterResponse> = /*@__PURE__*/
-  messageDesc(file_subscriber_v1_subscriber, 6);
+  messageDesc(file_subscriber_v1_subscriber, 9);
 
 /**
  * DiscardDeadLetterRequest names the dead letter to discard.
@@ -339,7 +500,7 @@ export type DiscardDeadLetterRequest = Message<"subscriber.v1.DiscardDeadLetterR
  * Use `create(DiscardDeadLetterRequestSchema)` to create a new message.
  */
 export const DiscardDeadLetterRequestSchema: GenMessage<DiscardDeadLetterRequest> = /*@__PURE__*/
-  messageDesc(file_subscriber_v1_subscriber, 7);
+  messageDesc(file_subscriber_v1_subscriber, 10);
 
 /**
  * DiscardDeadLetterResponse is the entry after the discard.
@@ -360,7 +521,7 @@ export type DiscardDeadLetterResponse = Message<"subscriber.v1.DiscardDeadLetter
  * Use `create(DiscardDeadLetterResponseSchema)` to create a new message.
  */
 export const DiscardDeadLetterResponseSchema: GenMessage<DiscardDeadLetterResponse> = /*@__PURE__*/
-  messageDesc(file_subscriber_v1_subscriber, 8);
+  messageDesc(file_subscriber_v1_subscriber, 11);
 
 /**
  * EntryState says where an inbox entry stands.
@@ -425,6 +586,47 @@ export const EntryStateSchema: GenEnum<EntryState> = /*@__PURE__*/
   enumDesc(file_subscriber_v1_subscriber, 0);
 
 /**
+ * GapState says where a realtime gap stands.
+ *
+ * @generated from enum subscriber.v1.GapState
+ */
+export enum GapState {
+  /**
+   * Not set: in a request, any state.
+   *
+   * @generated from enum value: GAP_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Being recovered from the channel's history.
+   *
+   * @generated from enum value: GAP_STATE_OPEN = 1;
+   */
+  OPEN = 1,
+
+  /**
+   * Read from history: nothing is missing.
+   *
+   * @generated from enum value: GAP_STATE_COVERED = 2;
+   */
+  COVERED = 2,
+
+  /**
+   * Messages of the stretch may be lost for good (a gap_unrecoverable record).
+   *
+   * @generated from enum value: GAP_STATE_UNRECOVERABLE = 3;
+   */
+  UNRECOVERABLE = 3,
+}
+
+/**
+ * Describes the enum subscriber.v1.GapState.
+ */
+export const GapStateSchema: GenEnum<GapState> = /*@__PURE__*/
+  enumDesc(file_subscriber_v1_subscriber, 1);
+
+/**
  * SubscriberService shows the subscriber's inbox and lets an operator act on its dead letters.
  *
  * @generated from service subscriber.v1.SubscriberService
@@ -474,6 +676,18 @@ export const SubscriberService: GenService<{
     methodKind: "unary";
     input: typeof DiscardDeadLetterRequestSchema;
     output: typeof DiscardDeadLetterResponseSchema;
+  },
+  /**
+   * ListGaps returns the realtime channels' gaps, newest first: stretches whose messages may be
+   * missing, being read from history (OPEN), read (COVERED) or lost (UNRECOVERABLE, until an
+   * operator acknowledges it with `npm run gaps -w subscriber -- ack <id>`).
+   *
+   * @generated from rpc subscriber.v1.SubscriberService.ListGaps
+   */
+  listGaps: {
+    methodKind: "unary";
+    input: typeof ListGapsRequestSchema;
+    output: typeof ListGapsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_subscriber_v1_subscriber, 0);
