@@ -74,18 +74,20 @@ export function createSubscriberRpc(options: SubscriberRpcOptions): SubscriberRp
             // Degraded still takes events in (GET /health answers 200): only failing is down.
             router.service(
               Health,
-              createHealthService(health, [SubscriberService.typeName], (report) => {
-                return report.status !== "failing";
-              }),
+              createHealthService(
+                health,
+                [SubscriberService.typeName],
+                (report) => report.status !== "failing",
+              ),
             );
             router.service(reflectionV1.ServerReflection, reflection.v1);
             router.service(reflectionV1alpha.ServerReflection, reflection.v1alpha);
           },
           interceptors: [...(options.interceptors ?? []), createContractRules()],
           jsonOptions: { ignoreUnknownFields: false },
-          fallback: ingress as never,
-          contextValues: (req) =>
-            createContextValues().set(loopbackCallerKey, isLoopback(req as NodeRequest)),
+          // connect-node types Node's response with its own write() signature: the same object.
+          fallback: ingress as Parameters<typeof connectNodeAdapter>[0]["fallback"],
+          contextValues: (req) => createContextValues().set(loopbackCallerKey, isLoopback(req)),
         }) as NodeRequestHandler,
         { origins: options.corsOrigins ?? [] },
       ),
