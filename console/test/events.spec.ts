@@ -180,3 +180,28 @@ describe("the console's Events and Dead letters pages, on a real subscriber", fu
     expect(await tableCells(page, "#dead-letters")).to.have.length(2);
   });
 });
+
+describe("the console's Events page without a subscriber configured", function () {
+  this.timeout(20_000);
+  let browser: Browser;
+  let app: ConsoleRebalancer;
+
+  before(async () => {
+    browser = await launchChromium();
+    app = await startConsoleRebalancer();
+  });
+  after(async () => {
+    await app?.close(1_000);
+    await browser?.close();
+  });
+
+  it("says how to tell it where the subscriber is", async () => {
+    const page = await browser.newPage();
+    const pageErrors = watchPageErrors(page);
+    await page.goto(`${app.url}/console/#/events`);
+    await page.waitForSelector('#events-view:not([aria-busy="true"]) .notice.error');
+    expect(await page.textContent("#events-view .notice")).to.contain("CONSOLE_SUBSCRIBER_URL");
+    await page.context().close();
+    expect(pageErrors).to.deep.equal([]);
+  });
+});
