@@ -189,6 +189,24 @@ describe("npm start", function () {
       30_000,
       "the event's run at this rebalancer",
     );
+
+    // The console learns where the subscriber is, and the console's key and origin work there.
+    const subscriber = `http://127.0.0.1:${subscriberPort}`;
+    const settings = await fetch(`${api}/console/settings.json`);
+    expect(await settings.json()).to.deep.equal({ subscriberUrl: subscriber });
+    const listed = await fetch(`${subscriber}/subscriber.v1.SubscriberService/ListEntries`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${keys[1]}`,
+        origin: api,
+      },
+      body: "{}",
+    });
+    expect(listed.status).to.equal(200);
+    expect(listed.headers.get("access-control-allow-origin")).to.equal(api);
+    const entries = ((await listed.json()) as { entries: { eventKey: string }[] }).entries;
+    expect(entries.map((e) => e.eventKey)).to.include("follow-1");
     for (const key of keys) expect(output).not.to.contain(key);
   });
 
