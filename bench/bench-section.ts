@@ -8,7 +8,8 @@ export type SectionId =
   | "run-recording"
   | "preflight"
   | "fan-out"
-  | "footprint";
+  | "footprint"
+  | "notify";
 
 /** One measured figure and what it is compared with. */
 export interface BenchFigure {

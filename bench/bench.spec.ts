@@ -17,6 +17,7 @@ const sections = [
   "preflight",
   "fan-out",
   "footprint",
+  "notify",
 ];
 
 // The quick set takes about a minute on an idle machine; the bound leaves room for a shared one.

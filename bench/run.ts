@@ -16,6 +16,7 @@ import { formatTable } from "./format-table.js";
 import { measureEventToOrder } from "./measure-event-to-order.js";
 import { measureFanOut } from "./measure-fan-out.js";
 import { measureFootprint } from "./measure-footprint.js";
+import { measureNotify } from "./measure-notify.js";
 import { measurePlanning } from "./measure-planning.js";
 import { measurePreflight } from "./measure-preflight.js";
 import { measureRunRecording } from "./measure-run-recording.js";
@@ -33,6 +34,7 @@ const benchmarks: Record<
   preflight: { measure: measurePreflight, limitSeconds: [30, 240] },
   "fan-out": { measure: measureFanOut, limitSeconds: [45, 300] },
   footprint: { measure: measureFootprint, limitSeconds: [60, 300] },
+  notify: { measure: measureNotify, limitSeconds: [30, 120] },
 };
 
 const { values: args } = parseArgs({

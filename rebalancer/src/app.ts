@@ -1,9 +1,14 @@
+import { hostname } from "node:os";
 import { join } from "node:path";
 import type { SecureContextOptions } from "node:tls";
 import { fileURLToPath } from "node:url";
 import { loadAccounts, type AccountType } from "@mesh/platform/accounts";
 import { createLogger, type Logger } from "@mesh/platform/logger";
 import { createSecretRedactor } from "@mesh/platform/secret-redactor";
+import { createNotificationSender } from "@mesh/platform/notify/notification-sender";
+import { createNotifyMetrics } from "@mesh/platform/notify/notify-metrics";
+import type { NotifyOptions } from "@mesh/platform/notify/notify-options";
+import { openSqliteNotificationOutbox } from "@mesh/platform/notify/sqlite-notification-outbox";
 import type { Interceptor } from "@connectrpc/connect";
 import type { Meter } from "@opentelemetry/api";
 import { createAccountGate } from "./accounts/account-gate.js";
@@ -18,6 +23,7 @@ import { traceBroker } from "./broker/traced-broker.js";
 import { createRunMetrics } from "./run-metrics.js";
 import { createSqliteRunStore } from "./runs/sqlite-run-store.js";
 import { createRunCoordinator } from "./runs/run-coordinator.js";
+import { notifyingRunStore } from "./runs/notifying-run-store.js";
 import { createApiServer } from "./server/api-server.js";
 import type { OnePortTlsOptions } from "@mesh/platform/server/one-port-server";
 import type { ComponentProbe } from "./server/health-report.js";
@@ -77,6 +83,11 @@ export interface RebalancerAppOptions {
   tls?: OnePortTlsOptions;
   /** More components in the health report, e.g. reloaded credentials; default none. */
   components?: ComponentProbe[];
+  /**
+   * Who hears about live runs that ended (and dry runs with `dryRuns`), through an outbox in
+   * dataDir/notifications.sqlite; default nobody.
+   */
+  notify?: NotifyOptions;
 }
 
 /** A running rebalancer. */
@@ -102,7 +113,32 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
   const accounts = loadAccounts(options.accountsFile);
   await checkAllocationFiles(accounts.accounts);
   const broker = traceBroker(options.broker ?? createSimBroker());
-  const store = createSqliteRunStore(join(options.dataDir, "runs.sqlite"));
+  const notify = options.notify;
+  const outbox = notify?.targets.length
+    ? openSqliteNotificationOutbox(join(options.dataDir, "notifications.sqlite"))
+    : undefined;
+  const sender =
+    outbox &&
+    createNotificationSender({
+      ...notify,
+      outbox,
+      targets: notify!.targets,
+      logger: logger.child({ component: "notify" }),
+      metrics: options.meter && createNotifyMetrics(options.meter, "rebalancer"),
+    });
+  // Links need the console's address: configured, else the server's once it listens.
+  let consoleBase =
+    notify?.consoleUrl ??
+    `${options.tls ? "https" : "http"}://${options.host ?? "127.0.0.1"}:${options.port ?? 0}`;
+  const runStore = createSqliteRunStore(join(options.dataDir, "runs.sqlite"));
+  const store = sender
+    ? notifyingRunStore(runStore, {
+        enqueue: (notification) => sender.enqueue(notification),
+        dryRuns: notify?.dryRuns,
+        consoleBase: () => consoleBase,
+        logger,
+      })
+    : runStore;
   const { allocationsApiKey, apiKeys } = options;
   const secrets = createSecretRedactor(() => [
     typeof allocationsApiKey === "function" ? allocationsApiKey() : allocationsApiKey,
@@ -173,6 +209,7 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     tls: options.tls,
   });
   const { port, url } = await server.listen(options.port ?? 0, options.host ?? "127.0.0.1");
+  if (!notify?.consoleUrl) consoleBase = publicUrl(url);
   logger.info(
     { url, tradingMode, broker: broker.name, accounts: accounts.accounts.length },
     "serving",
@@ -195,7 +232,17 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
       }
       await broker.close();
       await store.close();
+      // Last: runs ending during the drain recorded their notifications; the rest wait in it.
+      await sender?.close();
+      await outbox?.close();
       return { handedOver };
     },
   };
+}
+
+/** The server's URL as others reach it: a wildcard address becomes this host's name. */
+function publicUrl(url: string): string {
+  const parsed = new URL(url);
+  if (["0.0.0.0", "[::]"].includes(parsed.hostname)) parsed.hostname = hostname();
+  return parsed.origin;
 }

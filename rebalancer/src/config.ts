@@ -1,6 +1,7 @@
 import type { AccountType } from "@mesh/platform/accounts";
 import { ConfigError } from "@mesh/platform/config-error";
 import { EnvReader } from "@mesh/platform/env-reader";
+import { readNotifyConfig, type NotifyConfig } from "@mesh/platform/notify/notify-config";
 
 /** The rebalancer's configuration, read from the environment once, at start-up. */
 export interface RebalancerConfig {
@@ -87,6 +88,8 @@ export interface RebalancerConfig {
   allocationsApiKeyFile?: string;
   /** How long keys dropped from the key file are still accepted, ms; default 30 s. */
   apiKeyOverlapMs: number;
+  /** NOTIFY_URLS, NOTIFY_DRY_RUNS, CONSOLE_URL: who hears about runs that ended. */
+  notify: NotifyConfig;
 }
 
 /** The files of the server's TLS identity, each re-read when it changes. */
@@ -182,6 +185,7 @@ export function readConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     metricsHost: read.text("METRICS_HOST", "127.0.0.1"),
     allowPlaintext: false,
     apiKeyOverlapMs: 30_000,
+    notify: readNotifyConfig(read),
   };
   if (config.metricsPort !== undefined && config.metricsPort === config.apiPort) {
     read.problems.push(

@@ -36,6 +36,7 @@ async function main(): Promise<void> {
     secrets: () => [
       typeof allocationsApiKey === "function" ? allocationsApiKey() : allocationsApiKey,
       ...(typeof apiKeys === "function" ? apiKeys() : apiKeys),
+      ...config.notify.targets.flatMap((target) => target.secrets),
     ],
   });
   const telemetry = startTelemetry({
@@ -180,6 +181,12 @@ async function main(): Promise<void> {
     resumeMaxAgeMs: config.resumeMaxAgeMs,
     reconnectWindowMs: config.reconnectWindowMs,
     foreignOpenOrders: config.foreignOpenOrders,
+    notify: {
+      targets: config.notify.targets,
+      dryRuns: config.notify.dryRuns,
+      consoleUrl: config.notify.consoleUrl,
+      maxRetryDelayMs: config.notify.maxRetryDelayMs,
+    },
     logger,
     meter: telemetry.meter,
     interceptors: [

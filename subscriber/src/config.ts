@@ -4,6 +4,7 @@ import type { AccountType } from "@mesh/platform/accounts";
 import { ConfigError } from "@mesh/platform/config-error";
 import { parseDatabaseUrl, type DatabaseUrl } from "@mesh/platform/database-url";
 import { EnvReader } from "@mesh/platform/env-reader";
+import { readNotifyConfig, type NotifyConfig } from "@mesh/platform/notify/notify-config";
 
 /** How the subscriber reaches the Ably realtime service. */
 export interface RealtimeConfig {
@@ -102,6 +103,11 @@ export interface DeliveryConfig {
 
 /** The subscriber's whole configuration, validated. */
 export interface SubscriberConfig {
+  /**
+   * NOTIFY_URLS, NOTIFY_DRY_RUNS, CONSOLE_URL: who hears about dead-lettered events; undefined:
+   * nobody. CONSOLE_URL defaults to REBALANCER_API_URL's origin (the rebalancer serves the console).
+   */
+  notify?: NotifyConfig;
   /** The accounts file both services read (ACCOUNTS_FILE), absolute; default ./accounts.yaml of the folder the command ran in. */
   accountsFile: string;
   /** Directory of the inbox database (DATA_DIR), absolute; default ./data of the folder the command ran in. */
@@ -290,6 +296,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   }
   const apiKeyFile = read.optionalPath("REBALANCER_API_KEY_FILE");
   const dataDir = read.path("DATA_DIR", "./data");
+  const notify = readNotifyConfig(read);
   const blocker = fileInTheWay(dataDir);
   if (blocker !== undefined) {
     problems.push(`DATA_DIR: ${blocker} is a file, so ${dataDir} cannot be a directory`);
@@ -300,6 +307,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     dataDir,
     inboxFile: join(dataDir, "subscriber-inbox.sqlite"),
     ...(database ? { database } : {}),
+    ...(notify.targets.length > 0 ? { notify } : {}),
     tradingMode,
     logLevel,
     logFormat,

@@ -16,6 +16,8 @@ try {
     name: "subscriber",
     level: config.logLevel,
     ...(config.logFormat ? { pretty: config.logFormat === "pretty" } : {}),
+    // Tokens and credentials in NOTIFY_URLS never reach a log line.
+    ...(config.notify ? { secrets: config.notify.targets.flatMap((t) => t.secrets) } : {}),
   });
   const telemetry = startTelemetry({
     serviceName: "subscriber",
