@@ -114,7 +114,17 @@ function entryRow(entry: Entry): HTMLElement {
     el("td", { class: "time" }, formatTime(entry.receivedAt)),
     el("td", { class: "event-key" }, entry.eventKey, entry.command ? ` (${entry.command})` : ""),
     el("td", {}, entry.channel),
-    el("td", { class: "account" }, entry.accountId || "—"),
+    el(
+      "td",
+      { class: "account" },
+      entry.accountId
+        ? el(
+            "a",
+            { href: routeHref({ page: "runs", accountId: entry.accountId }) },
+            entry.accountId,
+          )
+        : "—",
+    ),
     el("td", { class: "entry-state" }, enumLabel(EntryState, entry.state)),
     el("td", { class: "number" }, formatCount(entry.attempts)),
     el("td", { class: "muted" }, entry.outcome || entry.reason),

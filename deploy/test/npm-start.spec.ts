@@ -163,6 +163,9 @@ describe("npm start", function () {
     expect(block).to.contain(`API      ${api}  (gRPC, Connect, gRPC-Web, REST)`);
     expect(block).to.contain(`console  ${api}/console/`);
     expect(block).to.contain(`ingress  http://127.0.0.1:${subscriberPort}/events/{strategy}`);
+    expect(block).to.contain(
+      `events   ${api}/console/#/events  (subscriber.v1.SubscriberService at http://127.0.0.1:${subscriberPort})`,
+    );
     expect(block).to.contain("metrics  off (METRICS_PORT=0)");
     expect(block).to.contain("mode     paper trading on the simulated broker (sim)");
     expect(block).to.match(
