@@ -28,6 +28,10 @@ export const acceptedDefaults: Record<NodeService, Record<string, string>> = {
     NOTIFY_DRY_RUNS: "only live runs and dead letters are notified",
     NOTIFY_MAX_RETRY_DELAY: "a receiver that is down is asked again at most every 5 minutes",
     CONSOLE_URL: "links in notifications point to the rebalancer's own URL",
+    DATABASE_URL:
+      "the run store in SQLite on the data volume: one replica (replicas: deploy/compose/postgres.yml, deploy/k8s)",
+    REPLICA_ORDINAL: "0, the only replica; each replica on PostgreSQL is given its own",
+    ACCOUNT_LEASE_SECONDS: "a dead replica's accounts are free for another after 10 s",
   },
   subscriber: {
     SUBSCRIBER_HOST: "loopback, or 0.0.0.0 with a realtime key (signed webhooks only)",
