@@ -281,6 +281,23 @@ describe("SubscriberService on the subscriber's port", () => {
     }
   });
 
+  it("tells a health watcher NOT_SERVING when it stops, and ends the watch so the stop is not held up", async () => {
+    const s = await start();
+    const health = createClient(Health, createGrpcTransport({ baseUrl: s.url }));
+    const seen: HealthCheckResponse_ServingStatus[] = [];
+    const watching = (async () => {
+      for await (const answer of health.watch({})) seen.push(answer.status);
+    })();
+    await until(() => seen.length === 1, 5000, "the first watch answer");
+    await s.close();
+    subscriber = undefined;
+    await watching;
+    expect(seen).to.deep.equal([
+      HealthCheckResponse_ServingStatus.SERVING,
+      HealthCheckResponse_ServingStatus.NOT_SERVING,
+    ]);
+  });
+
   it("lists its methods through reflection (v1 and v1alpha) and is called by name with buf curl", async () => {
     const s = await start({ apiKeys: ["k"] });
     await deadLetters(s, ["d1"]);
