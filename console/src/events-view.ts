@@ -63,7 +63,11 @@ async function entriesTable(
       client.listEntries({ state, pageSize: entriesPageSize, pageToken }, { signal }),
     );
   const first = await page("");
-  if (first.entries.length === 0) return [notice("No events yet.")];
+  if (first.entries.length === 0) {
+    return [
+      notice(state === EntryState.UNSPECIFIED ? "No events yet." : "No events in this state."),
+    ];
+  }
   const body = el("tbody", {}, ...first.entries.map(entryRow));
   const more = el("div", { id: "older-events" });
   const offerMore = (token: string) => {

@@ -19,6 +19,8 @@ import { watchPageErrors } from "./page-errors.js";
 const screenshots = fileURLToPath(new URL("../../test-output/console/", import.meta.url));
 const channel = "etf-blend-301-20";
 const account = "DU1000001";
+/** One key for both services, as `npm start` arranges: the console asks for it once. */
+const apiKey = "events-console-key";
 
 /** The text of each cell of each row of a table body. */
 function tableCells(page: Page, selector: string): Promise<string[][]> {
@@ -53,6 +55,8 @@ describe("the console's Events and Dead letters pages, on a real subscriber", fu
       SUBSCRIBER_PORT: "0",
       REBALANCER_API_URL: rebalancerUrl,
       SUBSCRIBER_CORS_ORIGINS: rebalancerUrl,
+      SUBSCRIBER_API_KEYS: apiKey,
+      REBALANCER_API_KEY: apiKey,
       DELIVERY_MAX_AGE: "1",
       METRICS_PORT: "0",
       LOG_LEVEL: "silent",
@@ -76,6 +80,8 @@ describe("the console's Events and Dead letters pages, on a real subscriber", fu
       host: "127.0.0.1",
       port: rebalancerPort,
       consoleSubscriberUrl: subscriber.url,
+      apiKeys: [apiKey],
+      apiKey,
     });
     context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
     page = await context.newPage();
@@ -95,8 +101,17 @@ describe("the console's Events and Dead letters pages, on a real subscriber", fu
     await page.waitForSelector(`${section}:not([aria-busy="true"])`);
   }
 
+  /** The first page of a test: the subscriber refuses the call without a key, the console asks. */
+  async function openAskingForKey(fragment: string, section: string): Promise<void> {
+    await page.goto(`${app.url}/console/${fragment}`);
+    await page.locator("#api-key-dialog").waitFor();
+    await page.fill("#api-key-input", apiKey);
+    await page.click("#api-key-submit");
+    await page.waitForSelector(`${section}:not([aria-busy="true"])`);
+  }
+
   it("shows the events and the dead letters with their reason, re-drives one to a run and discards the other", async () => {
-    await open("#/events", "#events-view");
+    await openAskingForKey("#/events", "#events-view");
     const events = await tableCells(page, "#events");
     expect(events.map((row) => [row[1], row[2], row[3], row[4]])).to.deep.equal([
       ["ev-discard (rebalance)", channel, account, "dead"],
@@ -170,8 +185,21 @@ describe("the console's Events and Dead letters pages, on a real subscriber", fu
     await page.screenshot({ path: `${screenshots}events.png`, fullPage: true });
   });
 
+  it("shows the events of one state when asked", async () => {
+    await openAskingForKey("#/events", "#events-view");
+    const shown = async (label: string) => {
+      await page.selectOption("#events-state", { label });
+      await page.waitForSelector('#events-list:not([aria-busy="true"])');
+      return page.$$eval("#events tbody .entry-state", (cells) => cells.map((c) => c.textContent));
+    };
+    expect(await shown("dead")).to.deep.equal(["dead", "dead"]);
+    expect(await shown("done")).to.deep.equal([]);
+    expect(await page.textContent("#events-list")).to.contain("No events in this state.");
+    expect(await shown("every state")).to.have.length(2);
+  });
+
   it("leaves a dead letter alone when the confirmation is cancelled", async () => {
-    await open("#/dead-letters", "#dead-letters-view");
+    await openAskingForKey("#/dead-letters", "#dead-letters-view");
     await page.click("#dead-letters tbody tr:first-child button.redrive");
     await page.waitForSelector("#confirm-redrive-dialog");
     await page.click('#confirm-redrive-dialog button:has-text("Cancel")');
