@@ -253,6 +253,7 @@ export async function startSubscriber(
     apiKeys: config.apiKeys,
     corsOrigins: config.corsOrigins,
     onRedriven: () => dispatcher.wake(),
+    logger: logger.child({ component: "operator" }),
     ...(options.serverInterceptors ? { interceptors: options.serverInterceptors } : {}),
   });
   const http = await startHttpIngress({

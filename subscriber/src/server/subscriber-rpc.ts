@@ -6,6 +6,7 @@ import { Health } from "@mesh/proto/health/v1/health";
 import * as reflectionV1 from "@mesh/proto/grpc/reflection/v1/reflection";
 import * as reflectionV1alpha from "@mesh/proto/grpc/reflection/v1alpha/reflection";
 import { SubscriberService } from "@mesh/proto/subscriber/v1/subscriber";
+import type { Logger } from "@mesh/platform/logger";
 import { createContractRules } from "@mesh/platform/server/contract-rules";
 import { withCors } from "@mesh/platform/server/cors";
 import { createDescriptorIndex } from "@mesh/platform/server/descriptor-index";
@@ -37,6 +38,8 @@ export interface SubscriberRpcOptions {
   interceptors?: readonly Interceptor[];
   /** How often health is polled while a Watch is open, ms; default 1000. */
   healthPollMs?: number;
+  /** Told of every re-drive and discard; default none. */
+  logger?: Logger;
 }
 
 /** The RPC layer in front of the ingress. */
@@ -63,6 +66,7 @@ export function createSubscriberRpc(options: SubscriberRpcOptions): SubscriberRp
   const service = createSubscriberService({
     inbox: options.inbox,
     onRedriven: options.onRedriven,
+    logger: options.logger,
   });
   const requestGate = createOperatorGate(options.apiKeys);
   return {

@@ -1,5 +1,6 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { SubscriberService } from "@mesh/proto/subscriber/v1/subscriber";
+import type { Logger } from "@mesh/platform/logger";
 import type { EntryState, Inbox, InboxEntry } from "../inbox/inbox.js";
 import { entryMessage, inboxState } from "./entry-message.js";
 import { gapMessage, storedGapState } from "./gap-message.js";
@@ -12,6 +13,8 @@ export interface SubscriberServiceOptions {
   onRedriven?: () => void;
   /** The clock; default Date.now. */
   now?: () => number;
+  /** Told of every re-drive and discard, for the record of who changed what; default none. */
+  logger?: Logger;
 }
 
 const defaultPageSize = 50;
@@ -42,7 +45,9 @@ export function createSubscriberService(
 
   /** The entry named, or NOT_FOUND; FAILED_PRECONDITION unless it is dead. */
   const deadEntry = async (entryId: bigint, action: string): Promise<InboxEntry> => {
-    const entry = await inbox.get(Number(entryId));
+    // Ids beyond what a number holds exactly were never given out.
+    const entry =
+      entryId <= BigInt(Number.MAX_SAFE_INTEGER) ? await inbox.get(Number(entryId)) : undefined;
     if (entry === undefined) {
       throw new ConnectError(`no inbox entry ${entryId}`, Code.NotFound);
     }
@@ -59,6 +64,15 @@ export function createSubscriberService(
   const act = async (entryId: bigint, action: string, change: (id: number) => Promise<boolean>) => {
     const entry = await deadEntry(entryId, action);
     if (!(await change(entry.id))) await deadEntry(entryId, action);
+    options.logger?.info(
+      {
+        entryId: entry.id,
+        accountId: entry.accountId,
+        eventKey: entry.eventKey,
+        reason: entry.reason,
+      },
+      `dead letter ${action}`,
+    );
     return { entry: entryMessage((await inbox.get(entry.id))!) };
   };
 

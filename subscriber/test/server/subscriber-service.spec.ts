@@ -189,6 +189,8 @@ describe("SubscriberService on the subscriber's port", () => {
     const client = connectClient(s.url);
     for (const call of [client.redriveDeadLetter, client.discardDeadLetter]) {
       expect((await refusal(call({ entryId: 999_999n }))).code).to.equal(Code.NotFound);
+      const largest = 9_223_372_036_854_775_807n;
+      expect((await refusal(call({ entryId: largest }))).code).to.equal(Code.NotFound);
       const notDead = await refusal(call({ entryId: BigInt(done!.id) }));
       expect(notDead.code).to.equal(Code.FailedPrecondition);
       expect(notDead.rawMessage).to.include("is done, not dead");
