@@ -26,7 +26,7 @@ import { createSqliteRunStore } from "./runs/sqlite-run-store.js";
 import { createRunCoordinator } from "./runs/run-coordinator.js";
 import { notifyingRunStore } from "./runs/notifying-run-store.js";
 import { createApiServer } from "./server/api-server.js";
-import type { OnePortTlsOptions } from "./server/one-port-server.js";
+import type { OnePortTlsOptions } from "@mesh/platform/server/one-port-server";
 import type { ComponentProbe } from "./server/health-report.js";
 import { createRebalancerService } from "./service/rebalancer-service.js";
 import type { ForeignOpenOrders } from "./execution/execution-deps.js";
@@ -78,6 +78,8 @@ export interface RebalancerAppOptions {
   now?: () => Date;
   /** Folder of the built web console served at /console/; default this repository's console/dist. */
   consoleDir?: string;
+  /** The subscriber's URL as a browser reaches it, for the console; default none. */
+  consoleSubscriberUrl?: string;
   /** Serve HTTPS, optionally requiring client certificates; default cleartext. */
   tls?: OnePortTlsOptions;
   /** How long a WatchRuns stream stays quiet before it tells where it stands; default 30 s. */
@@ -213,6 +215,7 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     logger,
     consoleDir:
       options.consoleDir ?? fileURLToPath(new URL("../../console/dist/", import.meta.url)),
+    consoleSubscriberUrl: options.consoleSubscriberUrl,
     tls: options.tls,
   });
   const { port, url } = await server.listen(options.port ?? 0, options.host ?? "127.0.0.1");

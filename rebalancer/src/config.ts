@@ -20,6 +20,11 @@ export interface RebalancerConfig {
   /** Let no-side-effect methods through without a key. */
   openReads: boolean;
   corsOrigins: string[];
+  /**
+   * CONSOLE_SUBSCRIBER_URL: the subscriber's base URL as a browser reaches it, for the console's
+   * Events and Dead letters pages; `npm start` sets it to the subscriber it starts; default none.
+   */
+  consoleSubscriberUrl?: string;
   broker:
     | {
         kind: "sim";
@@ -108,6 +113,12 @@ export function readConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   const tradingMode = read.choice("TRADING_MODE", ["paper", "live"], "paper");
   // Several keys at once, so a key can be rotated without downtime.
   const apiKeys = read.secretList("REBALANCER_API_KEYS");
+  const consoleSubscriberUrl = read.text("CONSOLE_SUBSCRIBER_URL", "").replace(/\/+$/, "");
+  if (consoleSubscriberUrl !== "" && !/^https?:\/\/[^/]+$/.test(consoleSubscriberUrl)) {
+    read.problems.push(
+      `CONSOLE_SUBSCRIBER_URL: must be an http:// or https:// base URL such as http://127.0.0.1:8001, got "${consoleSubscriberUrl}"`,
+    );
+  }
   const brokerKind = read.choice("BROKER", ["sim", "ibkr"], env.IBKR_HOST ? "ibkr" : "sim");
   const broker: RebalancerConfig["broker"] =
     brokerKind === "ibkr"
@@ -155,6 +166,7 @@ export function readConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     apiKeys,
     openReads: openReads === "true",
     corsOrigins: read.list("CORS_ORIGINS"),
+    ...(consoleSubscriberUrl ? { consoleSubscriberUrl } : {}),
     broker,
     allocationsApiKey: read.secret("ALLOCATIONS_API_KEY"),
     allocationsTimeoutMs: read.integer("ALLOCATIONS_TIMEOUT_SECONDS", 30, 1, 600) * 1000,

@@ -167,6 +167,7 @@ async function main(): Promise<void> {
     apiKeys,
     openReads: config.openReads,
     corsOrigins: config.corsOrigins,
+    consoleSubscriberUrl: config.consoleSubscriberUrl,
     broker,
     allocationsApiKey,
     tls: certificate && {

@@ -24,6 +24,7 @@ import type { Inbox } from "./inbox/inbox.js";
 import { notifyingInbox } from "./inbox/notifying-inbox.js";
 import { InboxUnavailableError, openInbox } from "./inbox/open-inbox.js";
 import { createIntake } from "./intake/intake.js";
+import { createSubscriberRpc } from "./server/subscriber-rpc.js";
 import { startAblySource, type AblySource } from "./sources/ably-source.js";
 import { publicStatus, type SubscriberStatus } from "./status.js";
 import { createSubscriberMetrics } from "./telemetry/subscriber-metrics.js";
@@ -40,6 +41,8 @@ export interface SubscriberOptions {
   meter?: Meter;
   /** Connect interceptors on every call to the rebalancer (tracing, metrics); default none. */
   interceptors?: Interceptor[];
+  /** Connect interceptors on every RPC the subscriber serves (tracing, metrics); default none. */
+  serverInterceptors?: Interceptor[];
   /** Called with the server certificate after each reload, e.g. for the metrics port; default none. */
   onServerTls?: (tls: SecureContextOptions) => void;
   /** Who hears about dead-lettered events, with the sender's timings; default config.notify. */
@@ -244,7 +247,17 @@ export async function startSubscriber(
         .map((health) => health.detail),
   });
 
+  const rpc = createSubscriberRpc({
+    inbox,
+    health: () => health.report(),
+    apiKeys: config.apiKeys,
+    corsOrigins: config.corsOrigins,
+    onRedriven: () => dispatcher.wake(),
+    logger: logger.child({ component: "operator" }),
+    ...(options.serverInterceptors ? { interceptors: options.serverInterceptors } : {}),
+  });
   const http = await startHttpIngress({
+    rpc: (ingress) => rpc.handler(ingress),
     host: config.host,
     port: config.port,
     intake,
@@ -296,6 +309,7 @@ export async function startSubscriber(
     }).catch(async (err: unknown) => {
       // The inbox cannot read the channels' marks or record their start-up gaps: stop cleanly.
       for (const material of reloadables) material.close();
+      rpc.shutdown();
       await http.close();
       metrics?.close();
       await dispatcher.close();
@@ -321,6 +335,9 @@ export async function startSubscriber(
           : "tls"
         : "off",
       allowPlaintext: config.allowPlaintext === true,
+      // SubscriberService on the same port: who may call it.
+      operatorAuth: config.apiKeys.length > 0 ? "api keys" : "this host only",
+      corsOrigins: config.corsOrigins,
     },
     "subscriber started",
   );
@@ -338,6 +355,7 @@ export async function startSubscriber(
       (closing ??= (async () => {
         for (const material of reloadables) material.close();
         await realtime?.close();
+        rpc.shutdown();
         await http.close();
         await dispatcher.close();
         rebalancer.close();

@@ -132,6 +132,17 @@ export interface SubscriberConfig {
   host: string;
   /** Port of the webhook ingress and status endpoint (SUBSCRIBER_PORT); default 8001; 0 picks a free one. */
   port: number;
+  /**
+   * Bearer keys SubscriberService (entries, dead letters) accepts on that port
+   * (SUBSCRIBER_API_KEYS or SUBSCRIBER_API_KEYS_FILE, comma-separated); default the
+   * REBALANCER_API_KEY, the key that shows /health's details; none: callers on this host only.
+   */
+  apiKeys: string[];
+  /**
+   * Origins a browser may call SubscriberService from, e.g. the console's
+   * http://127.0.0.1:8000 (SUBSCRIBER_CORS_ORIGINS, comma-separated, "*" for any); default none.
+   */
+  corsOrigins: string[];
   /** How the rebalancer is called. */
   rebalancer: {
     /** Its base URL (REBALANCER_API_URL); default http://127.0.0.1:8000. */
@@ -246,6 +257,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   const gapMaxAgeSeconds = read.integer("HEALTH_GAP_MAX_AGE", 120, 1, 7 * 86_400);
   const recoveryFailures = read.integer("HEALTH_RECOVERY_FAILURES", 3, 1, 1000);
   const apiKey = read.secret("REBALANCER_API_KEY");
+  const ownKeys = read.secretList("SUBSCRIBER_API_KEYS");
+  const corsOrigins = read.list("SUBSCRIBER_CORS_ORIGINS");
   // Binding beyond loopback is the operator's choice; without webhook signatures stay local.
   const host = read.text("SUBSCRIBER_HOST", realtimeKey ? "0.0.0.0" : "127.0.0.1");
 
@@ -300,6 +313,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     logFormat,
     host,
     port,
+    apiKeys: ownKeys.length > 0 ? ownKeys : apiKey ? [apiKey] : [],
+    corsOrigins,
     rebalancer: {
       url,
       ...(apiKey ? { apiKey } : {}),

@@ -32,6 +32,10 @@ try {
     tracer: telemetry.tracer,
     meter: telemetry.meter,
     onServerTls: (tls) => telemetry.setMetricsTls(tls),
+    serverInterceptors: [
+      createTracingInterceptor({ kind: "server", tracer: telemetry.tracer }),
+      createMetricsInterceptor({ kind: "server", meter: telemetry.meter }),
+    ],
     interceptors: [
       createTracingInterceptor({ kind: "client", tracer: telemetry.tracer }),
       createMetricsInterceptor({ kind: "client", meter: telemetry.meter }),

@@ -15,14 +15,18 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Transport } from "@connectrpc/connect";
 import type { Logger } from "@mesh/platform/logger";
 import { limitBody } from "./body-limit.js";
-import type { NodeRequest, NodeRequestHandler, NodeResponse } from "./node-request-handler.js";
+import type {
+  NodeRequest,
+  NodeRequestHandler,
+  NodeResponse,
+} from "@mesh/platform/server/node-request-handler";
 import { restError } from "./rest-error.js";
 import { restRequestJson } from "./rest-request-json.js";
 import { restResponseJson } from "./rest-response-json.js";
 import { restRoutes } from "./rest-routes.js";
 import type { RestRoute } from "./rest-routes.js";
 import { serveEvents, type RestEventStream } from "./serve-events.js";
-import { writeJson } from "./write-json.js";
+import { writeJson } from "@mesh/platform/server/write-json";
 
 /** What a method needs beyond the generic JSON mapping on its REST routes. */
 export interface RestMethodAdapter {

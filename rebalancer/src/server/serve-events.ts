@@ -1,6 +1,6 @@
 import type { DescMethod, Message } from "@bufbuild/protobuf";
 import type { Logger } from "@mesh/platform/logger";
-import type { NodeResponse } from "./node-request-handler.js";
+import type { NodeResponse } from "@mesh/platform/server/node-request-handler";
 import { restError } from "./rest-error.js";
 import { restResponseJson } from "./rest-response-json.js";
 
