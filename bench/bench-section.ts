@@ -9,7 +9,8 @@ export type SectionId =
   | "preflight"
   | "fan-out"
   | "fan-out-replicas"
-  | "footprint";
+  | "footprint"
+  | "notify";
 
 /** One measured figure and what it is compared with. */
 export interface BenchFigure {

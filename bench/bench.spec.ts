@@ -18,6 +18,7 @@ const sections = [
   "fan-out",
   "fan-out-replicas",
   "footprint",
+  "notify",
 ];
 
 // The quick set takes about a minute on an idle machine; the bound leaves room for a shared one.

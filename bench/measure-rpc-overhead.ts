@@ -11,7 +11,7 @@ import {
 } from "@connectrpc/connect-node";
 import { startRebalancer, type RunningRebalancer } from "@mesh/rebalancer/app";
 import { createSimBroker } from "@mesh/rebalancer/broker/sim/sim-broker";
-import { createOnePortServer, type OnePortServer } from "@mesh/rebalancer/server/one-port-server";
+import { createOnePortServer, type OnePortServer } from "@mesh/platform/server/one-port-server";
 import { RebalancerService } from "@mesh/proto/rebalancer/v1/rebalancer";
 import type { BenchFigure, BenchOptions, BenchSection } from "./bench-section.js";
 import { driveLoad, type LoadResult } from "./private/drive-load.js";

@@ -17,6 +17,7 @@ import { measureEventToOrder } from "./measure-event-to-order.js";
 import { measureFanOut } from "./measure-fan-out.js";
 import { measureFanOutReplicas } from "./measure-fan-out-replicas.js";
 import { measureFootprint } from "./measure-footprint.js";
+import { measureNotify } from "./measure-notify.js";
 import { measurePlanning } from "./measure-planning.js";
 import { measurePreflight } from "./measure-preflight.js";
 import { measureRunRecording } from "./measure-run-recording.js";
@@ -35,6 +36,7 @@ const benchmarks: Record<
   "fan-out": { measure: measureFanOut, limitSeconds: [45, 300] },
   "fan-out-replicas": { measure: measureFanOutReplicas, limitSeconds: [60, 300] },
   footprint: { measure: measureFootprint, limitSeconds: [60, 300] },
+  notify: { measure: measureNotify, limitSeconds: [30, 120] },
 };
 
 const { values: args } = parseArgs({

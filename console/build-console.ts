@@ -14,6 +14,11 @@ export interface ConsoleBuildOptions {
    * in the rebalancer's CORS_ORIGINS). Default none: the origin serving the page.
    */
   apiUrl?: string;
+  /**
+   * Base URL of the subscriber's service, for a console that cannot ask its rebalancer
+   * (/console/settings.json). Default none: the rebalancer's CONSOLE_SUBSCRIBER_URL.
+   */
+  subscriberUrl?: string;
   /** Minify the script; default true. */
   minify?: boolean;
 }
@@ -40,21 +45,26 @@ export async function buildConsole(options: ConsoleBuildOptions = {}): Promise<s
     logLevel: "silent",
   });
   const page = await readFile(join(source, "index.html"), "utf8");
-  await writeFile(join(outDir, "index.html"), withApiUrl(page, options.apiUrl));
+  const withUrls = withMetaUrl(
+    withMetaUrl(page, "rebalancer-api-url", options.apiUrl),
+    "subscriber-api-url",
+    options.subscriberUrl,
+  );
+  await writeFile(join(outDir, "index.html"), withUrls);
   await copyFile(join(source, "console.css"), join(outDir, "console.css"));
   return outDir;
 }
 
-/** The page with the API's base URL in its rebalancer-api-url meta tag. */
-function withApiUrl(page: string, apiUrl: string | undefined): string {
+/** The page with a base URL in its meta tag `name`. */
+function withMetaUrl(page: string, name: string, apiUrl: string | undefined): string {
   if (apiUrl === undefined) return page;
   const url = new URL(apiUrl);
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new Error(`apiUrl must be an http(s) URL, got "${apiUrl}"`);
+    throw new Error(`${name} must be an http(s) URL, got "${apiUrl}"`);
   }
   const attribute = url.href.replace(/\/$/, "").replaceAll("&", "&amp;").replaceAll('"', "&quot;");
   return page.replace(
-    '<meta name="rebalancer-api-url" content="" />',
-    `<meta name="rebalancer-api-url" content="${attribute}" />`,
+    `<meta name="${name}" content="" />`,
+    `<meta name="${name}" content="${attribute}" />`,
   );
 }

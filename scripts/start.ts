@@ -20,13 +20,18 @@ function attempt<T>(read: () => T): T | undefined {
 }
 
 const rebalancerConfig: RebalancerConfig | undefined = attempt(() => readConfig(process.env));
+const subscriberEnv = rebalancerConfig
+  ? subscriberEnvironment(process.env, rebalancerConfig)
+  : process.env;
+const subscriberConfig: SubscriberConfig | undefined = attempt(() => loadConfig(subscriberEnv));
 const environments = {
-  rebalancer: process.env,
-  subscriber: rebalancerConfig ? subscriberEnvironment(process.env, rebalancerConfig) : process.env,
+  // The console finds the subscriber it calls for events and dead letters through its rebalancer.
+  rebalancer:
+    subscriberConfig && !process.env.CONSOLE_SUBSCRIBER_URL?.trim()
+      ? { ...process.env, CONSOLE_SUBSCRIBER_URL: ingressUrl(subscriberConfig) }
+      : process.env,
+  subscriber: subscriberEnv,
 };
-const subscriberConfig: SubscriberConfig | undefined = attempt(() =>
-  loadConfig(environments.subscriber),
-);
 
 const services = ["rebalancer", "subscriber"] as const;
 const children = services.map((name) =>

@@ -9,6 +9,11 @@ import { holdingsView } from "./holdings-view.js";
 import { ordersView } from "./orders-view.js";
 import { previewView } from "./preview-view.js";
 import { createRebalancerClient } from "./rebalancer-client.js";
+import { deadLettersView } from "./dead-letters-view.js";
+import { eventsView } from "./events-view.js";
+import { createSubscriberClient, type SubscriberClient } from "./subscriber-client.js";
+import type { SubscriberContext } from "./subscriber-context.js";
+import { subscriberUrl } from "./subscriber-url.js";
 import { parseRoute, type Route } from "./route.js";
 import { runDetailView } from "./run-detail-view.js";
 import { runView } from "./run-view.js";
@@ -28,10 +33,23 @@ const context = {
   }),
 };
 
+// Asked once, when a page of the subscriber's is first shown.
+let subscriberClient: Promise<SubscriberClient | undefined> | undefined;
+const subscriber: SubscriberContext = {
+  client: () =>
+    (subscriberClient ??= subscriberUrl(document, apiUrl).then((url) =>
+      url === undefined ? undefined : createSubscriberClient(url, keys),
+    )),
+};
+
 function page(route: Route, view: ViewContext): HTMLElement {
   switch (route.page) {
     case "accounts":
       return accountsView(view);
+    case "events":
+      return eventsView(view, subscriber);
+    case "dead-letters":
+      return deadLettersView(view, subscriber);
     case "holdings":
       return holdingsView(view, route.accountId);
     case "preview":

@@ -4,6 +4,7 @@
 /** A page of the console. */
 export type Route =
   | { page: "accounts" }
+  | { page: "events" | "dead-letters" }
   | { page: "holdings" | "preview" | "run" | "runs" | "orders"; accountId: string }
   | { page: "run-detail"; runId: string };
 
@@ -19,6 +20,9 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === "accounts" && parts.length === 3 && accountPages.has(parts[2]!)) {
     return { page: parts[2] as "holdings", accountId: parts[1]! };
   }
+  if ((parts[0] === "events" || parts[0] === "dead-letters") && parts.length === 1) {
+    return { page: parts[0] };
+  }
   if (parts[0] === "runs" && parts.length === 2) {
     return { page: "run-detail", runId: parts[1]! };
   }
@@ -30,6 +34,9 @@ export function routeHref(route: Route): string {
   switch (route.page) {
     case "accounts":
       return "#/accounts";
+    case "events":
+    case "dead-letters":
+      return `#/${route.page}`;
     case "run-detail":
       return `#/runs/${encodeURIComponent(route.runId)}`;
     default:

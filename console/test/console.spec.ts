@@ -1,4 +1,6 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   ExecutionMode,
@@ -385,6 +387,59 @@ describe("the console served by the rebalancer at /console/", function () {
       rows.map((row) => (row as HTMLElement).dataset.runId),
     );
     expect(new Set(ids).size).to.equal(runsPageSize + 1);
+  });
+
+  it("adds a run started elsewhere to the history as it goes, without a reload", async () => {
+    const earlier = await drain(app.api.rebalance({ accountId: "DU1000002" }));
+    await open("#/accounts/DU1000002/runs", "#runs-view");
+    await page.waitForSelector('#runs-live[data-state="live"]');
+    // Gone if the page were loaded again.
+    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    const live = await drain(
+      app.api.rebalance({ accountId: "DU1000002", mode: ExecutionMode.LIVE }),
+    );
+    // Another account's run is not this page's.
+    await drain(app.api.rebalance({ accountId: "DU1000001" }));
+    const runId = live[0]!.runId;
+    await page.waitForSelector(`#runs tr[data-run-id="${runId}"] td.run-status:text("completed")`);
+    const { run } = await app.api.getRun({ runId });
+    const filled = run!.orders.filter((o) => o.status === OrderStatus.FILLED).length;
+    const rows = await tableCells(page, "#runs");
+    expect(rows.map((row) => row.slice(1, 6))).to.deep.equal([
+      [runId, "live", "connect", "completed", `${run!.orders.length} placed, ${filled} filled`],
+      [earlier[0]!.runId, "dry run", "connect", "completed", rows[1]![5]],
+    ]);
+    expect(
+      await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded),
+    ).to.equal(true);
+  });
+
+  it("follows the history again after the rebalancer restarts, from where it was", async () => {
+    await app.close(1_000);
+    const dataDir = mkdtempSync(join(tmpdir(), "console-watch-"));
+    app = await startConsoleRebalancer({ dataDir });
+    const port = app.port;
+    await open("#/accounts/DU1000001/runs", "#runs-view");
+    await page.waitForSelector('#runs-live[data-state="live"]');
+    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    const before = await drain(app.api.rebalance({ accountId: "DU1000001" }));
+    await page.waitForSelector(`#runs tr[data-run-id="${before[0]!.runId}"]`);
+
+    await app.close(1_000);
+    await page.waitForSelector('#runs-live[data-state="reconnecting"]');
+    app = await startConsoleRebalancer({ dataDir, port });
+    const after = await drain(app.api.rebalance({ accountId: "DU1000001" }));
+    await page.waitForSelector(
+      `#runs tr[data-run-id="${after[0]!.runId}"] td.run-status:text("completed")`,
+    );
+    await page.waitForSelector('#runs-live[data-state="live"]');
+    const ids = await page.$$eval("#runs tbody tr", (rows) =>
+      rows.map((row) => (row as HTMLElement).dataset.runId),
+    );
+    expect(ids).to.deep.equal([after[0]!.runId, before[0]!.runId]);
+    expect(
+      await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded),
+    ).to.equal(true);
   });
 
   describe("open orders", () => {

@@ -10,6 +10,8 @@ describe("console routes", () => {
     { page: "runs", accountId: "DU1000002" },
     { page: "orders", accountId: "DU1000002" },
     { page: "run-detail", runId: "run-0d3c" },
+    { page: "events" },
+    { page: "dead-letters" },
   ];
   for (const route of routes) {
     it(`reads back the link of ${JSON.stringify(route)}`, () => {
@@ -18,7 +20,15 @@ describe("console routes", () => {
   }
 
   it("shows the accounts for an empty or unknown fragment", () => {
-    for (const hash of ["", "#", "#/", "#/nowhere", "#/accounts/DU1/delete", "#/runs"]) {
+    for (const hash of [
+      "",
+      "#",
+      "#/",
+      "#/nowhere",
+      "#/accounts/DU1/delete",
+      "#/runs",
+      "#/events/1",
+    ]) {
       expect(parseRoute(hash)).to.deep.equal({ page: "accounts" });
     }
   });

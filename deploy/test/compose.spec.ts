@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { acceptedDefaults } from "./support/accepted-defaults.js";
@@ -7,7 +7,10 @@ import {
   durationSeconds,
   environmentOf,
   loadComposeFile,
+  mergeComposeFiles,
+  networksOf,
   parsePort,
+  readComposeFile,
   readEnvFile,
   referencedVariables,
   type ComposeFile,
@@ -17,8 +20,13 @@ import {
 import { configVariables } from "./support/config-variables.js";
 import { dockerIgnore } from "./support/docker-ignore.js";
 import { execForm, instructionsOf, parseDockerfile } from "./support/dockerfile.js";
-import { nodeServices, repoRoot } from "./support/repo.js";
-import { isLoopback, serviceConfigs, type ServiceConfigs } from "./support/service-config.js";
+import { nodeServices, readRepoFile, repoRoot } from "./support/repo.js";
+import {
+  isLoopback,
+  sampleSecrets,
+  serviceConfigs,
+  type ServiceConfigs,
+} from "./support/service-config.js";
 
 /** What a new user has after `cp .env.example .env` and filling in the username. */
 const firstRun: Variables = { ...readEnvFile(".env.example"), TWS_USERID: "paper-user" };
@@ -321,7 +329,11 @@ describe("docker-compose.yml", () => {
 
   it("documents every setting in .env.example, and nothing else", () => {
     const example = Object.keys(readEnvFile(".env.example"));
-    const used = referencedVariables("docker-compose.yml");
+    // The PostgreSQL override's settings are documented there too, as are its defaults.
+    const used = new Set([
+      ...referencedVariables("docker-compose.yml"),
+      ...referencedVariables("deploy/compose/postgres.yml"),
+    ]);
     expect([...used].filter((name) => !example.includes(name))).to.deep.equal([]);
     expect(example.filter((name) => !used.has(name))).to.deep.equal([]);
   });
@@ -383,5 +395,262 @@ describe("deploy/compose/green.yml (blue-green)", () => {
       (name) => !example.includes(name) && !name.startsWith("GREEN_"),
     );
     expect(unknown).to.deep.equal([]);
+  });
+});
+
+describe("deploy/compose/postgres.yml (scale-out on PostgreSQL)", () => {
+  const overrideFile = "deploy/compose/postgres.yml";
+  /** `docker compose -f docker-compose.yml -f deploy/compose/postgres.yml` with these variables. */
+  const scaledOut = (variables: Variables) =>
+    mergeComposeFiles(
+      loadComposeFile("docker-compose.yml", variables),
+      loadComposeFile(overrideFile, variables),
+    );
+  const replicas = {
+    rebalancer: ["rebalancer", "rebalancer-1"],
+    subscriber: ["subscriber", "subscriber-1"],
+  };
+  let compose: ComposeFile;
+  let override: ComposeFile;
+  let configs: ServiceConfigs;
+  const service = (name: string) => {
+    expect(compose.services, `service ${name}`).to.have.property(name);
+    return compose.services[name]!;
+  };
+  const env = (name: string) => environmentOf(service(name));
+  before(() => {
+    compose = scaledOut(firstRun);
+    override = loadComposeFile(overrideFile, firstRun);
+    configs = serviceConfigs();
+  });
+  after(() => configs.close());
+
+  it("adds a PostgreSQL server and a second replica of each service, nothing else", () => {
+    expect(Object.keys(compose.services)).to.have.members([
+      "ib-gateway",
+      "jaeger",
+      "postgres",
+      "rebalancer",
+      "rebalancer-1",
+      "subscriber",
+      "subscriber-1",
+    ]);
+    expect(override.name).to.equal(readComposeFile("docker-compose.yml").name);
+    // An override, not a profile: nothing in it waits for a --profile to switch it on.
+    for (const [name, definition] of Object.entries(override.services)) {
+      expect(definition.profiles, name).to.equal(undefined);
+    }
+  });
+
+  it("runs a version-pinned postgres, healthy only once it answers over TCP, on a named volume", () => {
+    for (const variables of [bare, firstRun]) {
+      const postgres = scaledOut(variables).services.postgres!;
+      expect(postgres.image).to.match(/^postgres:\d+\.\d+(-[a-z]+)?$/);
+    }
+    const postgres = service("postgres");
+    const check = postgres.healthcheck!.test;
+    expect(check.slice(0, 2)).to.deep.equal(["CMD", "pg_isready"]);
+    expect(check).to.include("--host=127.0.0.1");
+    expect(check).to.include(`--username=${env("postgres").POSTGRES_USER}`);
+    expect(check).to.include(`--dbname=${env("postgres").POSTGRES_DB}`);
+    expect(postgres.healthcheck!.start_period, "time for the first start's initdb").to.not.equal(
+      undefined,
+    );
+    const [volume, target] = postgres.volumes![0]!.split(":");
+    expect(target).to.equal("/var/lib/postgresql/data");
+    expect(compose.volumes).to.have.property(volume!);
+    expect(postgres.ports, "reached only inside the network").to.equal(undefined);
+    expect(networksOf(postgres)).to.have.keys("mesh");
+    expect(postgres.restart).to.equal("unless-stopped");
+  });
+
+  it("gives postgres its password, and every replica the URL, only as secret files", () => {
+    const postgres = env("postgres");
+    expect(postgres).to.not.have.property("POSTGRES_PASSWORD");
+    expect(postgres.POSTGRES_PASSWORD_FILE).to.equal("/run/secrets/postgres_password");
+    expect(service("postgres").secrets).to.deep.equal(["postgres_password"]);
+    for (const name of [...replicas.rebalancer, ...replicas.subscriber]) {
+      expect(env(name), name).to.not.have.property("DATABASE_URL");
+      expect(env(name).DATABASE_URL_FILE, name).to.equal("/run/secrets/database_url");
+      expect(service(name).secrets, name).to.include("database_url");
+    }
+    for (const secret of ["postgres_password", "database_url"]) {
+      expect(compose.secrets?.[secret]?.file).to.equal(`./deploy/secrets/${secret}`);
+    }
+    // The whole project, as for docker-compose.yml alone: no value of a secret anywhere.
+    for (const [name, definition] of Object.entries(compose.services)) {
+      for (const [key, value] of Object.entries(environmentOf(definition))) {
+        expect(secretName.test(key) && value !== "", `${name}: ${key} holds a value`).to.equal(
+          false,
+        );
+        const variable = key.replace(/_FILE$/, "");
+        if (key === variable || value === "" || !isSecret(name, variable)) continue;
+        const secret = /^\/run\/secrets\/([\w.-]+)$/.exec(value)?.[1];
+        expect(secret, `${name}: ${key}=${value} is a Docker secret`).to.not.equal(undefined);
+        expect(definition.secrets ?? [], `${name} mounts ${secret}`).to.include(secret);
+        expect(compose.secrets, `secret ${secret} declared`).to.have.property(secret!);
+      }
+    }
+    const ignored = dockerIgnore();
+    for (const secret of ["postgres_password", "database_url"]) {
+      const path = compose.secrets![secret]!.file.replace(/^\.\//, "");
+      expect(ignored(path), `${path} in .dockerignore`).to.equal(true);
+      const check = () =>
+        execFileSync("git", ["check-ignore", "--no-index", "-q", path], {
+          cwd: repoRoot,
+          stdio: "ignore",
+        });
+      expect(check, `${path} git-ignored`).not.to.throw();
+    }
+  });
+
+  it("puts every replica on PostgreSQL, none left on SQLite, each starting after postgres is healthy", () => {
+    const built = Object.entries(compose.services).filter(([, s]) => s.build !== undefined);
+    expect(built.map(([name]) => name)).to.have.members([
+      ...replicas.rebalancer,
+      ...replicas.subscriber,
+    ]);
+    for (const [name, definition] of built) {
+      expect(environmentOf(definition).DATABASE_URL_FILE, `${name} on PostgreSQL`).to.not.equal(
+        undefined,
+      );
+      expect(definition.depends_on?.postgres, name).to.deep.equal({
+        condition: "service_healthy",
+      });
+    }
+    for (const name of replicas.subscriber) {
+      expect(configs.subscriber(env(name)).database?.shown, name).to.equal(
+        "postgres://mesh:[redacted]@postgres:5432/mesh",
+      );
+    }
+    // The URL's user and database are the ones postgres creates.
+    const url = new URL(sampleSecrets.database_url!.trim());
+    expect(url.hostname).to.equal("postgres");
+    expect(url.username).to.equal(env("postgres").POSTGRES_USER);
+    expect(url.pathname).to.equal(`/${env("postgres").POSTGRES_DB}`);
+  });
+
+  it("gives each rebalancer replica its own ordinal and IB client id, replica 0 keeping today's", () => {
+    const cases: Variables[] = [bare, firstRun, { ...firstRun, IBKR_CLIENT_ID: "7" }];
+    for (const variables of cases) {
+      const file = scaledOut(variables);
+      const ids = replicas.rebalancer.map((name) => {
+        const config = configs.rebalancer(environmentOf(file.services[name]!));
+        return config.broker.kind === "ibkr" ? config.broker.clientId : -1;
+      });
+      const single = loadComposeFile("docker-compose.yml", variables).services.rebalancer!;
+      const singleConfig = configs.rebalancer(environmentOf(single));
+      const expected = Number(variables.IBKR_CLIENT_ID ?? 1);
+      expect(singleConfig.broker).to.include({ clientId: expected });
+      expect(ids).to.deep.equal([expected, Number(`${expected}1`)]);
+      // Never the blue-green candidate's default id either.
+      const green = loadComposeFile("deploy/compose/green.yml", variables).services[
+        "rebalancer-green"
+      ]!;
+      expect(ids).to.not.include(Number(environmentOf(green).IBKR_CLIENT_ID));
+      // The gateway's Master API client ID is replica 0's.
+      expect(environmentOf(file.services["ib-gateway"]!).TWS_MASTER_CLIENT_ID).to.equal(
+        String(expected),
+      );
+    }
+    expect(replicas.rebalancer.map((name) => env(name).REPLICA_ORDINAL)).to.deep.equal(["0", "1"]);
+  });
+
+  for (const [kind, [first, second]] of Object.entries(replicas)) {
+    it(`makes ${second} the ${kind} of docker-compose.yml but for what a replica must not share`, () => {
+      const a = service(first!);
+      const b = service(second!);
+      expect(b.build).to.deep.equal(a.build);
+      expect(b.healthcheck).to.deep.equal(a.healthcheck);
+      expect(b.depends_on).to.deep.equal(a.depends_on);
+      expect(b.configs).to.deep.equal(a.configs);
+      expect([...b.secrets!].sort()).to.deep.equal([...a.secrets!].sort());
+      const differs = ["IBKR_CLIENT_ID", "REPLICA_ORDINAL"];
+      const without = (e: Record<string, string>) =>
+        Object.fromEntries(Object.entries(e).filter(([key]) => !differs.includes(key)));
+      expect(without(environmentOf(b))).to.deep.equal(without(environmentOf(a)));
+      for (const key of [
+        "init",
+        "read_only",
+        "tmpfs",
+        "cap_drop",
+        "security_opt",
+        "restart",
+        "stop_grace_period",
+      ] as const) {
+        expect(b[key], key).to.deep.equal(a[key]);
+      }
+      // The rebalancer's replica keeps its DATA_DIR files (the notification outbox) on a volume
+      // of its own; the subscriber keeps everything in PostgreSQL.
+      const dataOf = (s: ComposeService) =>
+        (s.volumes ?? []).map((v) => v.split(":")).find(([, target]) => target === "/app/data");
+      if (kind === "rebalancer") {
+        expect(dataOf(b)?.[0], `${second}'s own volume`).to.not.equal(dataOf(a)?.[0]);
+        expect(compose.volumes).to.have.property(dataOf(b)![0]!);
+      } else {
+        expect(b.volumes, `${second} has no volume`).to.equal(undefined);
+      }
+      expect(b.ports, `${second} is not published`).to.equal(undefined);
+    });
+  }
+
+  it("lets the subscribers reach both rebalancers under the name their URL and certificate use", () => {
+    for (const name of replicas.subscriber) {
+      const host = new URL(configs.subscriber(env(name)).rebalancer.url).hostname;
+      expect(host).to.equal("rebalancer");
+      expect(networksOf(service("rebalancer-1")).mesh?.aliases).to.include(host);
+    }
+    // deploy/make-certs.sh issues the rebalancer's certificate for that name.
+    expect(readRepoFile("deploy/make-certs.sh")).to.include(
+      'issue rebalancer serverAuth,clientAuth "DNS:rebalancer,',
+    );
+  });
+
+  it("publishes nothing more than docker-compose.yml does", () => {
+    const published = (file: ComposeFile) =>
+      Object.values(file.services).flatMap((s) => (s.ports ?? []).map(parsePort));
+    expect(published(compose)).to.deep.equal(
+      published(loadComposeFile("docker-compose.yml", firstRun)),
+    );
+  });
+
+  it("uses only settings .env.example documents", () => {
+    const example = Object.keys(readEnvFile(".env.example"));
+    const unknown = [...referencedVariables(overrideFile)].filter(
+      (name) => !example.includes(name),
+    );
+    expect(unknown).to.deep.equal([]);
+    expect(readEnvFile(".env.example").POSTGRES_IMAGE).to.equal(service("postgres").image);
+  });
+
+  it("leaves docker-compose.yml alone on SQLite: no database, no URL, data on the volumes", () => {
+    for (const variables of [bare, firstRun]) {
+      const single = loadComposeFile("docker-compose.yml", variables);
+      expect(single.services).to.not.have.property("postgres");
+      expect(single.secrets ?? {}).to.not.have.property("database_url");
+      for (const name of nodeServices) {
+        const environment = environmentOf(single.services[name]!);
+        expect(environment, name).to.not.have.property("DATABASE_URL");
+        expect(environment, name).to.not.have.property("DATABASE_URL_FILE");
+      }
+      const subscriber = configs.subscriber(environmentOf(single.services.subscriber!));
+      expect(subscriber.database, "the subscriber's inbox in SQLite").to.equal(undefined);
+      expect(subscriber.inboxFile).to.equal("/app/data/subscriber-inbox.sqlite");
+    }
+  });
+});
+
+describe("Compose files in CI", () => {
+  it("lints every Compose file with dclint in npm run test:deploy", () => {
+    const script = (JSON.parse(readRepoFile("package.json")) as { scripts: Record<string, string> })
+      .scripts["test:deploy"]!;
+    const files = [
+      "docker-compose.yml",
+      ...readdirSync(join(repoRoot, "deploy/compose"))
+        .filter((file) => file.endsWith(".yml"))
+        .map((file) => `deploy/compose/${file}`),
+    ];
+    const linted = /dclint (?:-c \S+ )?--max-warnings 0 ((?:\S+\.yml ?)+)/.exec(script)?.[1];
+    expect(linted?.trim().split(" ")).to.have.members(files);
   });
 });

@@ -163,6 +163,9 @@ describe("npm start", function () {
     expect(block).to.contain(`API      ${api}  (gRPC, Connect, gRPC-Web, REST)`);
     expect(block).to.contain(`console  ${api}/console/`);
     expect(block).to.contain(`ingress  http://127.0.0.1:${subscriberPort}/events/{strategy}`);
+    expect(block).to.contain(
+      `events   ${api}/console/#/events  (subscriber.v1.SubscriberService at http://127.0.0.1:${subscriberPort})`,
+    );
     expect(block).to.contain("metrics  off (METRICS_PORT=0)");
     expect(block).to.contain("mode     paper trading on the simulated broker (sim)");
     expect(block).to.match(
@@ -189,6 +192,24 @@ describe("npm start", function () {
       30_000,
       "the event's run at this rebalancer",
     );
+
+    // The console learns where the subscriber is, and the console's key and origin work there.
+    const subscriber = `http://127.0.0.1:${subscriberPort}`;
+    const settings = await fetch(`${api}/console/settings.json`);
+    expect(await settings.json()).to.deep.equal({ subscriberUrl: subscriber });
+    const listed = await fetch(`${subscriber}/subscriber.v1.SubscriberService/ListEntries`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${keys[1]}`,
+        origin: api,
+      },
+      body: "{}",
+    });
+    expect(listed.status).to.equal(200);
+    expect(listed.headers.get("access-control-allow-origin")).to.equal(api);
+    const entries = ((await listed.json()) as { entries: { eventKey: string }[] }).entries;
+    expect(entries.map((e) => e.eventKey)).to.include("follow-1");
     for (const key of keys) expect(output).not.to.contain(key);
   });
 
@@ -255,6 +276,37 @@ describe("npm start's ready block", () => {
     expect(block).to.contain("mode     paper trading on IBKR at gw:4002 as client 7 (ibkr)");
     expect(block).to.contain("the subscriber has NO key (REBALANCER_API_KEY)");
     expect(block).not.to.contain("k1");
+  });
+});
+
+describe("npm start's subscriber environment", () => {
+  it("gives the subscriber's service the rebalancer's keys and lets the console's origins call it", () => {
+    const env = { REBALANCER_API_KEYS: "k1,k2", API_HOST: "127.0.0.1", API_PORT: "8100" };
+    const subscriberEnv = subscriberEnvironment(env, readConfig(env, "/srv"));
+    expect(subscriberEnv.SUBSCRIBER_API_KEYS).to.equal("k1,k2");
+    expect(subscriberEnv.SUBSCRIBER_CORS_ORIGINS).to.equal(
+      "http://127.0.0.1:8100,http://localhost:8100",
+    );
+    const subscriber = loadConfig(subscriberEnv, "/srv");
+    expect(subscriber.apiKeys).to.deep.equal(["k1", "k2"]);
+    expect(subscriber.corsOrigins).to.deep.equal([
+      "http://127.0.0.1:8100",
+      "http://localhost:8100",
+    ]);
+  });
+
+  it("keeps the subscriber's own keys and origins when they are set", () => {
+    const env = {
+      REBALANCER_API_KEYS: "k1",
+      API_HOST: "127.0.0.1",
+      SUBSCRIBER_API_KEYS: "ops",
+      SUBSCRIBER_CORS_ORIGINS: "https://console.example",
+    };
+    const subscriberEnv = subscriberEnvironment(env, readConfig(env, "/srv"));
+    expect(subscriberEnv).to.include({
+      SUBSCRIBER_API_KEYS: "ops",
+      SUBSCRIBER_CORS_ORIGINS: "https://console.example",
+    });
   });
 });
 

@@ -33,6 +33,7 @@ describe("the contract", () => {
       ["Rebalance", "post", "/rebalance/{account_id}"],
       ["GetRun", "get", "/runs/{run_id}"],
       ["ListRuns", "get", "/accounts/{account_id}/runs"],
+      ["WatchRuns", "get", "/runs:watch"],
       ["ListOpenOrders", "get", "/accounts/{account_id}/orders"],
       ["CancelOpenOrders", "post", "/accounts/{account_id}/orders:cancel"],
       ["GetHealth", "get", "/health"],
@@ -54,6 +55,7 @@ describe("the contract", () => {
       "GetTargets",
       "GetRun",
       "ListRuns",
+      "WatchRuns",
       "ListOpenOrders",
       "GetHealth",
     ]);

@@ -6,7 +6,11 @@ import { loadAccounts, type AccountType } from "@mesh/platform/accounts";
 import type { DatabaseUrl } from "@mesh/platform/database-url";
 import { createLogger, type Logger } from "@mesh/platform/logger";
 import { createSecretRedactor } from "@mesh/platform/secret-redactor";
-import type { Interceptor } from "@connectrpc/connect";
+import { createNotificationSender } from "@mesh/platform/notify/notification-sender";
+import { createNotifyMetrics } from "@mesh/platform/notify/notify-metrics";
+import type { NotifyOptions } from "@mesh/platform/notify/notify-options";
+import { openSqliteNotificationOutbox } from "@mesh/platform/notify/sqlite-notification-outbox";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Meter } from "@opentelemetry/api";
 import { createAccountGate } from "./accounts/account-gate.js";
 import { checkAllocationFiles } from "./allocations/check-allocation-files.js";
@@ -22,10 +26,12 @@ import type { AccountLeases } from "./runs/account-leases.js";
 import { createPostgresAccountLeases } from "./runs/postgres-account-leases.js";
 import { openPostgresRunStore } from "./runs/postgres-run-store.js";
 import type { RunStore } from "./runs/run-store.js";
+import { withJournalFeed } from "./runs/journal-feed.js";
 import { createSqliteRunStore } from "./runs/sqlite-run-store.js";
 import { createRunCoordinator } from "./runs/run-coordinator.js";
+import { notifyingRunStore } from "./runs/notifying-run-store.js";
 import { createApiServer } from "./server/api-server.js";
-import type { OnePortTlsOptions } from "./server/one-port-server.js";
+import type { OnePortTlsOptions } from "@mesh/platform/server/one-port-server";
 import type { ComponentProbe } from "./server/health-report.js";
 import { createRebalancerService } from "./service/rebalancer-service.js";
 import type { ForeignOpenOrders } from "./execution/execution-deps.js";
@@ -96,10 +102,19 @@ export interface RebalancerAppOptions {
   now?: () => Date;
   /** Folder of the built web console served at /console/; default this repository's console/dist. */
   consoleDir?: string;
+  /** The subscriber's URL as a browser reaches it, for the console; default none. */
+  consoleSubscriberUrl?: string;
   /** Serve HTTPS, optionally requiring client certificates; default cleartext. */
   tls?: OnePortTlsOptions;
+  /** How long a WatchRuns stream stays quiet before it tells where it stands; default 30 s. */
+  watchHeartbeatMs?: number;
   /** More components in the health report, e.g. reloaded credentials; default none. */
   components?: ComponentProbe[];
+  /**
+   * Who hears about live runs that ended (and dry runs with `dryRuns`), through an outbox in
+   * dataDir/notifications.sqlite; default nobody.
+   */
+  notify?: NotifyOptions;
 }
 
 /** A running rebalancer. */
@@ -128,7 +143,7 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
   const { databaseUrl } = options;
   const accountLeaseMs = options.accountLeaseMs ?? 10_000;
   let leases: AccountLeases | undefined;
-  let store: RunStore;
+  let runStore: RunStore;
   if (databaseUrl) {
     const fence = { held: () => leases?.held() ?? [] };
     const shared = await openPostgresRunStore(databaseUrl, { fence, logger });
@@ -139,14 +154,58 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
       leaseMs: accountLeaseMs,
       logger,
     });
-    store = shared;
+    runStore = shared;
     logger.info(
       { database: databaseUrl.shown, replica: leases.replica, accountLeaseMs },
       "runs on PostgreSQL, shared by replicas",
     );
   } else {
-    store = createSqliteRunStore(join(options.dataDir, "runs.sqlite"));
+    runStore = createSqliteRunStore(join(options.dataDir, "runs.sqlite"));
   }
+  const notify = options.notify;
+  const outbox = notify?.targets.length
+    ? openSqliteNotificationOutbox(join(options.dataDir, "notifications.sqlite"))
+    : undefined;
+  const sender =
+    outbox &&
+    createNotificationSender({
+      ...notify,
+      outbox,
+      targets: notify!.targets,
+      logger: logger.child({ component: "notify" }),
+      metrics: options.meter && createNotifyMetrics(options.meter, "rebalancer"),
+    });
+  // Links need the console's address: configured, else the server's once it listens.
+  let consoleBase =
+    notify?.consoleUrl ??
+    `${options.tls ? "https" : "http"}://${options.host ?? "127.0.0.1"}:${options.port ?? 0}`;
+  // Watches are woken by every event the journal records, notified or not.
+  const { store, feed, grown } = withJournalFeed(
+    sender
+      ? notifyingRunStore(runStore, {
+          enqueue: (notification) => sender.enqueue(notification),
+          dryRuns: notify?.dryRuns,
+          consoleBase: () => consoleBase,
+          logger,
+        })
+      : runStore,
+  );
+  // Replicas: events other replicas record wake this one's watches when the journal's last
+  // position moves (one small query every half second).
+  let seenPosition = 0;
+  const otherReplicas =
+    databaseUrl &&
+    setInterval(() => {
+      runStore.lastPosition().then(
+        (position) => {
+          if (position <= seenPosition) return;
+          seenPosition = position;
+          grown();
+        },
+        () => undefined,
+      );
+    }, 500);
+  if (otherReplicas) otherReplicas.unref();
   const { allocationsApiKey, apiKeys } = options;
   const secrets = createSecretRedactor(() => [
     typeof allocationsApiKey === "function" ? allocationsApiKey() : allocationsApiKey,
@@ -216,6 +275,7 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     { name: "store", check: () => store.health() },
     ...(options.components ?? []),
   ];
+  const stopping = new AbortController();
   const service = createRebalancerService({
     accounts,
     tradingMode,
@@ -223,6 +283,9 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     broker,
     allocations,
     store,
+    feed,
+    stopWatches: stopping.signal,
+    watchHeartbeatMs: options.watchHeartbeatMs,
     coordinator,
   });
   const server = createApiServer({
@@ -235,9 +298,11 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     logger,
     consoleDir:
       options.consoleDir ?? fileURLToPath(new URL("../../console/dist/", import.meta.url)),
+    consoleSubscriberUrl: options.consoleSubscriberUrl,
     tls: options.tls,
   });
   const { port, url } = await server.listen(options.port ?? 0, options.host ?? "127.0.0.1");
+  if (!notify?.consoleUrl) consoleBase = publicUrl(url);
   logger.info(
     { url, tradingMode, broker: broker.name, accounts: accounts.accounts.length },
     "serving",
@@ -248,6 +313,13 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     port,
     setSecureContext: (secureContext) => server.setSecureContext(secureContext),
     async close(graceMs = 30_000) {
+      // Watches end at once, telling watchers to resume (elsewhere, or after the restart).
+      stopping.abort(
+        new ConnectError(
+          "the rebalancer is stopping; watch again with your last resume_token",
+          Code.Unavailable,
+        ),
+      );
       // New runs are refused at once; running ones get the grace period, streamed or not.
       const drained = coordinator.drain(graceMs);
       await server.close(graceMs);
@@ -259,10 +331,21 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
         );
       }
       clearInterval(takeovers);
+      clearInterval(otherReplicas);
       await leases?.close();
       await broker.close();
       await store.close();
+      // Last: runs ending during the drain recorded their notifications; the rest wait in it.
+      await sender?.close();
+      await outbox?.close();
       return { handedOver };
     },
   };
+}
+
+/** The server's URL as others reach it: a wildcard address becomes this host's name. */
+function publicUrl(url: string): string {
+  const parsed = new URL(url);
+  if (["0.0.0.0", "[::]"].includes(parsed.hostname)) parsed.hostname = hostname();
+  return parsed.origin;
 }

@@ -255,4 +255,40 @@ describe("the rebalancer's configuration", () => {
     );
     expect(readConfig({ METRICS_HOST: "0.0.0.0" }).metricsHost).to.equal("0.0.0.0");
   });
+  it("reads who is notified: NOTIFY_URLS (or a file of them), dry runs, the console's address", () => {
+    const none = readConfig({}).notify;
+    expect(none).to.deep.equal({ targets: [], dryRuns: false, maxRetryDelayMs: 300_000 });
+    const dir = mkdtempSync(join(tmpdir(), "notify-config-"));
+    writeFileSync(
+      join(dir, "urls"),
+      "ntfy://ntfy.sh/ops\nhttps://hooks.slack.com/services/T1/B2/secretpath\n",
+    );
+    const notify = readConfig({
+      NOTIFY_URLS_FILE: join(dir, "urls"),
+      NOTIFY_DRY_RUNS: "true",
+      NOTIFY_MAX_RETRY_DELAY: "1m",
+      CONSOLE_URL: "https://ops.example.com",
+    }).notify;
+    expect(notify.targets.map((t) => [t.format, t.shown])).to.deep.equal([
+      ["ntfy", "ntfy://ntfy.sh/ops"],
+      ["slack", "https://hooks.slack.com/[redacted]"],
+    ]);
+    expect(notify).to.include({
+      dryRuns: true,
+      maxRetryDelayMs: 60_000,
+      consoleUrl: "https://ops.example.com",
+    });
+    expect(
+      readConfig({ NOTIFY_URLS: "http://a.example/x, ntfy://b.example/t" }).notify.targets,
+    ).to.have.length(2);
+  });
+
+  it("names a notification URL it cannot post to without quoting its credentials", () => {
+    expect(
+      problems({ NOTIFY_URLS: "ftp://u:hunter22@example.com/x", CONSOLE_URL: "ops.example.com" }),
+    ).to.deep.equal([
+      "NOTIFY_URLS: ftp://[redacted]@example.com/x: must be http(s)://, ntfy:// or ntfy+/slack+http(s)://",
+      'CONSOLE_URL: must be an http(s) URL, got "ops.example.com"',
+    ]);
+  });
 });

@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { ConfigError } from "@mesh/platform/config-error";
 import { parseDatabaseUrl, type DatabaseUrl } from "@mesh/platform/database-url";
 import { EnvReader } from "@mesh/platform/env-reader";
+import { readNotifyConfig, type NotifyConfig } from "@mesh/platform/notify/notify-config";
 
 /** The rebalancer's configuration, read from the environment once, at start-up. */
 export interface RebalancerConfig {
@@ -39,6 +40,11 @@ export interface RebalancerConfig {
   /** Let no-side-effect methods through without a key. */
   openReads: boolean;
   corsOrigins: string[];
+  /**
+   * CONSOLE_SUBSCRIBER_URL: the subscriber's base URL as a browser reaches it, for the console's
+   * Events and Dead letters pages; `npm start` sets it to the subscriber it starts; default none.
+   */
+  consoleSubscriberUrl?: string;
   broker:
     | {
         kind: "sim";
@@ -103,6 +109,8 @@ export interface RebalancerConfig {
   allocationsApiKeyFile?: string;
   /** How long keys dropped from the key file are still accepted, ms; default 30 s. */
   apiKeyOverlapMs: number;
+  /** NOTIFY_URLS, NOTIFY_DRY_RUNS, CONSOLE_URL: who hears about runs that ended. */
+  notify: NotifyConfig;
 }
 
 /** The files of the server's TLS identity, each re-read when it changes. */
@@ -137,6 +145,12 @@ export function readConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   // A StatefulSet names its pods name-0, name-1: their ordinal, unless given.
   const ordinalOfHost = databaseUrlText !== undefined ? /-(\d+)$/.exec(host)?.[1] : undefined;
   const replicaOrdinal = read.integer("REPLICA_ORDINAL", Number(ordinalOfHost ?? 0), 0, 1000);
+  const consoleSubscriberUrl = read.text("CONSOLE_SUBSCRIBER_URL", "").replace(/\/+$/, "");
+  if (consoleSubscriberUrl !== "" && !/^https?:\/\/[^/]+$/.test(consoleSubscriberUrl)) {
+    read.problems.push(
+      `CONSOLE_SUBSCRIBER_URL: must be an http:// or https:// base URL such as http://127.0.0.1:8001, got "${consoleSubscriberUrl}"`,
+    );
+  }
   const brokerKind = read.choice("BROKER", ["sim", "ibkr"], env.IBKR_HOST ? "ibkr" : "sim");
   const broker: RebalancerConfig["broker"] =
     brokerKind === "ibkr"
@@ -188,6 +202,7 @@ export function readConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     apiKeys,
     openReads: openReads === "true",
     corsOrigins: read.list("CORS_ORIGINS"),
+    ...(consoleSubscriberUrl ? { consoleSubscriberUrl } : {}),
     broker,
     allocationsApiKey: read.secret("ALLOCATIONS_API_KEY"),
     allocationsTimeoutMs: read.integer("ALLOCATIONS_TIMEOUT_SECONDS", 30, 1, 600) * 1000,
@@ -206,6 +221,7 @@ export function readConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     metricsHost: read.text("METRICS_HOST", "127.0.0.1"),
     allowPlaintext: false,
     apiKeyOverlapMs: 30_000,
+    notify: readNotifyConfig(read),
   };
   if (config.metricsPort !== undefined && config.metricsPort === config.apiPort) {
     read.problems.push(

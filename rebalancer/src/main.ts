@@ -36,6 +36,7 @@ async function main(): Promise<void> {
     secrets: () => [
       typeof allocationsApiKey === "function" ? allocationsApiKey() : allocationsApiKey,
       ...(typeof apiKeys === "function" ? apiKeys() : apiKeys),
+      ...config.notify.targets.flatMap((target) => target.secrets),
     ],
   });
   const telemetry = startTelemetry({
@@ -192,6 +193,7 @@ async function main(): Promise<void> {
     apiKeys,
     openReads: config.openReads,
     corsOrigins: config.corsOrigins,
+    consoleSubscriberUrl: config.consoleSubscriberUrl,
     broker,
     allocationsApiKey,
     tls: certificate && {
@@ -205,6 +207,12 @@ async function main(): Promise<void> {
     resumeMaxAgeMs: config.resumeMaxAgeMs,
     reconnectWindowMs: config.reconnectWindowMs,
     foreignOpenOrders: config.foreignOpenOrders,
+    notify: {
+      targets: config.notify.targets,
+      dryRuns: config.notify.dryRuns,
+      consoleUrl: config.notify.consoleUrl,
+      maxRetryDelayMs: config.notify.maxRetryDelayMs,
+    },
     logger,
     meter: telemetry.meter,
     interceptors: [

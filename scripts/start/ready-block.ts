@@ -60,6 +60,10 @@ export function readyBlock(facts: MeshFacts): string {
     ["API", `${api}  (gRPC, Connect, gRPC-Web, REST)`],
     ["console", `${api}/console/`],
     ["ingress", `${ingressUrl(subscriber)}/events/{strategy}`],
+    [
+      "events",
+      `${api}/console/#/events  (subscriber.v1.SubscriberService at ${ingressUrl(subscriber)})`,
+    ],
     ["metrics", metrics.length === 0 ? "off (METRICS_PORT=0)" : metrics.join("  ")],
     ["mode", `${rebalancer.tradingMode} trading on ${broker}`],
     ["auth", auth],

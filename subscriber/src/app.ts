@@ -5,6 +5,11 @@ import { createReloadable, type Reloadable } from "@mesh/platform/reloadable";
 import { readTlsFiles, tlsFilePaths, type TlsFiles } from "@mesh/platform/tls-files";
 import { eligibleAccounts, loadAccounts } from "@mesh/platform/accounts";
 import { createLogger, type Logger } from "@mesh/platform/logger";
+import { createNotificationSender } from "@mesh/platform/notify/notification-sender";
+import { createNotifyMetrics } from "@mesh/platform/notify/notify-metrics";
+import type { NotifyOptions } from "@mesh/platform/notify/notify-options";
+import { openPostgresNotificationOutbox } from "@mesh/platform/notify/postgres-notification-outbox";
+import { openSqliteNotificationOutbox } from "@mesh/platform/notify/sqlite-notification-outbox";
 import { trace, type Meter, type Tracer } from "@opentelemetry/api";
 import type { SubscriberConfig } from "./config.js";
 import { createDispatcher } from "./delivery/dispatcher.js";
@@ -16,8 +21,10 @@ import { createSubscriberHealth } from "./health/subscriber-health.js";
 import type { Gap } from "./inbox/gap-store.js";
 import { startHttpIngress } from "./sources/http-ingress.js";
 import type { Inbox } from "./inbox/inbox.js";
-import { openInbox } from "./inbox/open-inbox.js";
+import { notifyingInbox } from "./inbox/notifying-inbox.js";
+import { InboxUnavailableError, openInbox } from "./inbox/open-inbox.js";
 import { createIntake } from "./intake/intake.js";
+import { createSubscriberRpc } from "./server/subscriber-rpc.js";
 import { startAblySource, type AblySource } from "./sources/ably-source.js";
 import { publicStatus, type SubscriberStatus } from "./status.js";
 import { createSubscriberMetrics } from "./telemetry/subscriber-metrics.js";
@@ -34,8 +41,12 @@ export interface SubscriberOptions {
   meter?: Meter;
   /** Connect interceptors on every call to the rebalancer (tracing, metrics); default none. */
   interceptors?: Interceptor[];
+  /** Connect interceptors on every RPC the subscriber serves (tracing, metrics); default none. */
+  serverInterceptors?: Interceptor[];
   /** Called with the server certificate after each reload, e.g. for the metrics port; default none. */
   onServerTls?: (tls: SecureContextOptions) => void;
+  /** Who hears about dead-lettered events, with the sender's timings; default config.notify. */
+  notify?: NotifyOptions;
 }
 
 /** A running subscriber. */
@@ -72,8 +83,42 @@ export async function startSubscriber(
   if (accounts.length === 0) {
     logger.warn({ tradingMode: config.tradingMode }, "no enabled account of this trading mode");
   }
-  const inbox =
+  const opened =
     options.inbox ?? (await openInbox(config, { logger: logger.child({ component: "inbox" }) }));
+  const notify = options.notify ?? config.notify;
+  // The outbox lives in the inbox's database: its SQLite file, or the PostgreSQL the replicas share.
+  const outbox = notify?.targets.length
+    ? config.database
+      ? await openPostgresNotificationOutbox(config.database.url).catch(async (err: unknown) => {
+          await opened.close();
+          throw new InboxUnavailableError(
+            `notification outbox in ${config.database!.shown}: ${(err as Error).message}`,
+            { cause: err },
+          );
+        })
+      : openSqliteNotificationOutbox(config.inboxFile)
+    : undefined;
+  const sender =
+    outbox &&
+    createNotificationSender({
+      ...notify,
+      outbox,
+      targets: notify!.targets,
+      logger: logger.child({ component: "notify" }),
+      tracer: options.tracer,
+      metrics: options.meter && createNotifyMetrics(options.meter, "subscriber"),
+      // Replicas share the outbox: another may hold a receiver this one lacks, or record for it.
+      ...(config.database ? { abandonRemovedTargets: false, pollIntervalMs: 5000 } : {}),
+    });
+  const inbox = sender
+    ? notifyingInbox(opened, {
+        enqueue: (notification) => sender.enqueue(notification),
+        dryRuns: notify?.dryRuns,
+        // The rebalancer serves the console.
+        consoleBase: notify?.consoleUrl ?? new URL(config.rebalancer.url).origin,
+        logger,
+      })
+    : opened;
   const interrupted = await inbox.recoverInFlight();
   if (interrupted > 0) logger.warn({ interrupted }, "deliveries interrupted by a restart resume");
 
@@ -202,7 +247,17 @@ export async function startSubscriber(
         .map((health) => health.detail),
   });
 
+  const rpc = createSubscriberRpc({
+    inbox,
+    health: () => health.report(),
+    apiKeys: config.apiKeys,
+    corsOrigins: config.corsOrigins,
+    onRedriven: () => dispatcher.wake(),
+    logger: logger.child({ component: "operator" }),
+    ...(options.serverInterceptors ? { interceptors: options.serverInterceptors } : {}),
+  });
   const http = await startHttpIngress({
+    rpc: (ingress) => rpc.handler(ingress),
     host: config.host,
     port: config.port,
     intake,
@@ -233,6 +288,8 @@ export async function startSubscriber(
     await dispatcher.close();
     rebalancer.close();
     await inbox.close();
+    await sender?.close();
+    await outbox?.close();
     throw err;
   });
 
@@ -252,11 +309,14 @@ export async function startSubscriber(
     }).catch(async (err: unknown) => {
       // The inbox cannot read the channels' marks or record their start-up gaps: stop cleanly.
       for (const material of reloadables) material.close();
+      rpc.shutdown();
       await http.close();
       metrics?.close();
       await dispatcher.close();
       rebalancer.close();
       await inbox.close();
+      await sender?.close();
+      await outbox?.close();
       throw err;
     });
   }
@@ -275,6 +335,9 @@ export async function startSubscriber(
           : "tls"
         : "off",
       allowPlaintext: config.allowPlaintext === true,
+      // SubscriberService on the same port: who may call it.
+      operatorAuth: config.apiKeys.length > 0 ? "api keys" : "this host only",
+      corsOrigins: config.corsOrigins,
     },
     "subscriber started",
   );
@@ -292,11 +355,15 @@ export async function startSubscriber(
       (closing ??= (async () => {
         for (const material of reloadables) material.close();
         await realtime?.close();
+        rpc.shutdown();
         await http.close();
         await dispatcher.close();
         rebalancer.close();
         metrics?.close();
         await inbox.close();
+        // Last: what is not delivered waits in the outbox for the next start.
+        await sender?.close();
+        await outbox?.close();
       })()),
   };
 }

@@ -211,4 +211,16 @@ describe("loadConfig", () => {
       'HEALTH_RECOVERY_FAILURES: must be a whole number between 1 and 1000, got "1.5"',
     ]);
   });
+  it("notifies dead letters to NOTIFY_URLS, and nobody without them", () => {
+    expect(loadConfig({}).notify).to.equal(undefined);
+    const notify = loadConfig({
+      NOTIFY_URLS: "ntfy://ntfy.sh/ops,https://user:pw-secret@hooks.example.com/in",
+      CONSOLE_URL: "https://ops.example.com",
+    }).notify!;
+    expect(notify.targets.map((t) => t.shown)).to.deep.equal([
+      "ntfy://ntfy.sh/ops",
+      "https://[redacted]@hooks.example.com/in",
+    ]);
+    expect(notify).to.include({ dryRuns: false, consoleUrl: "https://ops.example.com" });
+  });
 });

@@ -4,6 +4,7 @@ import type { AccountType } from "@mesh/platform/accounts";
 import { ConfigError } from "@mesh/platform/config-error";
 import { parseDatabaseUrl, type DatabaseUrl } from "@mesh/platform/database-url";
 import { EnvReader } from "@mesh/platform/env-reader";
+import { readNotifyConfig, type NotifyConfig } from "@mesh/platform/notify/notify-config";
 
 /** How the subscriber reaches the Ably realtime service. */
 export interface RealtimeConfig {
@@ -102,6 +103,11 @@ export interface DeliveryConfig {
 
 /** The subscriber's whole configuration, validated. */
 export interface SubscriberConfig {
+  /**
+   * NOTIFY_URLS, NOTIFY_DRY_RUNS, CONSOLE_URL: who hears about dead-lettered events; undefined:
+   * nobody. CONSOLE_URL defaults to REBALANCER_API_URL's origin (the rebalancer serves the console).
+   */
+  notify?: NotifyConfig;
   /** The accounts file both services read (ACCOUNTS_FILE), absolute; default ./accounts.yaml of the folder the command ran in. */
   accountsFile: string;
   /** Directory of the inbox database (DATA_DIR), absolute; default ./data of the folder the command ran in. */
@@ -126,6 +132,17 @@ export interface SubscriberConfig {
   host: string;
   /** Port of the webhook ingress and status endpoint (SUBSCRIBER_PORT); default 8001; 0 picks a free one. */
   port: number;
+  /**
+   * Bearer keys SubscriberService (entries, dead letters) accepts on that port
+   * (SUBSCRIBER_API_KEYS or SUBSCRIBER_API_KEYS_FILE, comma-separated); default the
+   * REBALANCER_API_KEY, the key that shows /health's details; none: callers on this host only.
+   */
+  apiKeys: string[];
+  /**
+   * Origins a browser may call SubscriberService from, e.g. the console's
+   * http://127.0.0.1:8000 (SUBSCRIBER_CORS_ORIGINS, comma-separated, "*" for any); default none.
+   */
+  corsOrigins: string[];
   /** How the rebalancer is called. */
   rebalancer: {
     /** Its base URL (REBALANCER_API_URL); default http://127.0.0.1:8000. */
@@ -240,6 +257,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   const gapMaxAgeSeconds = read.integer("HEALTH_GAP_MAX_AGE", 120, 1, 7 * 86_400);
   const recoveryFailures = read.integer("HEALTH_RECOVERY_FAILURES", 3, 1, 1000);
   const apiKey = read.secret("REBALANCER_API_KEY");
+  const ownKeys = read.secretList("SUBSCRIBER_API_KEYS");
+  const corsOrigins = read.list("SUBSCRIBER_CORS_ORIGINS");
   // Binding beyond loopback is the operator's choice; without webhook signatures stay local.
   const host = read.text("SUBSCRIBER_HOST", realtimeKey ? "0.0.0.0" : "127.0.0.1");
 
@@ -277,6 +296,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   }
   const apiKeyFile = read.optionalPath("REBALANCER_API_KEY_FILE");
   const dataDir = read.path("DATA_DIR", "./data");
+  const notify = readNotifyConfig(read);
   const blocker = fileInTheWay(dataDir);
   if (blocker !== undefined) {
     problems.push(`DATA_DIR: ${blocker} is a file, so ${dataDir} cannot be a directory`);
@@ -287,11 +307,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     dataDir,
     inboxFile: join(dataDir, "subscriber-inbox.sqlite"),
     ...(database ? { database } : {}),
+    ...(notify.targets.length > 0 ? { notify } : {}),
     tradingMode,
     logLevel,
     logFormat,
     host,
     port,
+    apiKeys: ownKeys.length > 0 ? ownKeys : apiKey ? [apiKey] : [],
+    corsOrigins,
     rebalancer: {
       url,
       ...(apiKey ? { apiKey } : {}),

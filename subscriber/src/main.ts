@@ -16,6 +16,8 @@ try {
     name: "subscriber",
     level: config.logLevel,
     ...(config.logFormat ? { pretty: config.logFormat === "pretty" } : {}),
+    // Tokens and credentials in NOTIFY_URLS never reach a log line.
+    ...(config.notify ? { secrets: config.notify.targets.flatMap((t) => t.secrets) } : {}),
   });
   const telemetry = startTelemetry({
     serviceName: "subscriber",
@@ -30,6 +32,10 @@ try {
     tracer: telemetry.tracer,
     meter: telemetry.meter,
     onServerTls: (tls) => telemetry.setMetricsTls(tls),
+    serverInterceptors: [
+      createTracingInterceptor({ kind: "server", tracer: telemetry.tracer }),
+      createMetricsInterceptor({ kind: "server", meter: telemetry.meter }),
+    ],
     interceptors: [
       createTracingInterceptor({ kind: "client", tracer: telemetry.tracer }),
       createMetricsInterceptor({ kind: "client", meter: telemetry.meter }),

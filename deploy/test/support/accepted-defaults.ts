@@ -22,6 +22,18 @@ export const acceptedDefaults: Record<NodeService, Record<string, string>> = {
       "a stopped run is resumed within 30 minutes of its start, else ends RESUME_EXPIRED placing nothing more",
     BROKER_RECONNECT_WINDOW:
       "a run waits 2 minutes for a lost IB link, then resumes (reconciled) or fails placing nothing more",
+    NOTIFY_URLS:
+      "nobody is notified until an operator names receivers (NOTIFY_URLS_FILE for tokens)",
+    NOTIFY_URLS_FILE: "nobody is notified until an operator names receivers",
+    NOTIFY_DRY_RUNS: "only live runs and dead letters are notified",
+    NOTIFY_MAX_RETRY_DELAY: "a receiver that is down is asked again at most every 5 minutes",
+    CONSOLE_URL: "links in notifications point to the rebalancer's own URL",
+    DATABASE_URL:
+      "the run store in SQLite on the data volume: one replica (replicas: deploy/compose/postgres.yml, deploy/k8s)",
+    REPLICA_ORDINAL: "0, the only replica; each replica on PostgreSQL is given its own",
+    ACCOUNT_LEASE_SECONDS: "a dead replica's accounts are free for another after 10 s",
+    CONSOLE_SUBSCRIBER_URL:
+      "the console's Events and Dead letters pages say where to set it: the subscriber's port is not published",
   },
   subscriber: {
     SUBSCRIBER_HOST: "loopback, or 0.0.0.0 with a realtime key (signed webhooks only)",
@@ -39,5 +51,14 @@ export const acceptedDefaults: Record<NodeService, Record<string, string>> = {
     DATABASE_URL: "the inbox in SQLite on the data volume: one replica",
     DELIVERY_CLAIM_TIMEOUT:
       "with PostgreSQL, a dead replica's deliveries are taken over after 15 s",
+    NOTIFY_URLS:
+      "nobody is notified until an operator names receivers (NOTIFY_URLS_FILE for tokens)",
+    NOTIFY_URLS_FILE: "nobody is notified until an operator names receivers",
+    NOTIFY_DRY_RUNS: "only live runs and dead letters are notified",
+    NOTIFY_MAX_RETRY_DELAY: "a receiver that is down is asked again at most every 5 minutes",
+    CONSOLE_URL: "links in notifications point to the rebalancer's own URL",
+    SUBSCRIBER_API_KEYS:
+      "its own service takes the key it sends the rebalancer (REBALANCER_API_KEY_FILE's)",
+    SUBSCRIBER_CORS_ORIGINS: "no browser calls it: its port is not published",
   },
 };

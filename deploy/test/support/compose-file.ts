@@ -13,7 +13,8 @@ export interface ComposeService {
   ports?: string[];
   expose?: unknown[];
   network_mode?: string;
-  networks?: string[];
+  /** A list of names, or per network its settings (aliases). */
+  networks?: string[] | Record<string, { aliases?: string[] } | null>;
   restart?: string;
   healthcheck?: { test: string[]; interval?: string; start_period?: string };
   cap_drop?: string[];
@@ -108,6 +109,48 @@ function interpolateValues(value: unknown, variables: Variables, where: string):
     );
   }
   return value;
+}
+
+/**
+ * `docker compose -f base -f override`: the override's services and top-level entries merged
+ * into the base's the way Compose merges the keys these files use. Mappings (environment,
+ * depends_on, networks, volumes, secrets at the top level) merge key by key, the override's
+ * value winning; lists of names (a service's secrets, tmpfs, cap_drop) become their union;
+ * anything else is the override's.
+ */
+export function mergeComposeFiles(base: ComposeFile, override: ComposeFile): ComposeFile {
+  return mergeValues(base, override) as ComposeFile;
+}
+
+function mergeValues(base: unknown, override: unknown): unknown {
+  if (override === undefined) return base;
+  if (Array.isArray(base) && Array.isArray(override)) {
+    const merged = [...base];
+    for (const item of override) {
+      if (!merged.some((known) => JSON.stringify(known) === JSON.stringify(item))) {
+        merged.push(item);
+      }
+    }
+    return merged;
+  }
+  if (isMapping(base) && isMapping(override)) {
+    const merged: Record<string, unknown> = { ...base };
+    for (const [key, value] of Object.entries(override))
+      merged[key] = mergeValues(base[key], value);
+    return merged;
+  }
+  return override;
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** A service's networks by name, whichever form the file uses. */
+export function networksOf(service: ComposeService): Record<string, { aliases?: string[] }> {
+  const networks = service.networks ?? [];
+  if (Array.isArray(networks)) return Object.fromEntries(networks.map((name) => [name, {}]));
+  return Object.fromEntries(Object.entries(networks).map(([name, value]) => [name, value ?? {}]));
 }
 
 /** A service's environment as strings, the way the container sees it. */

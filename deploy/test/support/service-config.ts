@@ -11,6 +11,8 @@ export const sampleSecrets: Record<string, string> = {
   rebalancer_api_key: "deploy-test-key\n",
   allocations_api_key: "allocations-key\n",
   realtime_api_key: "appid.keyid:secret\n",
+  postgres_password: "pg-password\n",
+  database_url: "postgres://mesh:pg-password@postgres:5432/mesh\n",
 };
 
 /** What a service's own configuration code makes of a container environment. */

@@ -73,12 +73,16 @@ export async function copySqliteRuns(file: string, pool: pg.Pool): Promise<RunsC
         copy.withoutJournal += batch.filter((r) => !r.journaled).length;
       });
       const journal = sqlite
-        .prepare<[], JournalRow>("SELECT * FROM run_journal ORDER BY run_id, sequence")
+        // In the order recorded: positions are drawn in insert order.
+        .prepare<[], JournalRow>("SELECT * FROM run_journal ORDER BY rowid")
         .iterate();
       await inBatches(journal, async (batch) => {
         await client.query(
           `INSERT INTO run_journal (run_id, sequence, time, event)
-           SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[])`,
+           SELECT run_id, sequence, time, event
+           FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[])
+             WITH ORDINALITY AS j(run_id, sequence, time, event, n)
+           ORDER BY n`,
           [
             batch.map((r) => r.run_id),
             batch.map((r) => r.sequence),

@@ -39,6 +39,14 @@ interface JournalRow {
   event: string;
 }
 
+/**
+ * Joined into every journal insert: a transaction lock taken before the row's position is drawn
+ * from its sequence and held until the statement commits, so positions commit one after another
+ * and become readable in order (a watch past position n never misses a smaller one committed
+ * later). Journal writes of all replicas take turns on it: a round trip each.
+ */
+const journalLock = "(SELECT pg_advisory_xact_lock(hashtext('rebalancer:run_journal'))) AS turn";
+
 const migrations = readMigrations(
   fileURLToPath(new URL("./postgres-migrations/", import.meta.url)),
 );
@@ -85,17 +93,18 @@ export async function openPostgresRunStore(
       : "true";
 
   const columns = "run_id, status, record";
+  const recordedOf = (row: JournalRow): RecordedEvent => ({
+    runId: row.run_id,
+    sequence: row.sequence,
+    time: new Date(row.time),
+    event: decodeJournalEvent(row.event),
+  });
   const events = async (runId: string): Promise<RecordedEvent[]> => {
     const { rows } = await pool.query<JournalRow>(
       "SELECT * FROM run_journal WHERE run_id = $1 ORDER BY sequence",
       [runId],
     );
-    return rows.map((row) => ({
-      runId: row.run_id,
-      sequence: row.sequence,
-      time: new Date(row.time),
-      event: decodeJournalEvent(row.event),
-    }));
+    return rows.map(recordedOf);
   };
   // A run that ended has its final record; a running one is the fold of its journal.
   const recordOf = async (row: RunRow): Promise<Run> => {
@@ -142,7 +151,7 @@ export async function openPostgresRunStore(
              SELECT $1, $2, $3, $4, $5, $6 WHERE ${fenced("$2", 9)}
              ON CONFLICT (account_id, idempotency_key) DO NOTHING RETURNING run_id)
            INSERT INTO run_journal (run_id, sequence, time, event)
-           SELECT run_id, 1, $7, $8 FROM run`,
+           SELECT run_id, 1, $7, $8 FROM run, ${journalLock}`,
           [
             header.runId,
             header.accountId,
@@ -167,7 +176,8 @@ export async function openPostgresRunStore(
       guarded(async () => {
         const { rowCount } = await pool.query(
           `INSERT INTO run_journal (run_id, sequence, time, event)
-           SELECT run_id, $2, $3, $4 FROM runs r WHERE r.run_id = $1 AND ${fenced("r.account_id", 5)}`,
+           SELECT run_id, $2, $3, $4 FROM runs r, ${journalLock}
+           WHERE r.run_id = $1 AND ${fenced("r.account_id", 5)}`,
           [
             event.runId,
             event.sequence,
@@ -187,6 +197,20 @@ export async function openPostgresRunStore(
         if (rowCount !== 1) throw new LeaseLost(run.runId);
       }),
     events: (runId) => guarded(() => events(runId)),
+    // The watches' reads leave the health's last write failure as it is.
+    eventsAfter: async (position, limit) => {
+      const { rows } = await pool.query<JournalRow & { position: number }>(
+        "SELECT * FROM run_journal WHERE position > $1 ORDER BY position LIMIT $2",
+        [position, limit],
+      );
+      return rows.map((row) => ({ position: row.position, recorded: recordedOf(row) }));
+    },
+    lastPosition: async () => {
+      const { rows } = await pool.query<{ position: number }>(
+        "SELECT coalesce(max(position), 0)::bigint AS position FROM run_journal",
+      );
+      return rows[0]!.position;
+    },
     responses: (runId) => guarded(async () => rebalanceResponses(await events(runId))),
     get: (runId) =>
       guarded(async () => {

@@ -132,6 +132,32 @@ export function describeRunStoreContract(
       expect(await ids("a")).to.deep.equal([]);
     });
 
+    it("numbers the events of every run in one order, the order they were recorded, across a restart", async () => {
+      const first = store;
+      expect(await first.lastPosition()).to.equal(0);
+      await first.begin(accepted("r1", "k1"));
+      await first.begin(accepted("r2", "k2", "DU2"));
+      // A repeated key appends nothing: no position is taken.
+      await first.begin(accepted("r3", "k1"));
+      await first.appendEvent(next("r1", 2, { kind: "phaseStarted", phase: "planning" }));
+
+      const second = await harness.reopen();
+      await second.appendEvent(next("r2", 2, { kind: "phaseStarted", phase: "planning" }));
+      const all = await second.eventsAfter(0, 10);
+      expect(all.map((e) => `${e.recorded.runId}:${e.recorded.sequence}`)).to.deep.equal([
+        "r1:1",
+        "r2:1",
+        "r1:2",
+        "r2:2",
+      ]);
+      expect(all.map((e) => e.position)).to.deep.equal([1, 2, 3, 4]);
+      expect(await second.lastPosition()).to.equal(4);
+      expect(all[2]!.recorded).to.deep.equal((await second.events("r1"))[1]);
+      const after = await second.eventsAfter(2, 1);
+      expect(after.map((e) => e.position)).to.deep.equal([3]);
+      expect(await second.eventsAfter(4, 10)).to.deep.equal([]);
+    });
+
     it("finds a run by its account and idempotency key", async () => {
       await store.begin(accepted("r1", "k"));
       expect((await store.find("DU1", "k"))?.runId).to.equal("r1");

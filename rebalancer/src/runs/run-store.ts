@@ -1,4 +1,5 @@
 import type { RebalanceResponse, Run } from "@mesh/proto/rebalancer/v1/rebalancer";
+import type { JournalEntry } from "./journal-entry.js";
 import type { RecordedEvent } from "./recorded-event.js";
 
 /**
@@ -19,6 +20,17 @@ export interface RunStore {
   finish(run: Run): Promise<void>;
   /** A run's journal, in sequence order; [] for an unknown run. */
   events(runId: string): Promise<RecordedEvent[]>;
+  /**
+   * The events of every run recorded after `position` (0: from the first), in the order they
+   * were recorded, at most `limit`: what a watch replays and follows (WatchRuns). Positions
+   * must become readable in order: once a read has returned position n, no event below n may
+   * appear later, or a watch past it would miss that event for good. SQLite commits one write
+   * at a time; a shared database must make it so (e.g. on PostgreSQL, journal inserts that take
+   * one advisory transaction lock, or reads that stop below the oldest transaction in flight).
+   */
+  eventsAfter(position: number, limit: number): Promise<JournalEntry[]>;
+  /** The position of the last event recorded, of any run; 0 when none is. */
+  lastPosition(): Promise<number>;
   /** The Rebalance stream as the run told it, for a replay of its idempotency key. */
   responses(runId: string): Promise<RebalanceResponse[]>;
   /** A run's record: its final one once it ended, else the fold of its journal so far. */

@@ -4,6 +4,7 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import Database from "better-sqlite3";
 import { RunSchema, RunStatus, type Run } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { foldRun } from "./fold-run.js";
+import type { JournalEntry } from "./journal-entry.js";
 import { decodeJournalEvent, encodeJournalEvent } from "./journal-codec.js";
 import { migrateLegacyRuns } from "./migrate-legacy-runs.js";
 import { rebalanceResponses } from "./rebalance-responses.js";
@@ -83,18 +84,25 @@ export function createSqliteRunStore(file: string): RunStore {
     `INSERT INTO run_journal (run_id, sequence, time, event) VALUES (?, ?, ?, ?)`,
   );
   const journalOf = db.prepare(`SELECT * FROM run_journal WHERE run_id = ? ORDER BY sequence`);
+  // The journal's rowid is its position: rows are appended, never deleted or rewritten, so
+  // SQLite numbers them in the order they were recorded and never reuses a number.
+  const journalAfter = db.prepare(
+    `SELECT rowid AS position, * FROM run_journal WHERE rowid > ? ORDER BY rowid LIMIT ?`,
+  );
+  const journalEnd = db.prepare(`SELECT coalesce(max(rowid), 0) AS position FROM run_journal`);
   const probe = db.prepare(`SELECT count(*) AS n FROM runs`);
 
   const encode = (run: Run) => toBinary(RunSchema, run);
   const append = (e: RecordedEvent) =>
     addEvent.run(e.runId, e.sequence, e.time.getTime(), encodeJournalEvent(e.event));
+  const recordedOf = (row: JournalRow): RecordedEvent => ({
+    runId: row.run_id,
+    sequence: row.sequence,
+    time: new Date(row.time),
+    event: decodeJournalEvent(row.event),
+  });
   const events = (runId: string): RecordedEvent[] =>
-    (journalOf.all(runId) as JournalRow[]).map((row) => ({
-      runId: row.run_id,
-      sequence: row.sequence,
-      time: new Date(row.time),
-      event: decodeJournalEvent(row.event),
-    }));
+    (journalOf.all(runId) as JournalRow[]).map(recordedOf);
   // A run that ended has its final record; a running one is the fold of its journal.
   const recordOf = (row: unknown): Run => {
     const r = row as RunRow;
@@ -137,11 +145,28 @@ export function createSqliteRunStore(file: string): RunStore {
     }
   };
 
+  // The watches' reads, as often as events are recorded: they leave the health's last write
+  // failure as it is, which a read going through says nothing about.
+  const watched = <T>(work: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(work());
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  };
+
   return {
     begin: (accepted) => guarded(() => begin(accepted)),
     appendEvent: (event) => guarded(() => void append(event)),
     finish: (run) => guarded(() => void update.run(run.status, encode(run), run.runId)),
     events: (runId) => guarded(() => events(runId)),
+    eventsAfter: (position, limit) =>
+      watched(() =>
+        (journalAfter.all(position, limit) as (JournalRow & { position: number })[]).map(
+          (row): JournalEntry => ({ position: row.position, recorded: recordedOf(row) }),
+        ),
+      ),
+    lastPosition: () => watched(() => (journalEnd.get() as { position: number }).position),
     responses: (runId) =>
       guarded(() => {
         const journal = events(runId);

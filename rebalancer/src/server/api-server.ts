@@ -12,25 +12,26 @@ import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import { Health } from "@mesh/proto/health/v1/health";
 import * as reflectionV1 from "@mesh/proto/grpc/reflection/v1/reflection";
 import * as reflectionV1alpha from "@mesh/proto/grpc/reflection/v1alpha/reflection";
-import { RebalancerService } from "@mesh/proto/rebalancer/v1/rebalancer";
+import { HealthStatus, RebalancerService } from "@mesh/proto/rebalancer/v1/rebalancer";
 import type { SecureContextOptions } from "node:tls";
 import type { Logger } from "@mesh/platform/logger";
 import { callerContextValues, withRestCaller } from "./caller-identity.js";
-import { createAuthGate } from "./auth-gate.js";
+import { createAuthGate } from "@mesh/platform/server/auth-gate";
 import { createConnectRequestHandler } from "./connect-request-handler.js";
-import { withCors } from "./cors.js";
-import { createDescriptorIndex } from "./descriptor-index.js";
+import { withCors } from "@mesh/platform/server/cors";
+import { createDescriptorIndex } from "@mesh/platform/server/descriptor-index";
 import { createHealthMonitor } from "./health-monitor.js";
 import type { ComponentProbe } from "./health-report.js";
-import { createHealthService } from "./health-service.js";
-import { createOnePortServer } from "./one-port-server.js";
-import type { ListeningAddress, OnePortTlsOptions } from "./one-port-server.js";
-import { createContractRules } from "./contract-rules.js";
+import { createHealthService } from "@mesh/platform/server/health-service";
+import { createOnePortServer } from "@mesh/platform/server/one-port-server";
+import type { ListeningAddress, OnePortTlsOptions } from "@mesh/platform/server/one-port-server";
+import { createContractRules } from "@mesh/platform/server/contract-rules";
 import { createEdgeRoundingInterceptor } from "./edge-rounding.js";
 import { createRequestLimits } from "./request-limits.js";
 import { rebalancerRestAdapters } from "./rebalancer-rest-adapters.js";
-import { createReflectionServices } from "./reflection-services.js";
+import { createReflectionServices } from "@mesh/platform/server/reflection-services";
 import { createRestGateway } from "./rest-gateway.js";
+import { createConsoleSettings } from "./console-settings.js";
 import { createStaticFiles } from "./static-files.js";
 
 /** A RebalancerService implementation; its GetHealth, if any, is replaced (see createApiServer). */
@@ -62,6 +63,11 @@ export interface ApiServerOptions {
   healthPollMs?: number;
   /** Folder of the built web console, served without a key at /console/; default none. */
   consoleDir?: string;
+  /**
+   * The subscriber's URL as a browser reaches it: told to the console at
+   * /console/settings.json, and allowed as a place its pages call; default none.
+   */
+  consoleSubscriberUrl?: string;
   /** Serve HTTPS (optionally requiring client certificates); default cleartext. */
   tls?: OnePortTlsOptions;
 }
@@ -140,7 +146,14 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     readMaxBytes: maxBodyBytes,
   });
   registerRebalancer(router);
-  router.service(Health, createHealthService(monitor, [RebalancerService.typeName]));
+  router.service(
+    Health,
+    createHealthService(
+      monitor,
+      [RebalancerService.typeName],
+      (report) => report.status === HealthStatus.SERVING,
+    ),
+  );
   router.service(reflectionV1.ServerReflection, reflection.v1);
   router.service(reflectionV1alpha.ServerReflection, reflection.v1alpha);
 
@@ -155,7 +168,15 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     fallback:
       options.consoleDir === undefined
         ? undefined
-        : createStaticFiles({ root: options.consoleDir, mountPath: "/console/" }),
+        : createConsoleSettings(
+            "/console/settings.json",
+            options.consoleSubscriberUrl ? { subscriberUrl: options.consoleSubscriberUrl } : {},
+            createStaticFiles({
+              root: options.consoleDir,
+              mountPath: "/console/",
+              connectSources: options.consoleSubscriberUrl ? [options.consoleSubscriberUrl] : [],
+            }),
+          ),
   });
   const restMethods = rest.routes.map((route) => route.httpMethod);
   const handler = withCors(

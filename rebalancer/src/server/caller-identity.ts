@@ -3,7 +3,7 @@
 import type { TLSSocket } from "node:tls";
 import { createContextValues, type ContextValues } from "@connectrpc/connect";
 import { callerSubjectKey, withRestCallerSubject } from "../service/caller-subject.js";
-import type { NodeRequest, NodeRequestHandler } from "./node-request-handler.js";
+import type { NodeRequest, NodeRequestHandler } from "@mesh/platform/server/node-request-handler";
 
 /** Context values of one request: the verified client certificate's subject, if any. */
 export function callerContextValues(req: NodeRequest): ContextValues {

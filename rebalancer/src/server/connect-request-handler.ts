@@ -11,8 +11,8 @@ import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/conne
 import type { Logger } from "@mesh/platform/logger";
 import { bodyFormat, bodyProblem, getProblem, writeRefusal } from "./request-body-check.js";
 import { limitBody } from "./body-limit.js";
-import type { NodeRequestHandler, NodeResponse } from "./node-request-handler.js";
-import { writeJson } from "./write-json.js";
+import type { NodeRequestHandler, NodeResponse } from "@mesh/platform/server/node-request-handler";
+import { writeJson } from "@mesh/platform/server/write-json";
 
 // gRPC, gRPC-Web and Connect streaming frame their bodies in envelopes; Connect unary does not.
 const envelopedContentType = /^application\/(grpc|connect\+)/i;

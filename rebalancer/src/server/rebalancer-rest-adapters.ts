@@ -1,5 +1,6 @@
 // What the REST routes of RebalancerService do beyond the generic JSON mapping, as the contract's
-// comments describe: the seed's rebalance routes, and GET /health answering 503 when unhealthy.
+// comments describe: the seed's rebalance routes, GET /runs:watch as Server-Sent Events, and GET
+// /health answering 503 when unhealthy.
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { DescMethod, Message } from "@bufbuild/protobuf";
@@ -13,6 +14,7 @@ import type {
   GetHealthResponse,
   RebalanceRequest,
   RebalanceResponse,
+  WatchRunsResponse,
 } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { rebalanceResult } from "./rebalance-result.js";
 import type { RestMethodAdapter } from "./rest-gateway.js";
@@ -76,6 +78,16 @@ const rebalance: RestMethodAdapter = {
     rebalanceResult(request as RebalanceRequest, responses as AsyncIterable<RebalanceResponse>),
 };
 
+// GET /runs:watch as Server-Sent Events; an EventSource resumes with Last-Event-ID on its own.
+const watchRuns: RestMethodAdapter = {
+  eventStream: {
+    // A response without a run's event says where the watch stands (at its start, when quiet).
+    event: (response) => ((response as WatchRunsResponse).event ? "run" : "position"),
+    id: (response) => (response as WatchRunsResponse).resumeToken,
+    resumeField: "resume_token",
+  },
+};
+
 const getHealth: RestMethodAdapter = {
   status: (response: Message) =>
     (response as GetHealthResponse).status === HealthStatus.SERVING ? 200 : 503,
@@ -87,5 +99,6 @@ export const rebalancerRestAdapters: ReadonlyMap<DescMethod, RestMethodAdapter> 
   RestMethodAdapter
 >([
   [RebalancerService.method.rebalance, rebalance],
+  [RebalancerService.method.watchRuns, watchRuns],
   [RebalancerService.method.getHealth, getHealth],
 ]);

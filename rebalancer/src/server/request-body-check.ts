@@ -6,7 +6,7 @@
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { fromBinary } from "@bufbuild/protobuf";
 import type { DescMethod } from "@bufbuild/protobuf";
-import type { NodeResponse } from "./node-request-handler.js";
+import type { NodeResponse } from "@mesh/platform/server/node-request-handler";
 
 /** How a request body is framed and encoded, from its content type and compression headers. */
 export interface BodyFormat {

@@ -43,6 +43,7 @@ describe("the REST routes", () => {
       `POST ${dryRunTemplate}`,
       "GET /runs/{run_id}",
       "GET /accounts/{account_id}/runs",
+      "GET /runs:watch",
       "GET /accounts/{account_id}/orders",
       "POST /accounts/{account_id}/orders:cancel",
       "GET /health",
@@ -277,6 +278,41 @@ describe("the REST routes", () => {
       expect(response.status).to.equal(405);
       expect(response.headers.get("allow")).to.equal("GET");
     });
+  });
+
+  it("serves a watch as Server-Sent Events, over HTTP/1.1 and h2c alike, ending with its stream", async () => {
+    const expected = [
+      "event: position",
+      "id: start",
+      `data: {"run_id":"","account_id":"","mode":"unspecified","status":"unspecified","resume_token":"start"}`,
+      "",
+      "event: run",
+      "id: after-1",
+    ].join("\n");
+    const response = await fetch(`${t.url}/runs:watch?account_ids=${paperAccount}`, {
+      headers: bearer(currentKey),
+    });
+    expect(response.status).to.equal(200);
+    expect(response.headers.get("content-type")).to.equal("text/event-stream; charset=utf-8");
+    const text = await response.text();
+    expect(text.startsWith(expected)).to.equal(true, text);
+    expect(text).to.match(/"accepted":\{"account_id":"DU111","mode":"dry_run"/);
+
+    const session = http2.connect(t.url);
+    try {
+      const overH2c = await new Promise<string>((resolve, reject) => {
+        const stream = session.request({ ":path": "/runs:watch", ...bearer(currentKey) });
+        let body = "";
+        stream.setEncoding("utf8");
+        stream.on("data", (chunk: string) => (body += chunk));
+        stream.on("end", () => resolve(body));
+        stream.on("error", reject);
+        stream.end();
+      });
+      expect(overH2c).to.equal(text);
+    } finally {
+      session.close();
+    }
   });
 
   it("serves the same routes over h2c", async () => {

@@ -15,13 +15,18 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Transport } from "@connectrpc/connect";
 import type { Logger } from "@mesh/platform/logger";
 import { limitBody } from "./body-limit.js";
-import type { NodeRequest, NodeRequestHandler, NodeResponse } from "./node-request-handler.js";
+import type {
+  NodeRequest,
+  NodeRequestHandler,
+  NodeResponse,
+} from "@mesh/platform/server/node-request-handler";
 import { restError } from "./rest-error.js";
 import { restRequestJson } from "./rest-request-json.js";
 import { restResponseJson } from "./rest-response-json.js";
 import { restRoutes } from "./rest-routes.js";
 import type { RestRoute } from "./rest-routes.js";
-import { writeJson } from "./write-json.js";
+import { serveEvents, type RestEventStream } from "./serve-events.js";
+import { writeJson } from "@mesh/platform/server/write-json";
 
 /** What a method needs beyond the generic JSON mapping on its REST routes. */
 export interface RestMethodAdapter {
@@ -33,6 +38,11 @@ export interface RestMethodAdapter {
   collect?(request: Message, responses: AsyncIterable<Message>): Promise<unknown>;
   /** HTTP status of a successful answer; default 200. */
   status?(response: Message): number;
+  /**
+   * Serves the server stream as Server-Sent Events instead of one JSON answer; default none.
+   * Meant for streams that do not end by themselves (watches).
+   */
+  eventStream?: RestEventStream;
 }
 
 /** Options of createRestGateway. */
@@ -114,6 +124,10 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
     try {
       const body = route.body === "" ? undefined : await readJsonBody(req, maxBodyBytes);
       const json = restRequestJson(route, variables, url.searchParams, body);
+      const lastEventId = req.headers["last-event-id"];
+      if (adapter?.eventStream && typeof lastEventId === "string" && lastEventId !== "") {
+        json[adapter.eventStream.resumeField] ??= lastEventId;
+      }
       const input = decode(method, adapter?.prepareJson?.(json, route) ?? json);
       adapter?.prepare?.(input, route);
       let answer: unknown;
@@ -131,6 +145,10 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
           header,
           single(input),
         );
+        if (adapter?.eventStream) {
+          await serveEvents(res, method, adapter.eventStream, response.message, logger);
+          return;
+        }
         answer = adapter?.collect
           ? await adapter.collect(input, response.message)
           : await allAsJson(method, response.message);

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
+import { createConsoleSettings } from "./console-settings.js";
 import { createStaticFiles } from "./static-files.js";
 
 /** A GET (or other method) sent as written: fetch would normalise "..", this does not. */
@@ -123,5 +124,35 @@ describe("static files", () => {
 
   it("rejects a mount path without slashes at both ends", () => {
     expect(() => createStaticFiles({ root: ".", mountPath: "/console" })).to.throw(/mountPath/);
+  });
+});
+
+describe("the console's settings", () => {
+  let server: Server;
+  let port: number;
+  before(async () => {
+    const root = mkdtempSync(join(tmpdir(), "console-settings-"));
+    writeFileSync(join(root, "index.html"), "<!doctype html><title>console</title>");
+    const subscriberUrl = "http://127.0.0.1:8101";
+    const handler = createConsoleSettings(
+      "/console/settings.json",
+      { subscriberUrl },
+      createStaticFiles({ root, mountPath: "/console/", connectSources: [subscriberUrl] }),
+    );
+    server = createServer(handler);
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(() => new Promise<void>((done) => server.close(() => done())));
+
+  it("tells the console where the subscriber is, and lets its pages call it and nothing else", async () => {
+    const settings = await send(port, "/console/settings.json");
+    expect(settings.status).to.equal(200);
+    expect(JSON.parse(settings.body)).to.deep.equal({ subscriberUrl: "http://127.0.0.1:8101" });
+    const page = await send(port, "/console/");
+    expect(page.headers["content-security-policy"]).to.contain(
+      "connect-src 'self' http://127.0.0.1:8101",
+    );
+    expect(page.headers["content-security-policy"]).to.contain("default-src 'self'");
   });
 });

@@ -3,8 +3,12 @@
 // authenticated on its own.
 import { readFile, stat } from "node:fs/promises";
 import { extname, resolve, sep } from "node:path";
-import type { NodeRequest, NodeRequestHandler, NodeResponse } from "./node-request-handler.js";
-import { writeJson } from "./write-json.js";
+import type {
+  NodeRequest,
+  NodeRequestHandler,
+  NodeResponse,
+} from "@mesh/platform/server/node-request-handler";
+import { writeJson } from "@mesh/platform/server/write-json";
 
 /** Options of createStaticFiles. */
 export interface StaticFilesOptions {
@@ -14,6 +18,8 @@ export interface StaticFilesOptions {
   mountPath: string;
   /** Serves requests outside mountPath; default a 404 JSON error. */
   fallback?: NodeRequestHandler;
+  /** Other origins the pages may call (CSP connect-src), e.g. the subscriber's; default none. */
+  connectSources?: readonly string[];
 }
 
 const contentTypes: Readonly<Record<string, string>> = {
@@ -49,6 +55,11 @@ export function createStaticFiles(options: StaticFilesOptions): NodeRequestHandl
     throw new Error(`mountPath must start and end with "/", got "${mountPath}"`);
   }
   const fallback = options.fallback ?? notFound;
+  const connectSources = (options.connectSources ?? []).map((url) => new URL(url).origin);
+  const policy =
+    connectSources.length === 0
+      ? pageSecurityPolicy
+      : `${pageSecurityPolicy}; connect-src 'self' ${connectSources.join(" ")}`;
 
   async function serve(req: NodeRequest, res: NodeResponse, pathname: string): Promise<void> {
     if (req.method !== "GET" && req.method !== "HEAD") {
@@ -74,7 +85,7 @@ export function createStaticFiles(options: StaticFilesOptions): NodeRequestHandl
     res.setHeader("x-content-type-options", "nosniff");
     res.setHeader("referrer-policy", "no-referrer");
     if (type.startsWith("text/html")) {
-      res.setHeader("content-security-policy", pageSecurityPolicy);
+      res.setHeader("content-security-policy", policy);
     }
     if (req.headers["if-none-match"] === etag) {
       res.statusCode = 304;

@@ -16,6 +16,7 @@ import { cancelAndWait } from "../execution/cancel-and-wait.js";
 import { readPositions } from "../execution/read-positions.js";
 import { applyReplacements } from "../planning/index.js";
 import { orderMessage, positionMessage } from "../runs/broker-messages.js";
+import type { JournalFeed } from "../runs/journal-feed.js";
 import type { RunCoordinator } from "../runs/run-coordinator.js";
 import type { RunStore } from "../runs/run-store.js";
 import { callerSubject } from "./caller-subject.js";
@@ -23,6 +24,7 @@ import { asRpc, connectErrorOf } from "./connect-error-of.js";
 import { listRuns } from "./list-runs.js";
 import { runCounts } from "./run-counts.js";
 import { sameRequestOrRefuse } from "./same-request-or-refuse.js";
+import { watchRuns } from "./watch-runs.js";
 
 /** What the service implementation is built from. */
 export interface RebalancerServiceDeps {
@@ -36,8 +38,17 @@ export interface RebalancerServiceDeps {
   broker: Broker;
   /** Where GetTargets reads an account's targets; no default. */
   allocations: AllocationProvider;
-  /** Where GetRun and ListRuns read runs; no default. */
+  /** Where GetRun, ListRuns and WatchRuns read runs; no default. */
   store: RunStore;
+  /** Wakes WatchRuns when the store's journal grows; no default. */
+  feed: JournalFeed;
+  /**
+   * Ends every WatchRuns stream with its reason when aborted (the service is stopping), so that
+   * watchers resume elsewhere instead of holding the shutdown; default never.
+   */
+  stopWatches?: AbortSignal;
+  /** How long a WatchRuns stream stays quiet before it tells where it stands; default 30 s. */
+  watchHeartbeatMs?: number;
   /** Starts and follows rebalances; no default. */
   coordinator: RunCoordinator;
   /** How long CancelOpenOrders waits for the broker to confirm; default 30 s. */
@@ -145,6 +156,21 @@ export function createRebalancerService(
     async listRuns(request) {
       const { accountId } = await account(request.accountId);
       return listRuns(store, accountId, request);
+    },
+
+    async *watchRuns(request, context) {
+      // Filtered accounts are named as ListRuns names them: unknown ones are refused.
+      const accountIds = await Promise.all(
+        request.accountIds.map(async (id) => (await account(id)).accountId),
+      );
+      const signal = deps.stopWatches
+        ? AbortSignal.any([context.signal, deps.stopWatches])
+        : context.signal;
+      yield* watchRuns(
+        { store, feed: deps.feed, heartbeatMs: deps.watchHeartbeatMs ?? 30_000 },
+        { accountIds, statuses: request.statuses, resumeToken: request.resumeToken },
+        signal,
+      );
     },
 
     async listOpenOrders(request) {

@@ -53,6 +53,14 @@ describe("dead-letters CLI", () => {
     expect(out[1]).to.equal("no dead letter 1 (see: list)");
   });
 
+  it("discards a dead letter by id, once", async () => {
+    expect(await run("discard", "1")).to.equal(0);
+    expect((await inbox.get(1))?.state).to.equal("discarded");
+    expect(await run("discard", "1")).to.equal(1);
+    expect(await run("redrive", "1")).to.equal(1);
+    expect(out[1]).to.equal("no dead letter 1 (see: list)");
+  });
+
   it("prints usage for anything else", async () => {
     expect(await run("drop", "1")).to.equal(2);
     expect(out[0]).to.match(/^usage:/);

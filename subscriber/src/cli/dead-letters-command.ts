@@ -4,12 +4,14 @@ const usage = `usage: npm run dead-letters -w subscriber -- <command>
   list              dead entries, newest first
   show <id>         one entry, all fields, as JSON
   redrive <id>      send a dead entry back for delivery, as a new run
-  redrive --all     re-drive every dead entry`;
+  redrive --all     re-drive every dead entry
+  discard <id>      give up on a dead entry for good (kept as discarded, never delivered)`;
 
 /**
- * The dead-letter CLI: lists dead entries and re-drives them. A re-drive gives the entry a new
- * idempotency key on purpose: the operator asks for a new run (the old key would only replay the
- * failure). A running subscriber picks the entry up at its next inbox poll.
+ * The dead-letter CLI: lists dead entries, re-drives and discards them. A re-drive gives the entry
+ * a new idempotency key on purpose: the operator asks for a new run (the old key would only replay
+ * the failure). A running subscriber picks the entry up at its next inbox poll. The subscriber's
+ * SubscriberService and the console's Dead letters page do the same over the network.
  */
 export async function deadLettersCommand(
   args: string[],
@@ -44,6 +46,14 @@ export async function deadLettersCommand(
       return 1;
     }
     write(`re-drove ${arg}: pending again, as a new run`);
+    return 0;
+  }
+  if (command === "discard" && arg && /^\d+$/.test(arg)) {
+    if (!(await inbox.discard(Number(arg), Date.now()))) {
+      write(`no dead letter ${arg} (see: list)`);
+      return 1;
+    }
+    write(`discarded ${arg}: it will not be delivered`);
     return 0;
   }
   write(usage);

@@ -148,6 +148,41 @@ export function describeInboxContract(name: string, openHarness: () => Promise<I
       expect(redriven).to.include({ state: "pending", generation: 1, ageFrom: 5000, reason: "" });
     });
 
+    it("discards only dead entries, keeping them with their reason and their event key taken", async () => {
+      const [added] = await inbox.record([newEntry()]);
+      expect(await inbox.discard(added!.id, 5000), "pending").to.equal(false);
+      await inbox.claimNext(Date.now(), new Set());
+      await inbox.kill(added!.id, "permission denied");
+      expect(await inbox.discard(added!.id + 1000, 5000), "no such entry").to.equal(false);
+      expect(await inbox.discard(added!.id, 6000)).to.equal(true);
+      expect(await inbox.get(added!.id)).to.include({
+        state: "discarded",
+        reason: "permission denied",
+        updatedAt: 6000,
+      });
+      expect(await inbox.redrive(added!.id, 7000), "discarded is final").to.equal(false);
+      expect(await inbox.discard(added!.id, 7000), "once").to.equal(false);
+      expect(await inbox.record([newEntry()]), "the event stays recorded").to.have.length(0);
+      expect((await inbox.counts()).discarded).to.equal(1);
+      expect(await inbox.claimNext(Date.now(), new Set())).to.equal(undefined);
+    });
+
+    it("lists newest first a page at a time, of one state or all", async () => {
+      const added = await inbox.record(
+        [1, 2, 3, 4, 5].map((i) => newEntry({ eventKey: `e-${i}`, accountId: `DU${i}` })),
+      );
+      const ids = added.map((e) => e.id).reverse();
+      const first = await inbox.list({ limit: 2 });
+      expect(first.map((e) => e.id)).to.deep.equal(ids.slice(0, 2));
+      const second = await inbox.list({ limit: 2, beforeId: first.at(-1)!.id });
+      expect(second.map((e) => e.id)).to.deep.equal(ids.slice(2, 4));
+      const last = await inbox.list({ limit: 2, beforeId: second.at(-1)!.id });
+      expect(last.map((e) => e.id)).to.deep.equal(ids.slice(4));
+      await inbox.claimNext(Date.now(), new Set());
+      const pending = await inbox.list({ state: "pending", beforeId: ids[1] });
+      expect(pending.map((e) => e.id)).to.deep.equal(ids.slice(2, 4));
+    });
+
     it("records rejected payloads with their reason and remembers the channel's last realtime message", async () => {
       await inbox.record([
         newEntry({
@@ -208,6 +243,7 @@ export function describeInboxContract(name: string, openHarness: () => Promise<I
         done: 0,
         dead: 1,
         rejected: 0,
+        discarded: 0,
       });
     });
 

@@ -3,10 +3,11 @@ import type { GapStore } from "./gap-store.js";
 
 /**
  * Where an entry stands: waiting (`pending`, possibly until `nextAttemptAt`), being delivered
- * (`in_flight`), delivered (`done`), given up with a reason (`dead`), or never deliverable
- * because its payload was invalid or nobody was listening (`rejected`).
+ * (`in_flight`), delivered (`done`), given up with a reason (`dead`), never deliverable
+ * because its payload was invalid or nobody was listening (`rejected`), or a dead letter an
+ * operator gave up on for good (`discarded`, kept with its reason for the record).
  */
-export type EntryState = "pending" | "in_flight" | "done" | "dead" | "rejected";
+export type EntryState = "pending" | "in_flight" | "done" | "dead" | "rejected" | "discarded";
 
 /** Every state, in the order they are reported. */
 export const entryStates: readonly EntryState[] = [
@@ -15,6 +16,7 @@ export const entryStates: readonly EntryState[] = [
   "done",
   "dead",
   "rejected",
+  "discarded",
 ];
 
 /** Which ingress a message came through. */
@@ -90,6 +92,8 @@ export interface ListFilter {
   state?: EntryState;
   /** Newest first; default 100. */
   limit?: number;
+  /** Only entries with a smaller id (older): the last id of the previous page; default none. */
+  beforeId?: number;
 }
 
 /**
@@ -132,6 +136,12 @@ export interface Inbox {
    * Returns false when there is no dead entry with that id.
    */
   redrive(id: number, now: number): Promise<boolean>;
+  /**
+   * Gives up on a dead entry for good: `discarded`, its reason kept, never delivered (its event
+   * key stays taken, so the event is not recorded again). False when there is no dead entry
+   * with that id.
+   */
+  discard(id: number, now: number): Promise<boolean>;
   /**
    * Returns in_flight entries whose delivery was interrupted to pending, on start: in SQLite all
    * of them (one process per file); in a shared database those whose claim lapsed (another

@@ -79,7 +79,10 @@ describe("PostgreSQL inbox", function () {
         "SELECT version, name FROM schema_migrations WHERE service = 'subscriber'",
       );
       await client.end();
-      expect(rows).to.deep.equal([{ version: 1, name: "inbox" }]);
+      expect(rows).to.deep.equal([
+        { version: 1, name: "inbox" },
+        { version: 2, name: "discarded" },
+      ]);
     });
 
     it("names the replica holding a claim and renews it while the replica lives", async () => {

@@ -252,6 +252,13 @@ export async function openPostgresInbox(
       );
       return rowCount === 1;
     },
+    discard: async (id, at) => {
+      const { rowCount } = await pool.query(
+        "UPDATE inbox SET state = 'discarded', updated_at = $2 WHERE id = $1 AND state = 'dead'",
+        [id, at],
+      );
+      return rowCount === 1;
+    },
     recoverInFlight: async () => {
       const { rowCount } = await pool.query(
         `UPDATE inbox SET state = 'pending', updated_at = $1
@@ -268,12 +275,17 @@ export async function openPostgresInbox(
       one("SELECT * FROM inbox WHERE account_id = $1 AND event_key = $2", [accountId, eventKey]),
     list: async (filter = {}) => {
       const limit = filter.limit ?? 100;
+      const before = filter.beforeId ?? Number.MAX_SAFE_INTEGER;
       const found = filter.state
-        ? await rows("SELECT * FROM inbox WHERE state = $1 ORDER BY id DESC LIMIT $2", [
+        ? await rows("SELECT * FROM inbox WHERE state = $1 AND id < $2 ORDER BY id DESC LIMIT $3", [
             filter.state,
+            before,
             limit,
           ])
-        : await rows("SELECT * FROM inbox ORDER BY id DESC LIMIT $1", [limit]);
+        : await rows("SELECT * FROM inbox WHERE id < $1 ORDER BY id DESC LIMIT $2", [
+            before,
+            limit,
+          ]);
       return found.map(toEntry);
     },
     counts: async () =>

@@ -115,14 +115,19 @@ export function openSqliteInbox(file: string, options: SqliteInboxOptions = {}):
        age_from = @at, next_attempt_at = @at, reason = '', run_id = '', updated_at = @at
      WHERE id = @id AND state = 'dead'`,
   );
+  const discardDead = db.prepare<[number, number]>(
+    "UPDATE inbox SET state = 'discarded', updated_at = ? WHERE id = ? AND state = 'dead'",
+  );
   const releaseInFlight = db.prepare<[number]>(
     "UPDATE inbox SET state = 'pending', updated_at = ? WHERE state = 'in_flight'",
   );
   const addAttempt = db.prepare<[number]>("UPDATE inbox SET attempts = attempts + 1 WHERE id = ?");
-  const listInState = db.prepare<[string, number], Row>(
-    "SELECT * FROM inbox WHERE state = ? ORDER BY id DESC LIMIT ?",
+  const listInState = db.prepare<[string, number, number], Row>(
+    "SELECT * FROM inbox WHERE state = ? AND id < ? ORDER BY id DESC LIMIT ?",
   );
-  const listAll = db.prepare<[number], Row>("SELECT * FROM inbox ORDER BY id DESC LIMIT ?");
+  const listAll = db.prepare<[number, number], Row>(
+    "SELECT * FROM inbox WHERE id < ? ORDER BY id DESC LIMIT ?",
+  );
   const stateCounts = db.prepare<[], { state: EntryState; n: number }>(
     "SELECT state, COUNT(*) AS n FROM inbox GROUP BY state",
   );
@@ -186,6 +191,7 @@ export function openSqliteInbox(file: string, options: SqliteInboxOptions = {}):
       markDead.run(reason, runId ?? null, now(), id);
     },
     redrive: async (id, at) => redriveDead.run({ id, at }).changes === 1,
+    discard: async (id, at) => discardDead.run(at, id).changes === 1,
     recoverInFlight: async () => releaseInFlight.run(now()).changes,
     countAttempt: async (id) => {
       addAttempt.run(id);
@@ -200,7 +206,10 @@ export function openSqliteInbox(file: string, options: SqliteInboxOptions = {}):
     },
     list: async (filter = {}) => {
       const limit = filter.limit ?? 100;
-      const rows = filter.state ? listInState.all(filter.state, limit) : listAll.all(limit);
+      const before = filter.beforeId ?? Number.MAX_SAFE_INTEGER;
+      const rows = filter.state
+        ? listInState.all(filter.state, before, limit)
+        : listAll.all(before, limit);
       return rows.map(toEntry);
     },
     counts: async () => countByState(stateCounts.all()),

@@ -1,9 +1,12 @@
 import { timingSafeEqual } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
 import type { SecureContextOptions } from "node:tls";
-import type { AddressInfo } from "node:net";
 import type { Logger } from "@mesh/platform/logger";
+import type {
+  NodeRequest as IncomingMessage,
+  NodeRequestHandler,
+  NodeResponse as ServerResponse,
+} from "@mesh/platform/server/node-request-handler";
+import { createOnePortServer } from "@mesh/platform/server/one-port-server";
 import { context, propagation } from "@opentelemetry/api";
 import { publicHealth, type HealthReport } from "../health/health-report.js";
 import type { Intake, IntakeResult } from "../intake/intake.js";
@@ -36,6 +39,11 @@ export interface HttpIngressOptions {
   logger: Logger;
   /** Serve HTTPS with this certificate and key; default cleartext HTTP. */
   tls?: SecureContextOptions;
+  /**
+   * Serves RPCs on the same port (the subscriber's own service, health, reflection), handing
+   * every other request to the ingress; default none (the ingress alone).
+   */
+  rpc?: (ingress: NodeRequestHandler) => NodeRequestHandler;
 }
 
 /** The HTTP server, listening. */
@@ -48,6 +56,9 @@ export interface HttpIngress {
 }
 
 const maxBody = 1024 * 1024;
+
+/** How long requests in flight may finish when the ingress closes, ms. */
+const closeGraceMs = 1000;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -63,7 +74,8 @@ class HttpProblem extends Error {
 /**
  * Serves the webhook ingress (`POST /webhooks/ably`, Ably enveloped batches; `POST
  * /events/{channel}`, a bare payload), `GET /status` and `GET /health`. A message is answered
- * only after the inbox recorded it, so a 2xx means it will not be lost.
+ * only after the inbox recorded it, so a 2xx means it will not be lost. HTTP/1.1 and HTTP/2 on
+ * one port, so gRPC clients reach the RPCs of `rpc` there too.
  */
 export async function startHttpIngress(options: HttpIngressOptions): Promise<HttpIngress> {
   const { intake, logger, webhookKey } = options;
@@ -154,25 +166,18 @@ export async function startHttpIngress(options: HttpIngressOptions): Promise<Htt
         json(res, 500, { error: "internal error; the message was not recorded" });
       });
   };
-  const server = options.tls ? createHttpsServer(options.tls, handle) : createServer(handle);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => resolve());
+  const server = createOnePortServer(options.rpc ? options.rpc(handle) : handle, {
+    logger,
+    ...(options.tls ? { tls: { secureContext: options.tls } } : {}),
   });
-  const port = (server.address() as AddressInfo).port;
+  const { port } = await server.listen(options.port, options.host);
   const shownHost = options.host === "0.0.0.0" ? "127.0.0.1" : options.host;
   return {
     port,
     url: `${options.tls ? "https" : "http"}://${shownHost}:${port}`,
-    setSecureContext: (tls) => {
-      if (!("setSecureContext" in server)) throw new Error("the ingress runs without TLS");
-      server.setSecureContext(tls);
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    setSecureContext: (tls) => server.setSecureContext(tls),
+    // Requests in flight get a moment; open RPC streams were ended before (health, reflection).
+    close: () => server.close(closeGraceMs),
   };
 }
 
@@ -213,6 +218,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 
 function json(res: ServerResponse, status: number, body: unknown) {
   if (res.headersSent) return;
-  res.writeHead(status, { "content-type": "application/json" });
+  res.statusCode = status;
+  res.setHeader("content-type", "application/json");
   res.end(JSON.stringify(body));
 }

@@ -121,6 +121,7 @@ describe("HTTP ingress", () => {
       done: 2,
       dead: 0,
       rejected: 0,
+      discarded: 0,
     });
     expect(status.body.circuit).to.equal("closed");
     expect(status.body.rebalancer).to.include({ url: rebalancer.url, reachable: true });

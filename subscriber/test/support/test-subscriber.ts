@@ -75,6 +75,10 @@ export function testConfig(
     protocol?: SubscriberConfig["rebalancer"]["protocol"];
     /** REBALANCER_API_KEY: sent to the rebalancer, and the key to /status details. */
     apiKey?: string;
+    /** SUBSCRIBER_API_KEYS; default the apiKey, as loadConfig does. */
+    apiKeys?: string[];
+    /** SUBSCRIBER_CORS_ORIGINS; default none. */
+    corsOrigins?: string[];
   } = {},
 ): SubscriberConfig {
   const dataDir = overrides.dataDir ?? join(dir, "data");
@@ -89,6 +93,8 @@ export function testConfig(
     logLevel: "silent",
     host: "127.0.0.1",
     port: 0,
+    apiKeys: overrides.apiKeys ?? (overrides.apiKey ? [overrides.apiKey] : []),
+    corsOrigins: overrides.corsOrigins ?? [],
     metricsHost: "127.0.0.1",
     rebalancer: {
       url: rebalancerUrl,

@@ -18,5 +18,9 @@ CREATE TABLE run_journal (
   sequence integer NOT NULL,
   time bigint NOT NULL,
   event text NOT NULL,
+  -- The order events of every run were recorded in (WatchRuns reads after a position). Taken
+  -- under one transaction lock held to commit (see postgres-run-store.ts), so positions become
+  -- readable in order.
+  position bigserial NOT NULL UNIQUE,
   PRIMARY KEY (run_id, sequence)
 );

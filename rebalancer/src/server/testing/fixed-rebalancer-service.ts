@@ -149,6 +149,28 @@ export function createFixedRebalancerService(): FixedRebalancerService {
         };
       },
 
+      // Where the watch starts, then the acceptance of run-1; then the stream ends.
+      async *watchRuns(request) {
+        request.accountIds.forEach(requireAccount);
+        yield { resumeToken: "start" };
+        yield {
+          runId: "run-1",
+          accountId: paperAccount,
+          mode: ExecutionMode.DRY_RUN,
+          status: RunStatus.RUNNING,
+          resumeToken: "after-1",
+          event: create(RebalanceResponseSchema, {
+            runId: "run-1",
+            sequence: 1,
+            time: timestampFromDate(asOf),
+            event: {
+              case: "accepted",
+              value: { accountId: paperAccount, mode: ExecutionMode.DRY_RUN, idempotencyKey: "k" },
+            },
+          }),
+        };
+      },
+
       listOpenOrders(request) {
         requireAccount(request.accountId);
         return {

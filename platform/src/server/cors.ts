@@ -3,12 +3,16 @@ import { cors as connectCors } from "@connectrpc/connect";
 import type { NodeRequestHandler } from "./node-request-handler.js";
 import { writeJson } from "./write-json.js";
 
-/** Request headers a browser may send: Connect's, plus authentication and trace context. */
+/**
+ * Request headers a browser may send: Connect's, plus authentication, trace context, and the
+ * Last-Event-ID an EventSource resumes GET /runs:watch with (not safelisted: it is preflighted).
+ */
 export const corsAllowedHeaders: readonly string[] = [
   ...connectCors.allowedHeaders,
   "authorization",
   "traceparent",
   "tracestate",
+  "last-event-id",
 ];
 
 /** Response headers a browser may read: Connect's, plus the authentication challenge. */

@@ -2,20 +2,30 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { HealthCheckResponse_ServingStatus } from "@mesh/proto/health/v1/health";
 import type { Health } from "@mesh/proto/health/v1/health";
-import { HealthStatus } from "@mesh/proto/rebalancer/v1/rebalancer";
-import type { GetHealthResponse } from "@mesh/proto/rebalancer/v1/rebalancer";
-import type { HealthMonitor } from "./health-monitor.js";
 
 const { SERVING, NOT_SERVING, SERVICE_UNKNOWN } = HealthCheckResponse_ServingStatus;
 
+/** A service's own health report, whatever its form: what grpc.health.v1 is answered from. */
+export interface HealthSource<Report> {
+  /** The report now. */
+  report(): Promise<Report>;
+  /** The report now, then each change, until the signal aborts or `stopped` does. */
+  watch(signal: AbortSignal): AsyncIterable<Report>;
+  /** Aborted at shutdown: open watches of unknown services end. */
+  readonly stopped: AbortSignal;
+}
+
 /**
- * grpc.health.v1.Health over the monitor's report. "" (the whole server) and every name in
- * `serviceNames` share the overall status: each served service needs every component.
+ * grpc.health.v1.Health over the source's report, SERVING when `serving(report)` says so. ""
+ * (the whole server) and every name in `serviceNames` share the overall status: each served
+ * service needs every component.
  */
-export function createHealthService(
-  monitor: HealthMonitor,
+export function createHealthService<Report>(
+  monitor: HealthSource<Report>,
   serviceNames: readonly string[],
+  serving: (report: Report) => boolean,
 ): ServiceImpl<typeof Health> {
+  const servingStatus = (report: Report) => (serving(report) ? SERVING : NOT_SERVING);
   const known = new Set(["", ...serviceNames]);
   return {
     async check(request) {
@@ -52,8 +62,4 @@ export function createHealthService(
       };
     },
   };
-}
-
-function servingStatus(report: GetHealthResponse): HealthCheckResponse_ServingStatus {
-  return report.status === HealthStatus.SERVING ? SERVING : NOT_SERVING;
 }
