@@ -41,6 +41,43 @@ describe("the PostgreSQL run store", function () {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it("makes positions readable in order while replicas append at once: a reader following them misses none", async () => {
+    const url = parseDatabaseUrl(await server.createDatabase());
+    const [a, b] = await Promise.all([openPostgresRunStore(url), openPostgresRunStore(url)]);
+    try {
+      const runs = Array.from({ length: 8 }, (_, i) => `r${i}`);
+      for (const runId of runs) await a.begin(accepted(runId, runId));
+      let writing = true;
+      const followed: number[] = [];
+      const reader = (async () => {
+        for (let position = 0; ;) {
+          const read = await b.eventsAfter(position, 25);
+          followed.push(...read.map((e) => e.position));
+          position = read.at(-1)?.position ?? position;
+          if (read.length === 0 && !writing) return;
+        }
+      })();
+      // Each run's events in order, the runs at once, over both stores' connections.
+      await Promise.all(
+        runs.map(async (runId, i) => {
+          const store = i % 2 === 0 ? a : b;
+          for (let sequence = 2; sequence <= 30; sequence++) {
+            await store.appendEvent(
+              next(runId, sequence, { kind: "phaseStarted", phase: "planning" }),
+            );
+          }
+        }),
+      );
+      writing = false;
+      await reader;
+      const all = (await a.eventsAfter(0, 10_000)).map((e) => e.position);
+      expect(all).to.have.length(8 * 30);
+      expect(followed, "the follower saw every position, in order").to.deep.equal(all);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it("writes a run only while its account's lease is held with the current fencing token", async () => {
     const url = parseDatabaseUrl(await server.createDatabase());
     const held: { accountId: string; token: number }[] = [];
