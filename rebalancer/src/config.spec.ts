@@ -52,15 +52,15 @@ describe("the rebalancer's configuration", () => {
     expect(refused.join()).to.contain("DATABASE_URL").and.not.contain("s3cret");
   });
 
-  it("gives each replica its own IB client id, the base plus its ordinal (given, or a StatefulSet pod's)", () => {
-    const ibkr = { BROKER: "ibkr", IBKR_CLIENT_ID: "10" };
-    const clientId = (env: NodeJS.ProcessEnv) => {
-      const { broker } = readConfig({ ...ibkr, ...env });
-      return broker.kind === "ibkr" ? broker.clientId : undefined;
-    };
-    expect(clientId({})).to.equal(10);
-    expect(clientId({ REPLICA_ORDINAL: "2" })).to.equal(12);
-    const config = readConfig({ ...ibkr, REPLICA_ORDINAL: "1", ACCOUNT_LEASE_SECONDS: "15" });
+  it("names a replica by its ordinal (given, or a StatefulSet pod's) and takes its IB client id as given", () => {
+    const config = readConfig({
+      BROKER: "ibkr",
+      IBKR_CLIENT_ID: "11",
+      REPLICA_ORDINAL: "1",
+      ACCOUNT_LEASE_SECONDS: "15",
+    });
+    expect(config.broker).to.include({ clientId: 11 });
+    expect(config.replicaOrdinal).to.equal(1);
     expect(config.replica).to.match(/#1:\d+$/);
     expect(config.accountLeaseMs).to.equal(15_000);
     expect(problems({ ACCOUNT_LEASE_SECONDS: "1" }).join()).to.contain("ACCOUNT_LEASE_SECONDS");

@@ -19,8 +19,8 @@ export interface RebalancerConfig {
   databaseUrl?: DatabaseUrl;
   /**
    * REPLICA_ORDINAL: this replica's number, from 0; default the number ending the host name
-   * (a StatefulSet's pod-N) with DATABASE_URL, else 0. Added to IBKR_CLIENT_ID, so each
-   * replica connects with its own client id.
+   * (a StatefulSet's pod-N) with DATABASE_URL, else 0. Names the replica in its leases; each
+   * replica also has its own IBKR_CLIENT_ID, set by the deployment.
    */
   replicaOrdinal: number;
   /** This replica's name in the account leases: host, ordinal and process. */
@@ -59,7 +59,7 @@ export interface RebalancerConfig {
         kind: "ibkr";
         host: string;
         port: number;
-        /** IBKR_CLIENT_ID plus REPLICA_ORDINAL. */
+        /** IBKR_CLIENT_ID: each replica its own (the deployment gives them: 1, 11, …). */
         clientId: number;
         /** IBKR_INFO_CODES: extra IB codes that never reject an order. */
         informationalCodes: number[];
@@ -158,7 +158,7 @@ export function readConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
           kind: "ibkr",
           host: read.text("IBKR_HOST", "127.0.0.1"),
           port: read.integer("IBKR_PORT", tradingMode === "live" ? 4001 : 4002, 1, 65535),
-          clientId: read.integer("IBKR_CLIENT_ID", 1, 0, 2 ** 31 - 1001) + replicaOrdinal,
+          clientId: read.integer("IBKR_CLIENT_ID", 1, 0, 2 ** 31 - 1),
           informationalCodes: infoCodes(read.list("IBKR_INFO_CODES"), read.problems),
           heartbeatIntervalMs: read.integer("IBKR_HEARTBEAT_SECONDS", 5, 1, 60) * 1000,
           heartbeatTimeoutMs: read.integer("IBKR_HEARTBEAT_TIMEOUT_SECONDS", 5, 1, 60) * 1000,

@@ -91,7 +91,7 @@ describe("the mesh replicated on PostgreSQL: 2 subscribers, 2 rebalancers, as pr
             BROKER: "ibkr",
             IBKR_HOST: "127.0.0.1",
             IBKR_PORT: String(tws!.port),
-            IBKR_CLIENT_ID: "30",
+            IBKR_CLIENT_ID: String(30 + ordinal),
           }),
         ),
       )),

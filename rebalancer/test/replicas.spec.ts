@@ -1,6 +1,6 @@
 // Replicas as processes: PostgreSQL (a throwaway cluster), the TWS test server as its own
 // process, and two rebalancers (rebalancer/src/main.ts) on one DATABASE_URL, each connected to
-// the server with its own client id (IBKR_CLIENT_ID plus REPLICA_ORDINAL). Shows the per-account
+// the server with its own client id (IBKR_CLIENT_ID, and REPLICA_ORDINAL naming it). Shows the per-account
 // lease across replicas (many concurrent live calls, one run at the broker) and the takeover of
 // a SIGKILLed replica's run by the other, within the lease bound, to a balanced account whose
 // record equals the broker.
@@ -117,7 +117,7 @@ describe("rebalancer replicas on PostgreSQL, as processes", function () {
       BROKER: "ibkr",
       IBKR_HOST: "127.0.0.1",
       IBKR_PORT: String(tws!.port),
-      IBKR_CLIENT_ID: String(clientBase),
+      IBKR_CLIENT_ID: String(clientBase + ordinal),
       ORDER_FILL_TIMEOUT_SECONDS: "30",
     });
     replicas = await Promise.all([0, 1].map(async (i) => startRebalancerProcess(await env(i))));
