@@ -119,6 +119,8 @@ describe("rebalancer replicas on PostgreSQL, as processes", function () {
       IBKR_PORT: String(tws!.port),
       IBKR_CLIENT_ID: String(clientBase + ordinal),
       ORDER_FILL_TIMEOUT_SECONDS: "30",
+      // Short, for the handover case; a run still going after it is handed over.
+      SHUTDOWN_GRACE_SECONDS: "1",
     });
     replicas = await Promise.all([0, 1].map(async (i) => startRebalancerProcess(await env(i))));
     const clients = replicas.map((r) =>
@@ -212,6 +214,47 @@ describe("rebalancer replicas on PostgreSQL, as processes", function () {
     const firstBuy = executions.findIndex((e) => e.order.action === "BUY");
     expect(firstBuy, "no buy before every sell executed").to.be.greaterThan(lastSell);
     const { run } = await clients[1]!.getRun({ runId });
+    const { record, server } = recordAndServer(run as Run, state);
+    expect(record).to.deep.equal(server);
+    expect(offTarget(state)).to.deep.equal([]);
+  });
+
+  it("SIGTERM of the replica running a run: it hands the run over (exit 75) and the other resumes it at once, without waiting for the lease", async () => {
+    const { clients, tws } = await startMesh({ TWS_FILL_INTERVAL_MS: "600" });
+    const seen: RebalanceResponse[] = [];
+    const following = rebalance(clients[0]!, "term-1", seen);
+    await until(
+      async () =>
+        seen.length > 0 &&
+        (await tws.state()).orders.some(
+          (o) => o.orderRef === seen[0]!.runId && o.action === "SELL" && o.filled < o.quantity,
+        ),
+      30_000,
+      "a sell working at TWS",
+      20,
+    );
+    const runId = seen[0]!.runId;
+    replicas[0]!.child.kill("SIGTERM");
+    expect(await replicas[0]!.exited).to.equal(75);
+    const stoppedAt = Date.now();
+    await following;
+    expect(seen.map((e) => e.event.case)).not.to.include.oneOf(["completed", "failed"]);
+
+    const events = await rebalance(clients[1]!, "term-1");
+    const resumedAt = Date.now();
+    expect(events[0]!.runId).to.equal(runId);
+    expect(events.at(-1)!.event.case, said(events)).to.equal("completed");
+    const resumed = events.find((e) => e.event.case === "resumed")?.event;
+    expect(resumed?.case === "resumed" && resumed.value.cause).to.equal(ResumeCause.HANDED_OVER);
+    expect(events.some((e) => e.event.case === "suspended")).to.equal(true);
+    const { run } = await clients[1]!.getRun({ runId });
+    const took = run!.resumptions[0]!.time;
+    const takenMs = Number(took!.seconds) * 1000 + took!.nanos / 1e6 - stoppedAt;
+    console.log(`      resumed ${Math.round(takenMs)} ms after the exit (lease ${leaseSeconds} s)`);
+    expect(takenMs, "released, not left to expire").to.be.lessThan(leaseSeconds * 1000);
+    expect(resumedAt).to.be.greaterThan(stoppedAt);
+    const state = await tws.state();
+    expect(orderedTwice(state, runId)).to.deep.equal([]);
     const { record, server } = recordAndServer(run as Run, state);
     expect(record).to.deep.equal(server);
     expect(offTarget(state)).to.deep.equal([]);

@@ -91,12 +91,15 @@ export function createPostgresAccountLeases(options: PostgresAccountLeasesOption
          VALUES ($1, $2, $3, 1, now() + $4::interval)
          ON CONFLICT (account_id) DO UPDATE SET
            owner = excluded.owner,
-           broker_client = CASE WHEN $5 THEN l.broker_client ELSE excluded.broker_client END,
+           -- A run left running keeps the client of its orders, whoever takes the account.
+           broker_client = CASE
+             WHEN $5 OR EXISTS (SELECT 1 FROM runs r WHERE r.account_id = $1 AND r.status = $6)
+             THEN l.broker_client ELSE excluded.broker_client END,
            token = l.token + 1,
            expires_at = excluded.expires_at
          WHERE l.expires_at < now()
          RETURNING l.token, l.broker_client`,
-        [accountId, replica, brokerClient, interval, purpose === "resume"],
+        [accountId, replica, brokerClient, interval, purpose === "resume", RunStatus.RUNNING],
       );
       if (!rows[0]) return undefined;
       const lease = { accountId, token: rows[0].token, brokerClient: rows[0].broker_client };

@@ -183,8 +183,9 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
       if (freed) return;
       freed = true;
       active.delete(accountId);
-      // The lease goes once the run's final record is stored (or the run was never begun).
-      if (leases) void leases.release(accountId);
+      // The lease goes once the run's final record is stored (or the run was never begun); a
+      // run handed over keeps it until its `suspended` is recorded (drain releases it).
+      if (leases && !run.handover.signal.aborted) void leases.release(accountId);
       release();
     };
     const run: ActiveRun = {
@@ -551,6 +552,8 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
           logger.error({ err, runId: recorder.header.runId }, "could not record a handover");
           handedOver.push(recorder.header.runId);
         }
+        // Replicas: another takes the run over at its next scan, not after the lease expires.
+        if (leases) await leases.release(recorder.header.accountId);
       }
       return handedOver;
     },
