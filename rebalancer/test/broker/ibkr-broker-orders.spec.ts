@@ -207,4 +207,31 @@ describe("IBKR broker: orders", () => {
     const error = await tws.broker.cancelOrder(foreign.orderId).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(BrokerError).and.include({ code: "order_rejected" });
   });
+
+  describe("while orders of several runs are placed and read at once", () => {
+    let held: BrokerAgainstTws;
+    beforeEach(async () => {
+      held = await startBrokerAgainstTws({ server: { holdFills: true } });
+    });
+    afterEach(() => held.close());
+
+    it("never takes another run's order placed during a read of open orders for a cancelled one", async () => {
+      const since = new Date();
+      // The account and the contract known already: the next order goes out at once.
+      await held.broker.placeOrder(buySpy({ runId: "run-1" }));
+      // A read of open orders in flight (a run checking for foreign orders), then another run's
+      // order, then a run reconciling: the library would hand it the read begun before that order.
+      const reading = held.broker.openOrders("DU111111");
+      const placing = held.broker.placeOrder(buySpy({ runId: "run-2" }));
+      const activity = held.broker.runActivity("DU111111", "run-1", since);
+      const [, second] = await Promise.all([reading, placing, activity]);
+      await held.broker.runActivity("DU111111", "run-2", since);
+      const statuses = held.events
+        .filter((e) => e.order.orderId === second.orderId)
+        .map((e) => e.order.status);
+      expect(statuses, "the second order is working").to.not.include("cancelled");
+      const open = await held.broker.openOrders("DU111111");
+      expect(open.map((o) => o.runId).sort()).to.deep.equal(["run-1", "run-2"]);
+    });
+  });
 });
