@@ -422,7 +422,7 @@ export function createRunCoordinator(options: RunCoordinatorOptions): RunCoordin
     run.recorded = true;
     logger.warn(
       { runId, accountId, brokerClient: taken.brokerClient, replica: leases!.replica },
-      "taking over a run whose replica's lease expired",
+      "taking over a run left by a replica that stopped or died (its lease free or expired)",
     );
     return goOn(run, free, taken.state, taken.execution, ended);
   }
