@@ -9,6 +9,7 @@ import { createSecretRedactor } from "@mesh/platform/secret-redactor";
 import { createNotificationSender } from "@mesh/platform/notify/notification-sender";
 import { createNotifyMetrics } from "@mesh/platform/notify/notify-metrics";
 import type { NotifyOptions } from "@mesh/platform/notify/notify-options";
+import { openPostgresNotificationOutbox } from "@mesh/platform/notify/postgres-notification-outbox";
 import { openSqliteNotificationOutbox } from "@mesh/platform/notify/sqlite-notification-outbox";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Meter } from "@opentelemetry/api";
@@ -112,7 +113,7 @@ export interface RebalancerAppOptions {
   components?: ComponentProbe[];
   /**
    * Who hears about live runs that ended (and dry runs with `dryRuns`), through an outbox in
-   * dataDir/notifications.sqlite; default nobody.
+   * dataDir/notifications.sqlite, or with databaseUrl in the shared database; default nobody.
    */
   notify?: NotifyOptions;
 }
@@ -163,8 +164,12 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
     runStore = createSqliteRunStore(join(options.dataDir, "runs.sqlite"));
   }
   const notify = options.notify;
+  // The outbox lives with the runs: a SQLite file, or the PostgreSQL the replicas share, so a
+  // notification recorded by a replica that died is still sent by another.
   const outbox = notify?.targets.length
-    ? openSqliteNotificationOutbox(join(options.dataDir, "notifications.sqlite"))
+    ? databaseUrl
+      ? await openPostgresNotificationOutbox(databaseUrl.url)
+      : openSqliteNotificationOutbox(join(options.dataDir, "notifications.sqlite"))
     : undefined;
   const sender =
     outbox &&
@@ -174,6 +179,8 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
       targets: notify!.targets,
       logger: logger.child({ component: "notify" }),
       metrics: options.meter && createNotifyMetrics(options.meter, "rebalancer"),
+      // Replicas share the outbox: another may hold a receiver this one lacks, or record for it.
+      ...(databaseUrl ? { abandonRemovedTargets: false, pollIntervalMs: 5000 } : {}),
     });
   // Links need the console's address: configured, else the server's once it listens.
   let consoleBase =

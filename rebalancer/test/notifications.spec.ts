@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -8,7 +8,10 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createLogger } from "@mesh/platform/logger";
 import type { Notification } from "@mesh/platform/notify/notification";
 import { parseNotifyTarget } from "@mesh/platform/notify/notify-target";
+import { openPostgresNotificationOutbox } from "@mesh/platform/notify/postgres-notification-outbox";
 import { openSqliteNotificationOutbox } from "@mesh/platform/notify/sqlite-notification-outbox";
+import { parseDatabaseUrl } from "@mesh/platform/database-url";
+import { startTestPostgres } from "@mesh/platform/testing/test-postgres";
 import {
   startNotificationReceiver,
   type NotificationReceiver,
@@ -293,5 +296,31 @@ describe("run notifications", function () {
       expect(text).not.to.contain(secret);
     }
     expect(text).to.contain("[redacted]");
+  });
+
+  it("on PostgreSQL keeps the outbox in the shared database: a finished live run is notified once", async () => {
+    const server = await startTestPostgres();
+    try {
+      const url = await server.createDatabase();
+      await start([`${receiver.url}/hook`], {}, { databaseUrl: parseDatabaseUrl(url) });
+      const live = await run("DU1000001");
+      expect(live.at(-1)!.event.case).to.equal("completed");
+      const outbox = await openPostgresNotificationOutbox(url);
+      try {
+        await until(async () => (await outbox.counts()).delivered >= 1, 10_000, "delivered");
+        expect(await outbox.counts()).to.deep.equal({ pending: 0, delivered: 1, abandoned: 0 });
+      } finally {
+        await outbox.close();
+      }
+      expect(receiver.json<Notification>().map((n) => n.id)).to.deep.equal([
+        `${live[0]!.runId}:completed`,
+      ]);
+      // Nothing went to a SQLite outbox beside it.
+      expect(existsSync(join(dataDir, "notifications.sqlite"))).to.equal(false);
+    } finally {
+      await app?.close(1000);
+      app = undefined;
+      await server.stop();
+    }
   });
 });
