@@ -179,8 +179,6 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
       targets: notify!.targets,
       logger: logger.child({ component: "notify" }),
       metrics: options.meter && createNotifyMetrics(options.meter, "rebalancer"),
-      // Replicas share the outbox: another may hold a receiver this one lacks, or record for it.
-      ...(databaseUrl ? { abandonRemovedTargets: false, pollIntervalMs: 5000 } : {}),
     });
   // Links need the console's address: configured, else the server's once it listens.
   let consoleBase =

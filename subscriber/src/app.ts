@@ -107,8 +107,6 @@ export async function startSubscriber(
       logger: logger.child({ component: "notify" }),
       tracer: options.tracer,
       metrics: options.meter && createNotifyMetrics(options.meter, "subscriber"),
-      // Replicas share the outbox: another may hold a receiver this one lacks, or record for it.
-      ...(config.database ? { abandonRemovedTargets: false, pollIntervalMs: 5000 } : {}),
     });
   const inbox = sender
     ? notifyingInbox(opened, {

@@ -28,6 +28,11 @@ export interface OutboxCounts {
  * at least once, across restarts. SQLite for one process; PostgreSQL when replicas share it.
  */
 export interface NotificationOutbox {
+  /**
+   * Whether other processes share it (replicas on one database): they record rows for receivers
+   * this one may lack, and send some receivers' rows in its place.
+   */
+  readonly shared: boolean;
   /** Records the notification for each target, once: a repeat of an (id, target) changes nothing. */
   add(
     notification: Notification,

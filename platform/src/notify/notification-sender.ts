@@ -30,11 +30,14 @@ export interface NotificationSenderOptions {
   maxRetryDelayMs?: number;
   /** Time allowed for one attempt, ms; default 30_000. */
   timeoutMs?: number;
-  /** How often an idle receiver's queue is looked at again (rows written elsewhere), ms; default 60_000. */
+  /**
+   * How often an idle receiver's queue is looked at again (rows written elsewhere), ms; default
+   * 5_000 on a shared outbox, 60_000 otherwise.
+   */
   pollIntervalMs?: number;
   /**
    * Give up, at start, the rows of receivers not in `targets` (removed from the configuration);
-   * default true. False when replicas share the outbox: another one may be configured with them.
+   * default true, false on a shared outbox: another replica may be configured with them.
    */
   abandonRemovedTargets?: boolean;
 }
@@ -60,7 +63,7 @@ export function createNotificationSender(options: NotificationSenderOptions): No
   const { outbox, targets, logger, metrics } = options;
   const tracer = options.tracer ?? trace.getTracer("notify");
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const pollIntervalMs = options.pollIntervalMs ?? 60_000;
+  const pollIntervalMs = options.pollIntervalMs ?? (outbox.shared ? 5000 : 60_000);
   const backoffs = new ExponentialBackoff({
     initialDelay: options.initialRetryDelayMs ?? 1000,
     maxDelay: options.maxRetryDelayMs ?? 300_000,
@@ -157,7 +160,7 @@ export function createNotificationSender(options: NotificationSenderOptions): No
   }
 
   const loops = (async () => {
-    if (options.abandonRemovedTargets !== false) {
+    if (options.abandonRemovedTargets ?? !outbox.shared) {
       await abandonRemoved().catch((err: unknown) =>
         logger.error({ err }, "could not look for notifications of removed receivers"),
       );

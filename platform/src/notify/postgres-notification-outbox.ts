@@ -76,6 +76,7 @@ export async function openPostgresNotificationOutbox(
   };
 
   return {
+    shared: true,
     async add(notification: Notification, keys, trace = noTrace) {
       const json = JSON.stringify(notification);
       await pool.query(

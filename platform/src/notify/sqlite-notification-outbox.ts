@@ -106,6 +106,7 @@ export function openSqliteNotificationOutbox(
   });
 
   return {
+    shared: false,
     add: async (notification, keys, trace = noTrace) => {
       addAll(notification, keys, trace);
     },
