@@ -125,7 +125,7 @@ export function createSubscriberHealth(options: SubscriberHealthOptions): {
     const before = problems.length;
     for (const gap of lost) {
       problems.push(
-        `gap_unrecoverable ${gap.id} on ${gap.channel}, ${iso(gap.from)} to ${iso(gap.to)}: ${gap.reason}; once handled, acknowledge it: npm run gaps -w subscriber -- ack ${gap.id}`,
+        `gap_unrecoverable ${gap.id} on ${gap.channel}, ${iso(gap.from)} to ${iso(gap.to)}: ${gap.reason}; once handled, acknowledge it on the console's Events page or with: npm run gaps -w subscriber -- ack ${gap.id}`,
       );
     }
     for (const gap of open) {

@@ -38,7 +38,7 @@ export interface SubscriberRpcOptions {
   interceptors?: readonly Interceptor[];
   /** How often health is polled while a Watch is open, ms; default 1000. */
   healthPollMs?: number;
-  /** Told of every re-drive and discard; default none. */
+  /** Told of every re-drive, discard and gap acknowledgement; default none. */
   logger?: Logger;
 }
 

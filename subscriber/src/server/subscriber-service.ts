@@ -4,6 +4,7 @@ import type { Logger } from "@mesh/platform/logger";
 import type { EntryState, Inbox, InboxEntry } from "../inbox/inbox.js";
 import { entryMessage, inboxState } from "./entry-message.js";
 import { gapMessage, storedGapState } from "./gap-message.js";
+import { operatorCaller } from "./operator-caller.js";
 
 /** Options of createSubscriberService. */
 export interface SubscriberServiceOptions {
@@ -13,7 +14,10 @@ export interface SubscriberServiceOptions {
   onRedriven?: () => void;
   /** The clock; default Date.now. */
   now?: () => number;
-  /** Told of every re-drive and discard, for the record of who changed what; default none. */
+  /**
+   * Told of every re-drive, discard and gap acknowledgement, for the record of who changed what;
+   * default none.
+   */
   logger?: Logger;
 }
 
@@ -99,6 +103,29 @@ export function createSubscriberService(
         limit: request.limit || 100,
       });
       return { gaps: gaps.map(gapMessage) };
+    },
+    async acknowledgeGap(request, context) {
+      const id = request.gapId;
+      // Ids beyond what a number holds exactly were never given out.
+      const gap =
+        id <= BigInt(Number.MAX_SAFE_INTEGER) ? await inbox.gaps.get(Number(id)) : undefined;
+      if (gap === undefined) throw new ConnectError(`no gap ${id}`, Code.NotFound);
+      if (gap.state !== "unrecoverable") {
+        throw new ConnectError(
+          `gap ${id} on ${gap.channel} is ${gap.state}, not unrecoverable: only a gap_unrecoverable record is acknowledged`,
+          Code.FailedPrecondition,
+        );
+      }
+      // Acknowledged already (by this caller retrying, or another operator first): unchanged.
+      if (gap.acknowledgedAt !== undefined) return { gap: gapMessage(gap) };
+      const who = operatorCaller(context, request.source);
+      if (await inbox.gaps.acknowledge(gap.id, { who, at: now() })) {
+        options.logger?.info(
+          { gapId: gap.id, channel: gap.channel, from: gap.from, to: gap.to, who },
+          "gap_unrecoverable acknowledged",
+        );
+      }
+      return { gap: gapMessage((await inbox.gaps.get(gap.id))!) };
     },
   };
 }

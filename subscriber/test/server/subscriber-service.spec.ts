@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import { networkInterfaces } from "node:os";
 import * as grpc from "@grpc/grpc-js";
@@ -60,6 +61,7 @@ const check = (client: ReturnType<typeof grpcHealthClient>, service = "") =>
     ),
   );
 
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 const bearer = (key: string) => ({ headers: { authorization: `Bearer ${key}` } });
 
 async function refusal(call: Promise<unknown>): Promise<ConnectError> {
@@ -373,6 +375,122 @@ describe("SubscriberService on the subscriber's port", () => {
     const lost = await client.listGaps({ state: GapState.UNRECOVERABLE });
     expect(lost.gaps.map((g) => g.reason)).to.deep.equal(["older than the window"]);
     expect(lost.gaps[0]!.acknowledgedAt).to.equal(undefined);
+  });
+
+  /** The subscriber's GET /health, with its details (reasons). */
+  const healthOf = async (s: Subscriber, key?: string) => {
+    const res = await fetch(`${s.url}/health`, key ? bearer(key) : {});
+    return (await res.json()) as { status: string; problems?: string[] };
+  };
+
+  /** A gap_unrecoverable record on `channel`, as the recovery makes one of a gap it gives up. */
+  const lostGap = async (s: Subscriber, channel: string) => {
+    const open = await s.inbox.gaps.open({
+      channel,
+      from: 1000,
+      to: 2000,
+      cause: "not resumed",
+      openedAt: 3000,
+    });
+    const { record } = await s.inbox.gaps.giveUp(open.id, {
+      until: 2000,
+      reason: "history does not reach back to the gap's start",
+      at: 4000,
+    });
+    return record;
+  };
+
+  it("acknowledges a gap_unrecoverable over Connect and gRPC, recording who, and health is ok again", async () => {
+    const s = await start({ apiKeys: ["operator-1", "operator-2"] });
+    const viaConnect = await lostGap(s, "s1");
+    const viaGrpc = await lostGap(s, "s2");
+    const degraded = await healthOf(s, "operator-1");
+    expect(degraded.status).to.equal("degraded");
+    expect(degraded.problems!.filter((p) => p.startsWith("gap_unrecoverable"))).to.have.length(2);
+
+    const connect = connectClient(s.url);
+    const before = Date.now();
+    const { gap } = await connect.acknowledgeGap(
+      { gapId: BigInt(viaConnect.id), source: "console" },
+      bearer("operator-2"),
+    );
+    expect(gap).to.deep.include({
+      id: BigInt(viaConnect.id),
+      state: GapState.UNRECOVERABLE,
+      acknowledgedBy: `console (key ${sha256("operator-2").slice(0, 8)})`,
+    });
+    expect(timestampMs(gap!.acknowledgedAt!)).to.be.within(before, Date.now());
+    const stillLost = await healthOf(s, "operator-1");
+    expect(stillLost.status).to.equal("degraded");
+    expect(stillLost.problems!.join("\n")).to.include(`gap_unrecoverable ${viaGrpc.id} on s2`);
+    expect(stillLost.problems!.join("\n")).to.not.include(`gap_unrecoverable ${viaConnect.id} `);
+
+    const grpc = grpcClient(s.url);
+    const acknowledged = await grpc.acknowledgeGap(
+      { gapId: BigInt(viaGrpc.id) },
+      bearer("operator-1"),
+    );
+    expect(acknowledged.gap!.acknowledgedBy).to.equal(
+      `api (key ${sha256("operator-1").slice(0, 8)})`,
+    );
+    expect(await s.inbox.gaps.unacknowledged()).to.deep.equal([]);
+    expect((await healthOf(s, "operator-1")).status).to.equal("ok");
+
+    // Again, by another caller: the first acknowledgement stands, unchanged.
+    const again = await connect.acknowledgeGap(
+      { gapId: BigInt(viaConnect.id), source: "someone else" },
+      bearer("operator-1"),
+    );
+    expect(again.gap).to.deep.equal(gap);
+    expect((await refusal(connect.acknowledgeGap({ gapId: 1n }))).code).to.equal(
+      Code.Unauthenticated,
+    );
+  });
+
+  it("refuses to acknowledge unknown gaps with NOT_FOUND, gaps that lost nothing with FAILED_PRECONDITION, bad requests with INVALID_ARGUMENT", async () => {
+    const s = await start();
+    const open = await s.inbox.gaps.open({
+      channel: "s1",
+      from: 1000,
+      to: 2000,
+      cause: "not resumed",
+      openedAt: 3000,
+    });
+    const covered = await s.inbox.gaps.open({
+      channel: "s2",
+      from: 1000,
+      to: 2000,
+      cause: "start-up",
+      openedAt: 3000,
+    });
+    await s.inbox.gaps.cover(covered.id, { recovered: 3, at: 4000 });
+    const client = connectClient(s.url);
+    expect((await refusal(client.acknowledgeGap({ gapId: 999_999n }))).code).to.equal(
+      Code.NotFound,
+    );
+    expect(
+      (await refusal(client.acknowledgeGap({ gapId: 9_223_372_036_854_775_807n }))).code,
+    ).to.equal(Code.NotFound);
+    for (const [gap, state] of [
+      [open, "open"],
+      [covered, "covered"],
+    ] as const) {
+      const refused = await refusal(client.acknowledgeGap({ gapId: BigInt(gap.id) }));
+      expect(refused.code).to.equal(Code.FailedPrecondition);
+      expect(refused.rawMessage).to.include(`is ${state}, not unrecoverable`);
+      expect((await s.inbox.gaps.get(gap.id))?.acknowledgedAt).to.equal(undefined);
+    }
+    expect((await refusal(client.acknowledgeGap({ gapId: 0n }))).code).to.equal(
+      Code.InvalidArgument,
+    );
+    const lost = await lostGap(s, "s1");
+    const unprintable = await refusal(
+      client.acknowledgeGap({ gapId: BigInt(lost.id), source: "a\nb" }),
+    );
+    expect(unprintable.code).to.equal(Code.InvalidArgument);
+    // Without keys, a caller on this host is who the subscriber verified.
+    const { gap } = await client.acknowledgeGap({ gapId: BigInt(lost.id), source: "ops-alice" });
+    expect(gap!.acknowledgedBy).to.equal("ops-alice (this host)");
   });
 
   it("lets the console's origin call it from a browser (CORS) and no other origin", async () => {

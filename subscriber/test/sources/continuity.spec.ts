@@ -339,7 +339,7 @@ describe("Ably continuity: every gap recovered or reported (real SDK against the
     const report = await health(subscriber);
     expect(report.status).to.equal("degraded");
     expect(report.problems).to.deep.equal([
-      `gap_unrecoverable ${lost!.id} on s2, ${new Date(lost!.from).toISOString()} to ${new Date(lost!.to).toISOString()}: ${lost!.reason}; once handled, acknowledge it: npm run gaps -w subscriber -- ack ${lost!.id}`,
+      `gap_unrecoverable ${lost!.id} on s2, ${new Date(lost!.from).toISOString()} to ${new Date(lost!.to).toISOString()}: ${lost!.reason}; once handled, acknowledge it on the console's Events page or with: npm run gaps -w subscriber -- ack ${lost!.id}`,
     ]);
     const shown = (await (await fetch(`${subscriber.url}/status`)).json()) as {
       gaps: { unrecoverable: { id: number; channel: string; reason: string }[] };

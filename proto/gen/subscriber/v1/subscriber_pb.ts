@@ -24,7 +24,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file subscriber/v1/subscriber.proto.
  */
 export const file_subscriber_v1_subscriber: GenFile = /*@__PURE__*/
-  fileDesc("Ch5zdWJzY3JpYmVyL3YxL3N1YnNjcmliZXIucHJvdG8SDXN1YnNjcmliZXIudjEixwMKBUVudHJ5EgoKAmlkGAEgASgDEhEKCWV2ZW50X2tleRgCIAEoCRIQCghldmVudF9pZBgDIAEoCRIPCgdjaGFubmVsGAQgASgJEhIKCmFjY291bnRfaWQYBSABKAkSKAoFc3RhdGUYBiABKA4yGS5zdWJzY3JpYmVyLnYxLkVudHJ5U3RhdGUSDwoHY29tbWFuZBgHIAEoCRIOCgZzb3VyY2UYCCABKAkSEAoIYXR0ZW1wdHMYCSABKA0SDgoGcmVhc29uGAogASgJEg4KBnJ1bl9pZBgLIAEoCRIPCgdvdXRjb21lGAwgASgJEjAKDHB1Ymxpc2hlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVjZWl2ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD25leHRfYXR0ZW1wdF9hdBgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZ2VuZXJhdGlvbhgRIAEoDSKMAQoSTGlzdEVudHJpZXNSZXF1ZXN0EjIKBXN0YXRlGAEgASgOMhkuc3Vic2NyaWJlci52MS5FbnRyeVN0YXRlQgi6SAWCAQIQARIbCglwYWdlX3NpemUYAiABKA1CCLpIBSoDGPQDEiUKCnBhZ2VfdG9rZW4YAyABKAlCEbpIDnIMGBQyCF5bMC05XSokIlUKE0xpc3RFbnRyaWVzUmVzcG9uc2USJQoHZW50cmllcxgBIAMoCzIULnN1YnNjcmliZXIudjEuRW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlwKFkxpc3REZWFkTGV0dGVyc1JlcXVlc3QSGwoJcGFnZV9zaXplGAEgASgNQgi6SAUqAxj0AxIlCgpwYWdlX3Rva2VuGAIgASgJQhG6SA5yDBgUMgheWzAtOV0qJCJeChdMaXN0RGVhZExldHRlcnNSZXNwb25zZRIqCgxkZWFkX2xldHRlcnMYASADKAsyFC5zdWJzY3JpYmVyLnYxLkVudHJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKgAwoDR2FwEgoKAmlkGAEgASgDEg8KB2NoYW5uZWwYAiABKAkSJgoFc3RhdGUYAyABKA4yFy5zdWJzY3JpYmVyLnYxLkdhcFN0YXRlEg0KBWNhdXNlGAQgASgJEigKBGZyb20YBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKAnRvGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglvcGVuZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWNsb3NlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIZmFpbHVyZXMYCSABKA0SEgoKbGFzdF9lcnJvchgKIAEoCRIRCglyZWNvdmVyZWQYCyABKA0SDgoGcmVhc29uGAwgASgJEjMKD2Fja25vd2xlZGdlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPYWNrbm93bGVkZ2VkX2J5GA4gASgJIlwKD0xpc3RHYXBzUmVxdWVzdBIwCgVzdGF0ZRgBIAEoDjIXLnN1YnNjcmliZXIudjEuR2FwU3RhdGVCCLpIBYIBAhABEhcKBWxpbWl0GAIgASgNQgi6SAUqAxj0AyI0ChBMaXN0R2Fwc1Jlc3BvbnNlEiAKBGdhcHMYASADKAsyEi5zdWJzY3JpYmVyLnYxLkdhcCI1ChhSZWRyaXZlRGVhZExldHRlclJlcXVlc3QSGQoIZW50cnlfaWQYASABKANCB7pIBCICIAAiQAoZUmVkcml2ZURlYWRMZXR0ZXJSZXNwb25zZRIjCgVlbnRyeRgBIAEoCzIULnN1YnNjcmliZXIudjEuRW50cnkiNQoYRGlzY2FyZERlYWRMZXR0ZXJSZXF1ZXN0EhkKCGVudHJ5X2lkGAEgASgDQge6SAQiAiAAIkAKGURpc2NhcmREZWFkTGV0dGVyUmVzcG9uc2USIwoFZW50cnkYASABKAsyFC5zdWJzY3JpYmVyLnYxLkVudHJ5Kr4BCgpFbnRyeVN0YXRlEhsKF0VOVFJZX1NUQVRFX1VOU1BFQ0lGSUVEEAASFwoTRU5UUllfU1RBVEVfUEVORElORxABEhkKFUVOVFJZX1NUQVRFX0lOX0ZMSUdIVBACEhQKEEVOVFJZX1NUQVRFX0RPTkUQAxIUChBFTlRSWV9TVEFURV9ERUFEEAQSGAoURU5UUllfU1RBVEVfUkVKRUNURUQQBRIZChVFTlRSWV9TVEFURV9ESVNDQVJERUQQBiptCghHYXBTdGF0ZRIZChVHQVBfU1RBVEVfVU5TUEVDSUZJRUQQABISCg5HQVBfU1RBVEVfT1BFThABEhUKEUdBUF9TVEFURV9DT1ZFUkVEEAISGwoXR0FQX1NUQVRFX1VOUkVDT1ZFUkFCTEUQAzL3AwoRU3Vic2NyaWJlclNlcnZpY2USWQoLTGlzdEVudHJpZXMSIS5zdWJzY3JpYmVyLnYxLkxpc3RFbnRyaWVzUmVxdWVzdBoiLnN1YnNjcmliZXIudjEuTGlzdEVudHJpZXNSZXNwb25zZSIDkAIBEmUKD0xpc3REZWFkTGV0dGVycxIlLnN1YnNjcmliZXIudjEuTGlzdERlYWRMZXR0ZXJzUmVxdWVzdBomLnN1YnNjcmliZXIudjEuTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2UiA5ACARJmChFSZWRyaXZlRGVhZExldHRlchInLnN1YnNjcmliZXIudjEuUmVkcml2ZURlYWRMZXR0ZXJSZXF1ZXN0Giguc3Vic2NyaWJlci52MS5SZWRyaXZlRGVhZExldHRlclJlc3BvbnNlEmYKEURpc2NhcmREZWFkTGV0dGVyEicuc3Vic2NyaWJlci52MS5EaXNjYXJkRGVhZExldHRlclJlcXVlc3QaKC5zdWJzY3JpYmVyLnYxLkRpc2NhcmREZWFkTGV0dGVyUmVzcG9uc2USUAoITGlzdEdhcHMSHi5zdWJzY3JpYmVyLnYxLkxpc3RHYXBzUmVxdWVzdBofLnN1YnNjcmliZXIudjEuTGlzdEdhcHNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Ch5zdWJzY3JpYmVyL3YxL3N1YnNjcmliZXIucHJvdG8SDXN1YnNjcmliZXIudjEixwMKBUVudHJ5EgoKAmlkGAEgASgDEhEKCWV2ZW50X2tleRgCIAEoCRIQCghldmVudF9pZBgDIAEoCRIPCgdjaGFubmVsGAQgASgJEhIKCmFjY291bnRfaWQYBSABKAkSKAoFc3RhdGUYBiABKA4yGS5zdWJzY3JpYmVyLnYxLkVudHJ5U3RhdGUSDwoHY29tbWFuZBgHIAEoCRIOCgZzb3VyY2UYCCABKAkSEAoIYXR0ZW1wdHMYCSABKA0SDgoGcmVhc29uGAogASgJEg4KBnJ1bl9pZBgLIAEoCRIPCgdvdXRjb21lGAwgASgJEjAKDHB1Ymxpc2hlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVjZWl2ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD25leHRfYXR0ZW1wdF9hdBgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZ2VuZXJhdGlvbhgRIAEoDSKMAQoSTGlzdEVudHJpZXNSZXF1ZXN0EjIKBXN0YXRlGAEgASgOMhkuc3Vic2NyaWJlci52MS5FbnRyeVN0YXRlQgi6SAWCAQIQARIbCglwYWdlX3NpemUYAiABKA1CCLpIBSoDGPQDEiUKCnBhZ2VfdG9rZW4YAyABKAlCEbpIDnIMGBQyCF5bMC05XSokIlUKE0xpc3RFbnRyaWVzUmVzcG9uc2USJQoHZW50cmllcxgBIAMoCzIULnN1YnNjcmliZXIudjEuRW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlwKFkxpc3REZWFkTGV0dGVyc1JlcXVlc3QSGwoJcGFnZV9zaXplGAEgASgNQgi6SAUqAxj0AxIlCgpwYWdlX3Rva2VuGAIgASgJQhG6SA5yDBgUMgheWzAtOV0qJCJeChdMaXN0RGVhZExldHRlcnNSZXNwb25zZRIqCgxkZWFkX2xldHRlcnMYASADKAsyFC5zdWJzY3JpYmVyLnYxLkVudHJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKgAwoDR2FwEgoKAmlkGAEgASgDEg8KB2NoYW5uZWwYAiABKAkSJgoFc3RhdGUYAyABKA4yFy5zdWJzY3JpYmVyLnYxLkdhcFN0YXRlEg0KBWNhdXNlGAQgASgJEigKBGZyb20YBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKAnRvGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglvcGVuZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWNsb3NlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIZmFpbHVyZXMYCSABKA0SEgoKbGFzdF9lcnJvchgKIAEoCRIRCglyZWNvdmVyZWQYCyABKA0SDgoGcmVhc29uGAwgASgJEjMKD2Fja25vd2xlZGdlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPYWNrbm93bGVkZ2VkX2J5GA4gASgJIlwKD0xpc3RHYXBzUmVxdWVzdBIwCgVzdGF0ZRgBIAEoDjIXLnN1YnNjcmliZXIudjEuR2FwU3RhdGVCCLpIBYIBAhABEhcKBWxpbWl0GAIgASgNQgi6SAUqAxj0AyI0ChBMaXN0R2Fwc1Jlc3BvbnNlEiAKBGdhcHMYASADKAsyEi5zdWJzY3JpYmVyLnYxLkdhcCJeChVBY2tub3dsZWRnZUdhcFJlcXVlc3QSFwoGZ2FwX2lkGAEgASgDQge6SAQiAiAAEiwKBnNvdXJjZRgCIAEoCUIcukgZchcYQDITXlteXHgwMC1ceDFGXHg3Rl0qJCI5ChZBY2tub3dsZWRnZUdhcFJlc3BvbnNlEh8KA2dhcBgBIAEoCzISLnN1YnNjcmliZXIudjEuR2FwIjUKGFJlZHJpdmVEZWFkTGV0dGVyUmVxdWVzdBIZCghlbnRyeV9pZBgBIAEoA0IHukgEIgIgACJAChlSZWRyaXZlRGVhZExldHRlclJlc3BvbnNlEiMKBWVudHJ5GAEgASgLMhQuc3Vic2NyaWJlci52MS5FbnRyeSI1ChhEaXNjYXJkRGVhZExldHRlclJlcXVlc3QSGQoIZW50cnlfaWQYASABKANCB7pIBCICIAAiQAoZRGlzY2FyZERlYWRMZXR0ZXJSZXNwb25zZRIjCgVlbnRyeRgBIAEoCzIULnN1YnNjcmliZXIudjEuRW50cnkqvgEKCkVudHJ5U3RhdGUSGwoXRU5UUllfU1RBVEVfVU5TUEVDSUZJRUQQABIXChNFTlRSWV9TVEFURV9QRU5ESU5HEAESGQoVRU5UUllfU1RBVEVfSU5fRkxJR0hUEAISFAoQRU5UUllfU1RBVEVfRE9ORRADEhQKEEVOVFJZX1NUQVRFX0RFQUQQBBIYChRFTlRSWV9TVEFURV9SRUpFQ1RFRBAFEhkKFUVOVFJZX1NUQVRFX0RJU0NBUkRFRBAGKm0KCEdhcFN0YXRlEhkKFUdBUF9TVEFURV9VTlNQRUNJRklFRBAAEhIKDkdBUF9TVEFURV9PUEVOEAESFQoRR0FQX1NUQVRFX0NPVkVSRUQQAhIbChdHQVBfU1RBVEVfVU5SRUNPVkVSQUJMRRADMtsEChFTdWJzY3JpYmVyU2VydmljZRJZCgtMaXN0RW50cmllcxIhLnN1YnNjcmliZXIudjEuTGlzdEVudHJpZXNSZXF1ZXN0GiIuc3Vic2NyaWJlci52MS5MaXN0RW50cmllc1Jlc3BvbnNlIgOQAgESZQoPTGlzdERlYWRMZXR0ZXJzEiUuc3Vic2NyaWJlci52MS5MaXN0RGVhZExldHRlcnNSZXF1ZXN0GiYuc3Vic2NyaWJlci52MS5MaXN0RGVhZExldHRlcnNSZXNwb25zZSIDkAIBEmYKEVJlZHJpdmVEZWFkTGV0dGVyEicuc3Vic2NyaWJlci52MS5SZWRyaXZlRGVhZExldHRlclJlcXVlc3QaKC5zdWJzY3JpYmVyLnYxLlJlZHJpdmVEZWFkTGV0dGVyUmVzcG9uc2USZgoRRGlzY2FyZERlYWRMZXR0ZXISJy5zdWJzY3JpYmVyLnYxLkRpc2NhcmREZWFkTGV0dGVyUmVxdWVzdBooLnN1YnNjcmliZXIudjEuRGlzY2FyZERlYWRMZXR0ZXJSZXNwb25zZRJQCghMaXN0R2FwcxIeLnN1YnNjcmliZXIudjEuTGlzdEdhcHNSZXF1ZXN0Gh8uc3Vic2NyaWJlci52MS5MaXN0R2Fwc1Jlc3BvbnNlIgOQAgESYgoOQWNrbm93bGVkZ2VHYXASJC5zdWJzY3JpYmVyLnYxLkFja25vd2xlZGdlR2FwUmVxdWVzdBolLnN1YnNjcmliZXIudjEuQWNrbm93bGVkZ2VHYXBSZXNwb25zZSIDkAICYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * Entry is one event as recorded for one account.
@@ -376,7 +376,8 @@ export type Gap = Message<"subscriber.v1.Gap"> & {
   acknowledgedAt?: Timestamp | undefined;
 
   /**
-   * Who acknowledged it.
+   * Who acknowledged it: what the caller said it is ("console", "api", "cli", or a name) and, in
+   * brackets, what the subscriber verified (its API key's fingerprint, or "this host").
    *
    * @generated from field: string acknowledged_by = 14;
    */
@@ -440,6 +441,56 @@ export const ListGapsResponseSchema: GenMessage<ListGapsResponse> = /*@__PURE__*
   messageDesc(file_subscriber_v1_subscriber, 7);
 
 /**
+ * AcknowledgeGapRequest names the unrecoverable gap to acknowledge.
+ *
+ * @generated from message subscriber.v1.AcknowledgeGapRequest
+ */
+export type AcknowledgeGapRequest = Message<"subscriber.v1.AcknowledgeGapRequest"> & {
+  /**
+   * The gap's id (Gap.id).
+   *
+   * @generated from field: int64 gap_id = 1;
+   */
+  gapId: bigint;
+
+  /**
+   * What the caller is, e.g. "console" or an operator's name, recorded with the gap; empty means
+   * "api".
+   *
+   * @generated from field: string source = 2;
+   */
+  source: string;
+};
+
+/**
+ * Describes the message subscriber.v1.AcknowledgeGapRequest.
+ * Use `create(AcknowledgeGapRequestSchema)` to create a new message.
+ */
+export const AcknowledgeGapRequestSchema: GenMessage<AcknowledgeGapRequest> = /*@__PURE__*/
+  messageDesc(file_subscriber_v1_subscriber, 8);
+
+/**
+ * AcknowledgeGapResponse is the gap after the acknowledgement.
+ *
+ * @generated from message subscriber.v1.AcknowledgeGapResponse
+ */
+export type AcknowledgeGapResponse = Message<"subscriber.v1.AcknowledgeGapResponse"> & {
+  /**
+   * UNRECOVERABLE, with acknowledged_at and acknowledged_by set.
+   *
+   * @generated from field: subscriber.v1.Gap gap = 1;
+   */
+  gap?: Gap | undefined;
+};
+
+/**
+ * Describes the message subscriber.v1.AcknowledgeGapResponse.
+ * Use `create(AcknowledgeGapResponseSchema)` to create a new message.
+ */
+export const AcknowledgeGapResponseSchema: GenMessage<AcknowledgeGapResponse> = /*@__PURE__*/
+  messageDesc(file_subscriber_v1_subscriber, 9);
+
+/**
  * RedriveDeadLetterRequest names the dead letter to re-drive.
  *
  * @generated from message subscriber.v1.RedriveDeadLetterRequest
@@ -458,7 +509,7 @@ export type RedriveDeadLetterRequest = Message<"subscriber.v1.RedriveDeadLetterR
  * Use `create(RedriveDeadLetterRequestSchema)` to create a new message.
  */
 export const RedriveDeadLetterRequestSchema: GenMessage<RedriveDeadLetterRequest> = /*@__PURE__*/
-  messageDesc(file_subscriber_v1_subscriber, 8);
+  messageDesc(file_subscriber_v1_subscriber, 10);
 
 /**
  * RedriveDeadLetterResponse is the entry after the re-drive.
@@ -479,7 +530,7 @@ export type RedriveDeadLetterResponse = Message<"subscriber.v1.RedriveDeadLetter
  * Use `create(RedriveDeadLetterResponseSchema)` to create a new message.
  */
 export const RedriveDeadLetterResponseSchema: GenMessage<RedriveDeadLetterResponse> = /*@__PURE__*/
-  messageDesc(file_subscriber_v1_subscriber, 9);
+  messageDesc(file_subscriber_v1_subscriber, 11);
 
 /**
  * DiscardDeadLetterRequest names the dead letter to discard.
@@ -500,7 +551,7 @@ export type DiscardDeadLetterRequest = Message<"subscriber.v1.DiscardDeadLetterR
  * Use `create(DiscardDeadLetterRequestSchema)` to create a new message.
  */
 export const DiscardDeadLetterRequestSchema: GenMessage<DiscardDeadLetterRequest> = /*@__PURE__*/
-  messageDesc(file_subscriber_v1_subscriber, 10);
+  messageDesc(file_subscriber_v1_subscriber, 12);
 
 /**
  * DiscardDeadLetterResponse is the entry after the discard.
@@ -521,7 +572,7 @@ export type DiscardDeadLetterResponse = Message<"subscriber.v1.DiscardDeadLetter
  * Use `create(DiscardDeadLetterResponseSchema)` to create a new message.
  */
 export const DiscardDeadLetterResponseSchema: GenMessage<DiscardDeadLetterResponse> = /*@__PURE__*/
-  messageDesc(file_subscriber_v1_subscriber, 11);
+  messageDesc(file_subscriber_v1_subscriber, 13);
 
 /**
  * EntryState says where an inbox entry stands.
@@ -680,7 +731,7 @@ export const SubscriberService: GenService<{
   /**
    * ListGaps returns the realtime channels' gaps, newest first: stretches whose messages may be
    * missing, being read from history (OPEN), read (COVERED) or lost (UNRECOVERABLE, until an
-   * operator acknowledges it with `npm run gaps -w subscriber -- ack <id>`).
+   * operator acknowledges it with AcknowledgeGap or `npm run gaps -w subscriber -- ack <id>`).
    *
    * @generated from rpc subscriber.v1.SubscriberService.ListGaps
    */
@@ -688,6 +739,20 @@ export const SubscriberService: GenService<{
     methodKind: "unary";
     input: typeof ListGapsRequestSchema;
     output: typeof ListGapsResponseSchema;
+  },
+  /**
+   * AcknowledgeGap records that an operator knows an unrecoverable gap's messages are lost for
+   * good (publish them again, or post them to the ingress, if they must run): health stops
+   * reporting it. The gap keeps who acknowledged it and when. Acknowledging it again returns it
+   * unchanged. NOT_FOUND when there is no such gap, FAILED_PRECONDITION when the gap is not
+   * unrecoverable (an open gap is still being read; a covered one lost nothing).
+   *
+   * @generated from rpc subscriber.v1.SubscriberService.AcknowledgeGap
+   */
+  acknowledgeGap: {
+    methodKind: "unary";
+    input: typeof AcknowledgeGapRequestSchema;
+    output: typeof AcknowledgeGapResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_subscriber_v1_subscriber, 0);
