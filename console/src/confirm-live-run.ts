@@ -37,7 +37,7 @@ export function confirmLiveRun(context: ViewContext, subject: LiveRunSubject): P
       `(a ${accountType} account; the service trades ${tradingMode}). The plan below is a ` +
       "preview made now; the live run plans again from the account as it is when it starts.",
     body: preview,
-    accountId,
+    typed: accountId,
     buttonLabel: `Place orders on ${accountId}`,
     ready,
   });

@@ -125,7 +125,7 @@ function deadLetterRow(
           `This sends event ${eventKey} (${entry.command || "no command"}) back to the ` +
           `rebalancer as a new run on account ${accountId}, which may place orders at the ` +
           `broker. It was given up on: ${entry.reason}`,
-        accountId,
+        typed: accountId,
         buttonLabel: `Re-drive to ${accountId}`,
       }),
       () => client.redriveDeadLetter({ entryId: id }),
@@ -140,7 +140,7 @@ function deadLetterRow(
         text:
           `Event ${eventKey} will never run on account ${accountId}; it is kept in the inbox ` +
           "as discarded, with its reason.",
-        accountId,
+        typed: accountId,
         buttonLabel: `Discard for ${accountId}`,
       }),
       () => client.discardDeadLetter({ entryId: id }),

@@ -1,9 +1,11 @@
 // The subscriber's inbox, newest first: every event it took in, per account, with where its
-// delivery stands and the run it became.
+// delivery stands and the run it became; above it, the realtime gaps (messages lost for good,
+// or still being read from history).
 import { EntryState, type Entry } from "@mesh/proto/subscriber/v1/subscriber";
 import { el } from "./element.js";
 import { enumLabel, formatCount, formatTime } from "./format.js";
 import { eventsNav } from "./events-nav.js";
+import { gapsPanel } from "./gaps-panel.js";
 import { loadingPage } from "./loading-page.js";
 import { errorNotice, notice } from "./notice.js";
 import { routeHref } from "./route.js";
@@ -24,12 +26,16 @@ const shownStates = [
   EntryState.DISCARDED,
 ];
 
-/** The Events page: one row per event and account, filtered by state when asked. */
+/**
+ * The Events page: the gaps an operator should know of, then one row per event and account,
+ * filtered by state when asked.
+ */
 export function eventsView(context: ViewContext, subscriber: SubscriberContext): HTMLElement {
   const heading = { id: "events-view", title: "Events", nav: eventsNav("events") };
   return loadingPage(context, heading, async () => {
     const client = await subscriber.client();
     if (client === undefined) return [subscriberNotConfigured()];
+    const gaps = await gapsPanel(context, client);
     const filter = el(
       "select",
       { id: "events-state", "aria-label": "state" },
@@ -48,7 +54,7 @@ export function eventsView(context: ViewContext, subscriber: SubscriberContext):
     };
     filter.addEventListener("change", show);
     list.replaceChildren(...(await entriesTable(context, client, EntryState.UNSPECIFIED)));
-    return [el("label", { class: "filter" }, "Show ", filter), list];
+    return [...gaps, el("label", { class: "filter" }, "Show ", filter), list];
   });
 }
 

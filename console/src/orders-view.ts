@@ -107,7 +107,7 @@ function confirmCancel(accountId: string, orders: readonly Order[]): Promise<boo
       `This cancels all ${count} orders working at the broker for account ${accountId} ` +
       "and waits until the broker confirms each.",
     body: placedOrdersTable(orders),
-    accountId,
+    typed: accountId,
     buttonLabel: `Cancel ${count} orders on ${accountId}`,
   });
 }

@@ -6,12 +6,12 @@ export interface TypedConfirmationOptions {
   id: string;
   /** The dialog's heading, e.g. "Live run on DU1000001". */
   title: string;
-  /** What will happen, in a sentence naming the account and the mode. */
+  /** What will happen, in a sentence naming what it acts on (the account and the mode). */
   text: string;
   /** More to read before confirming (a plan, the orders); default none. */
   body?: Child;
-  /** The account id the person must type in full. */
-  accountId: string;
+  /** What the person must type in full: the account id, or the channel, acted on. */
+  typed: string;
   /** The confirm button's label, e.g. "Place orders on DU1000001". */
   buttonLabel: string;
   /** The button stays disabled until this settles too (the body loading); default none. */
@@ -19,12 +19,12 @@ export interface TypedConfirmationOptions {
 }
 
 /**
- * Asks a person to confirm an action with effects at the broker: the dialog says what happens,
- * shows `body`, and the button stays disabled until the account id is typed in full (and `ready`
- * settled). Resolves true only on that button; Cancel or Escape resolve false.
+ * Asks a person to confirm an action with effects at the broker, or one that cannot be undone:
+ * the dialog says what happens, shows `body`, and the button stays disabled until `typed` (the
+ * account id, the channel) is typed in full (and `ready` settled). Resolves true only on that button; Cancel or Escape resolve false.
  */
 export function typedConfirmation(options: TypedConfirmationOptions): Promise<boolean> {
-  const { id, accountId } = options;
+  const { id, typed } = options;
   return new Promise((resolve) => {
     let loaded = options.ready === undefined;
     const input = el("input", { id: "confirm-account-input", autocomplete: "off" });
@@ -34,7 +34,7 @@ export function typedConfirmation(options: TypedConfirmationOptions): Promise<bo
       options.buttonLabel,
     );
     const update = () => {
-      confirm.disabled = !loaded || input.value.trim() !== accountId;
+      confirm.disabled = !loaded || input.value.trim() !== typed;
     };
     input.addEventListener("input", update);
     void options.ready?.finally(() => {
@@ -47,7 +47,7 @@ export function typedConfirmation(options: TypedConfirmationOptions): Promise<bo
       el("h2", {}, options.title),
       el("p", { id: `${id}-text` }, options.text),
       options.body,
-      el("label", { for: "confirm-account-input" }, `Type ${accountId} to confirm`),
+      el("label", { for: "confirm-account-input" }, `Type ${typed} to confirm`),
       input,
       el(
         "div",

@@ -2,12 +2,14 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { freePort } from "@mesh/platform/testing/free-port";
 import { until } from "@mesh/platform/testing/until";
 import { expect } from "chai";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { startSubscriber, type Subscriber } from "../../subscriber/src/app.js";
 import { loadConfig } from "../../subscriber/src/config.js";
+import { formatTime } from "../src/format.js";
 import { launchChromium } from "./chromium.js";
 import {
   accountsFile,
@@ -101,6 +103,12 @@ describe("the console's Events and Dead letters pages, on a real subscriber", fu
     await page.waitForSelector(`${section}:not([aria-busy="true"])`);
   }
 
+  /** A time as the console shows it, in the browser's zone. */
+  async function localTime(ms: number): Promise<string> {
+    const offset = await page.evaluate((at) => -new Date(at).getTimezoneOffset(), ms);
+    return formatTime(timestampFromMs(ms), offset);
+  }
+
   /** The first page of a test: the subscriber refuses the call without a key, the console asks. */
   async function openAskingForKey(fragment: string, section: string): Promise<void> {
     await page.goto(`${app.url}/console/${fragment}`);
@@ -183,6 +191,95 @@ describe("the console's Events and Dead letters pages, on a real subscriber", fu
       await page.textContent(`#events tr[data-entry-id="${discarded[0]!.id}"] .entry-state`),
     ).to.equal("discarded");
     await page.screenshot({ path: `${screenshots}events.png`, fullPage: true });
+  });
+
+  it("shows the realtime gaps above the events and acknowledges a loss once its channel is typed", async () => {
+    // A gap_unrecoverable record, as the recovery makes one when history does not reach back.
+    const opened = await subscriber.inbox.gaps.open({
+      channel,
+      from: Date.parse("2026-12-01T09:00:05Z"),
+      to: Date.parse("2026-12-01T09:20:45Z"),
+      cause: "not resumed",
+      openedAt: Date.parse("2026-12-01T09:21:00Z"),
+    });
+    const { record: lost } = await subscriber.inbox.gaps.giveUp(opened.id, {
+      until: opened.to,
+      reason: "history does not reach back to the gap's start",
+      at: Date.parse("2026-12-01T09:21:30Z"),
+    });
+    const recovering = await subscriber.inbox.gaps.open({
+      channel: "etf-income-10",
+      from: Date.now() - 60_000,
+      to: Date.now(),
+      cause: "start-up",
+      openedAt: Date.now(),
+    });
+    await subscriber.inbox.gaps.failed(recovering.id, {
+      error: "history unavailable (500)",
+      at: Date.now(),
+    });
+    await openAskingForKey("#/events", "#events-view");
+    const lostRow = `#lost-gaps-table tr[data-gap-id="${lost.id}"]`;
+    const [shown] = await tableCells(page, "#lost-gaps-table");
+    expect(shown!.slice(0, 5)).to.deep.equal([
+      channel,
+      `${await localTime(lost.from)} – ${await localTime(lost.to)}`,
+      "history does not reach back to the gap's start",
+      await localTime(lost.closedAt!),
+      "not yet",
+    ]);
+    expect(await page.getAttribute(`${lostRow} .stretch`, "title")).to.equal(
+      "from 2026-12-01T09:00:05.000Z to 2026-12-01T09:20:45.000Z",
+    );
+    const [open] = await tableCells(page, "#open-gaps-table");
+    expect([open![0], open![2], open![4]]).to.deep.equal([
+      "etf-income-10",
+      "start-up",
+      "1: history unavailable (500)",
+    ]);
+    // The gaps come before the events.
+    expect(
+      await page.$eval("#lost-gaps", (gaps) =>
+        Boolean(
+          gaps.compareDocumentPosition(document.querySelector("#events")!) &
+          Node.DOCUMENT_POSITION_FOLLOWING,
+        ),
+      ),
+    ).to.equal(true);
+    await page.screenshot({ path: `${screenshots}events-gaps.png`, fullPage: true });
+
+    // Cancelled: nothing changes.
+    await page.click(`${lostRow} button.acknowledge`);
+    await page.waitForSelector("#confirm-acknowledge-gap-dialog");
+    await page.click('#confirm-acknowledge-gap-dialog button:has-text("Cancel")');
+    await page.waitForSelector("#confirm-acknowledge-gap-dialog", { state: "detached" });
+    expect((await subscriber.inbox.gaps.unacknowledged()).map((g) => g.id)).to.deep.equal([
+      lost.id,
+    ]);
+
+    // Confirmed by typing the channel in full.
+    await page.click(`${lostRow} button.acknowledge`);
+    await page.waitForSelector("#confirm-acknowledge-gap-dialog");
+    expect(await page.textContent("#confirm-acknowledge-gap-text")).to.contain(
+      `Messages published on ${channel} from 2026-12-01T09:00:05.000Z to 2026-12-01T09:20:45.000Z may be lost for good`,
+    );
+    await page.fill("#confirm-account-input", "etf-blend-301");
+    expect(await page.isDisabled("#confirm-acknowledge-gap")).to.equal(true);
+    await page.fill("#confirm-account-input", channel);
+    await page.click("#confirm-acknowledge-gap");
+    await page.waitForSelector("#gap-result .success");
+    const acknowledged = await subscriber.inbox.gaps.get(lost.id);
+    expect(acknowledged?.acknowledgedBy).to.match(/^console \(key [0-9a-f]{8}\)$/);
+    expect(await page.textContent(`${lostRow} .acknowledged-by`)).to.equal(
+      `${acknowledged!.acknowledgedBy}, ${await localTime(acknowledged!.acknowledgedAt!)}`,
+    );
+    expect(await page.$(`${lostRow} button.acknowledge`)).to.equal(null);
+    const health = (await (
+      await fetch(`${subscriber.url}/health`, { headers: { authorization: `Bearer ${apiKey}` } })
+    ).json()) as { problems?: string[] };
+    expect((health.problems ?? []).filter((p) => p.startsWith("gap_unrecoverable"))).to.deep.equal(
+      [],
+    );
   });
 
   it("shows the events of one state when asked", async () => {
