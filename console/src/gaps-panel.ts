@@ -72,8 +72,8 @@ export async function gapsPanel(
         el(
           "p",
           { class: "muted" },
-          "History did not reach these stretches: their messages never ran. The subscriber's " +
-            "health stays degraded until each loss is acknowledged.",
+          "History did not reach back to these stretches: messages published in them may never " +
+            "have run. The subscriber's health stays degraded until each loss is acknowledged.",
         ),
         result,
         gapsTable(

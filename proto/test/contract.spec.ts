@@ -8,6 +8,7 @@ import { expect } from "chai";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { http } from "../gen/google/api/annotations_pb.js";
 import { RebalancerService } from "../gen/rebalancer/v1/rebalancer_pb.js";
+import { SubscriberService } from "../gen/subscriber/v1/subscriber_pb.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const buf = join(root, "node_modules/.bin/buf");
@@ -58,6 +59,22 @@ describe("the contract", () => {
       "WatchRuns",
       "ListOpenOrders",
       "GetHealth",
+    ]);
+  });
+
+  it("says of each SubscriberService method whether a retry is safe", () => {
+    const levels = SubscriberService.methods.map((m) => [
+      m.name,
+      MethodOptions_IdempotencyLevel[m.idempotency],
+    ]);
+    // AcknowledgeGap answers a repeat with the gap unchanged, so a client may retry it.
+    expect(levels).to.deep.equal([
+      ["ListEntries", "NO_SIDE_EFFECTS"],
+      ["ListDeadLetters", "NO_SIDE_EFFECTS"],
+      ["RedriveDeadLetter", "IDEMPOTENCY_UNKNOWN"],
+      ["DiscardDeadLetter", "IDEMPOTENCY_UNKNOWN"],
+      ["ListGaps", "NO_SIDE_EFFECTS"],
+      ["AcknowledgeGap", "IDEMPOTENT"],
     ]);
   });
 
