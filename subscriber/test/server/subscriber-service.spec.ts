@@ -433,6 +433,20 @@ describe("SubscriberService on the subscriber's port", () => {
     expect(acknowledged.gap!.acknowledgedBy).to.equal(
       `api (key ${sha256("operator-1").slice(0, 8)})`,
     );
+    // And as the README shows it, with buf curl.
+    const viaCurl = await lostGap(s, "s3");
+    const curled = await bufCurl([
+      "-H",
+      "Authorization: Bearer operator-1",
+      "-d",
+      `{"gapId":"${viaCurl.id}","source":"alice"}`,
+      `${s.url}/subscriber.v1.SubscriberService/AcknowledgeGap`,
+    ]);
+    expect((JSON.parse(curled) as { gap: object }).gap).to.include({
+      id: String(viaCurl.id),
+      state: "GAP_STATE_UNRECOVERABLE",
+      acknowledgedBy: `alice (key ${sha256("operator-1").slice(0, 8)})`,
+    });
     expect(await s.inbox.gaps.unacknowledged()).to.deep.equal([]);
     expect((await healthOf(s, "operator-1")).status).to.equal("ok");
 
