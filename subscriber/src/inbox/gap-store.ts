@@ -57,7 +57,10 @@ export interface Gap extends NewGap {
   reason: string;
   /** When an operator acknowledged an unrecoverable gap; unset until then. */
   acknowledgedAt?: number;
-  /** Who acknowledged it, e.g. "cli" or a user name. */
+  /**
+   * Who acknowledged it: what said so and who was verified, e.g. "cli (alice)" from the gaps CLI,
+   * "console (key 1a2b3c4d)" over SubscriberService.AcknowledgeGap.
+   */
   acknowledgedBy?: string;
 }
 
