@@ -376,8 +376,9 @@ export type Gap = Message<"subscriber.v1.Gap"> & {
   acknowledgedAt?: Timestamp | undefined;
 
   /**
-   * Who acknowledged it: what the caller said it is ("console", "api", "cli", or a name) and, in
-   * brackets, what the subscriber verified (its API key's fingerprint, or "this host").
+   * Who acknowledged it: what the caller said it is and, in brackets, who was verified. Over
+   * AcknowledgeGap, e.g. "console (key 1a2b3c4d)" (the first 8 hex digits of the SHA-256 of the
+   * API key used) or "api (this host)" without keys; from the gaps CLI, "cli (<OS user>)".
    *
    * @generated from field: string acknowledged_by = 14;
    */
