@@ -60,5 +60,8 @@ export const acceptedDefaults: Record<NodeService, Record<string, string>> = {
     SUBSCRIBER_API_KEYS:
       "its own service takes the key it sends the rebalancer (REBALANCER_API_KEY_FILE's)",
     SUBSCRIBER_CORS_ORIGINS: "no browser calls it: its port is not published",
+    SUBSCRIBER_API_KEYS_FILE:
+      "its own service takes, and re-reads, the key it sends the rebalancer (REBALANCER_API_KEY_FILE)",
+    API_KEY_OVERLAP_SECONDS: "a key removed from its file is still accepted for 30 s",
   },
 };
