@@ -257,7 +257,7 @@ describe("the rebalancer's configuration", () => {
   });
   it("reads who is notified: NOTIFY_URLS (or a file of them), dry runs, the console's address", () => {
     const none = readConfig({}).notify;
-    expect(none).to.deep.equal({ targets: [], dryRuns: false, maxRetryDelayMs: 300_000 });
+    expect(none).to.deep.equal({ targets: [], dryRuns: false, maxRetryDelayMs: 30_000 });
     const dir = mkdtempSync(join(tmpdir(), "notify-config-"));
     writeFileSync(
       join(dir, "urls"),

@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
 import type { SecureContextOptions } from "node:tls";
 import type { Interceptor } from "@connectrpc/connect";
+import { parseKeyList } from "@mesh/platform/parse-key-list";
 import { createReloadable, type Reloadable } from "@mesh/platform/reloadable";
 import { readTlsFiles, tlsFilePaths, type TlsFiles } from "@mesh/platform/tls-files";
 import { eligibleAccounts, loadAccounts } from "@mesh/platform/accounts";
+import { createKeyRing } from "@mesh/platform/key-ring";
 import { createLogger, type Logger } from "@mesh/platform/logger";
 import { createNotificationSender } from "@mesh/platform/notify/notification-sender";
 import { createNotifyMetrics } from "@mesh/platform/notify/notify-metrics";
@@ -188,6 +190,28 @@ export async function startSubscriber(
           () => readTlsFiles(config.tls!),
           (tls) => onServerTls(tls),
         );
+  // The keys SubscriberService accepts, rotated without a restart: a key dropped from the file
+  // is still accepted for the overlap, so callers being updated do not fail.
+  let operatorKeys: readonly string[] | (() => readonly string[]) = config.apiKeys;
+  const operatorKeysFile = config.apiKeysFile;
+  if (operatorKeysFile !== undefined) {
+    const ring = createKeyRing({ keys: config.apiKeys, overlapMs: config.apiKeyOverlapMs });
+    reloadable(
+      "subscriber API keys",
+      [operatorKeysFile],
+      () => {
+        const keys = parseKeyList(readFileSync(operatorKeysFile, "utf8"));
+        if (keys.length === 0 && config.apiKeys.length > 0) {
+          throw new Error(
+            `${operatorKeysFile} has no key; an empty file must not turn authentication off`,
+          );
+        }
+        return keys;
+      },
+      (keys) => ring.replace(keys),
+    );
+    operatorKeys = () => ring.accepted();
+  }
   const rebalancer = createRebalancerClient({
     ...config.rebalancer,
     apiKey,
@@ -248,7 +272,7 @@ export async function startSubscriber(
   const rpc = createSubscriberRpc({
     inbox,
     health: () => health.report(),
-    apiKeys: config.apiKeys,
+    apiKeys: operatorKeys,
     corsOrigins: config.corsOrigins,
     onRedriven: () => dispatcher.wake(),
     logger: logger.child({ component: "operator" }),

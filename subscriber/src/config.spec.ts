@@ -55,6 +55,29 @@ describe("loadConfig", () => {
     }
   });
 
+  it("re-reads the operators' keys from SUBSCRIBER_API_KEYS_FILE, else from the rebalancer key's file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "config-"));
+    try {
+      writeFileSync(join(dir, "keys"), "op-1,op-2\n");
+      writeFileSync(join(dir, "key"), "rebalancer-key\n");
+      const own = loadConfig({
+        SUBSCRIBER_API_KEYS_FILE: join(dir, "keys"),
+        REBALANCER_API_KEY_FILE: join(dir, "key"),
+        API_KEY_OVERLAP_SECONDS: "5",
+      });
+      expect(own.apiKeys).to.deep.equal(["op-1", "op-2"]);
+      expect(own.apiKeysFile).to.equal(join(dir, "keys"));
+      expect(own.apiKeyOverlapMs).to.equal(5000);
+      const borrowed = loadConfig({ REBALANCER_API_KEY_FILE: join(dir, "key") });
+      expect(borrowed.apiKeys).to.deep.equal(["rebalancer-key"]);
+      expect(borrowed.apiKeysFile).to.equal(join(dir, "key"));
+      expect(borrowed.apiKeyOverlapMs).to.equal(30_000);
+      expect(loadConfig({ SUBSCRIBER_API_KEYS: "op-1" }).apiKeysFile).to.equal(undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("keeps the inbox in PostgreSQL with DATABASE_URL (or its file), shown without the password", () => {
     expect(loadConfig({}).database, "SQLite by default").to.equal(undefined);
     const config = loadConfig({

@@ -139,6 +139,14 @@ export interface SubscriberConfig {
    */
   apiKeys: string[];
   /**
+   * The file those keys are re-read from when it changes or on SIGHUP: SUBSCRIBER_API_KEYS_FILE,
+   * or without keys of its own REBALANCER_API_KEY_FILE; unset when the keys came from the
+   * environment.
+   */
+  apiKeysFile?: string;
+  /** How long a key removed from that file is still accepted (API_KEY_OVERLAP_SECONDS); default 30 s. */
+  apiKeyOverlapMs?: number;
+  /**
    * Origins a browser may call SubscriberService from, e.g. the console's
    * http://127.0.0.1:8000 (SUBSCRIBER_CORS_ORIGINS, comma-separated, "*" for any); default none.
    */
@@ -295,6 +303,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     problems.push("TLS_CERT_FILE and TLS_KEY_FILE: set both or neither");
   }
   const apiKeyFile = read.optionalPath("REBALANCER_API_KEY_FILE");
+  // Operators' keys rotate like the rebalancer's: from their own file, else the one key's file.
+  const operatorKeysFile =
+    ownKeys.length > 0 ? read.optionalPath("SUBSCRIBER_API_KEYS_FILE") : apiKeyFile;
   const dataDir = read.path("DATA_DIR", "./data");
   const notify = readNotifyConfig(read);
   const blocker = fileInTheWay(dataDir);
@@ -314,6 +325,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     host,
     port,
     apiKeys: ownKeys.length > 0 ? ownKeys : apiKey ? [apiKey] : [],
+    ...(operatorKeysFile ? { apiKeysFile: operatorKeysFile } : {}),
+    apiKeyOverlapMs: read.integer("API_KEY_OVERLAP_SECONDS", 30, 0, 86400) * 1000,
     corsOrigins,
     rebalancer: {
       url,

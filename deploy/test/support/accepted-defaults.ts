@@ -26,7 +26,7 @@ export const acceptedDefaults: Record<NodeService, Record<string, string>> = {
       "nobody is notified until an operator names receivers (NOTIFY_URLS_FILE for tokens)",
     NOTIFY_URLS_FILE: "nobody is notified until an operator names receivers",
     NOTIFY_DRY_RUNS: "only live runs and dead letters are notified",
-    NOTIFY_MAX_RETRY_DELAY: "a receiver that is down is asked again at most every 5 minutes",
+    NOTIFY_MAX_RETRY_DELAY: "a receiver that is down is asked again at most every 30 s",
     CONSOLE_URL: "links in notifications point to the rebalancer's own URL",
     DATABASE_URL:
       "the run store in SQLite on the data volume: one replica (replicas: deploy/compose/postgres.yml, deploy/k8s)",
@@ -55,10 +55,13 @@ export const acceptedDefaults: Record<NodeService, Record<string, string>> = {
       "nobody is notified until an operator names receivers (NOTIFY_URLS_FILE for tokens)",
     NOTIFY_URLS_FILE: "nobody is notified until an operator names receivers",
     NOTIFY_DRY_RUNS: "only live runs and dead letters are notified",
-    NOTIFY_MAX_RETRY_DELAY: "a receiver that is down is asked again at most every 5 minutes",
+    NOTIFY_MAX_RETRY_DELAY: "a receiver that is down is asked again at most every 30 s",
     CONSOLE_URL: "links in notifications point to the rebalancer's own URL",
     SUBSCRIBER_API_KEYS:
       "its own service takes the key it sends the rebalancer (REBALANCER_API_KEY_FILE's)",
     SUBSCRIBER_CORS_ORIGINS: "no browser calls it: its port is not published",
+    SUBSCRIBER_API_KEYS_FILE:
+      "its own service takes, and re-reads, the key it sends the rebalancer (REBALANCER_API_KEY_FILE)",
+    API_KEY_OVERLAP_SECONDS: "a key removed from its file is still accepted for 30 s",
   },
 };

@@ -25,7 +25,7 @@ export interface NotificationSenderOptions {
   initialRetryDelayMs?: number;
   /**
    * Longest wait between attempts at a receiver, ms: attempts never stop (delivery is at least
-   * once) but a receiver that is down is asked at most this often; default 300_000.
+   * once) but a receiver that is down is asked at most this often; default 30_000.
    */
   maxRetryDelayMs?: number;
   /** Time allowed for one attempt, ms; default 30_000. */
@@ -66,7 +66,7 @@ export function createNotificationSender(options: NotificationSenderOptions): No
   const pollIntervalMs = options.pollIntervalMs ?? (outbox.shared ? 5000 : 60_000);
   const backoffs = new ExponentialBackoff({
     initialDelay: options.initialRetryDelayMs ?? 1000,
-    maxDelay: options.maxRetryDelayMs ?? 300_000,
+    maxDelay: options.maxRetryDelayMs ?? 30_000,
   });
   const redactor = createSecretRedactor(targets.flatMap((t) => t.secrets));
   const stopping = new AbortController();

@@ -12,7 +12,7 @@ export interface NotifyConfig {
    * links add /console/#/runs/<id>); default derived from the rebalancer's URL.
    */
   consoleUrl?: string;
-  /** NOTIFY_MAX_RETRY_DELAY: longest wait between attempts at a receiver that is down; default 5 min. */
+  /** NOTIFY_MAX_RETRY_DELAY: longest wait between attempts at a receiver that is down; default 30 s: a receiver back after an outage hears within half a minute. */
   maxRetryDelayMs: number;
 }
 
@@ -34,6 +34,6 @@ export function readNotifyConfig(read: EnvReader): NotifyConfig {
     targets,
     dryRuns: read.choice("NOTIFY_DRY_RUNS", ["true", "false"], "false") === "true",
     ...(consoleUrl ? { consoleUrl } : {}),
-    maxRetryDelayMs: read.duration("NOTIFY_MAX_RETRY_DELAY", 300_000, 1000, 86_400_000),
+    maxRetryDelayMs: read.duration("NOTIFY_MAX_RETRY_DELAY", 30_000, 1000, 86_400_000),
   };
 }
