@@ -301,16 +301,18 @@ describe("Ably continuity: every gap recovered or reported (real SDK against the
     const link = await cut(subscriber);
     emulator.failHistory(1_000_000, 503);
     const gap = await link.reconnect();
-    await until(async () => (await health(subscriber)).status === "degraded", 5000, "degraded");
-    const report = await health(subscriber);
-    expect(report.components.continuity).to.equal("down");
     const failing = new RegExp(
       `^history recovery of gap ${gap.id} on s2 failed \\d+ times in a row: 50300 history unavailable \\(503\\)$`,
     );
-    expect(
-      report.problems!.some((p) => failing.test(p)),
-      report.problems!.join("\n"),
-    ).to.equal(true);
+    // Both channels' gaps fail; the other channel's may reach the threshold first.
+    await until(
+      async () => (await health(subscriber)).problems?.some((p) => failing.test(p)) === true,
+      5000,
+      "this gap's failures named",
+    );
+    const report = await health(subscriber);
+    expect(report.status).to.equal("degraded");
+    expect(report.components.continuity).to.equal("down");
     emulator.failHistory(0);
     await noOpenGap(subscriber);
     expect((await health(subscriber)).status).to.equal("ok");
