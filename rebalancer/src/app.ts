@@ -184,6 +184,7 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
   let consoleBase =
     notify?.consoleUrl ??
     `${options.tls ? "https" : "http"}://${options.host ?? "127.0.0.1"}:${options.port ?? 0}`;
+  const fencedBy = leases;
   // Watches are woken by every event the journal records, notified or not.
   const { store, feed, grown } = withJournalFeed(
     sender
@@ -191,6 +192,7 @@ export async function startRebalancer(options: RebalancerAppOptions): Promise<Ru
           enqueue: (notification) => sender.enqueue(notification),
           dryRuns: notify?.dryRuns,
           consoleBase: () => consoleBase,
+          ...(fencedBy && { owns: (run) => fencedBy.holds(run.accountId) }),
           logger,
         })
       : runStore,

@@ -34,6 +34,11 @@ export interface AccountLeases extends RunFence {
    * replica's, to take over. Their ids, oldest first.
    */
   orphans(): Promise<string[]>;
+  /**
+   * Whether this replica still holds the account's lease with the token it took, asked of the
+   * database (a lease lost to another replica may not be noticed by the heartbeat yet).
+   */
+  holds(accountId: string): Promise<boolean>;
   /** Gives the account back at once (the run ended), for any replica to take. */
   release(accountId: string): Promise<void>;
   /** Stops the heartbeat and releases every lease held. */

@@ -1,6 +1,6 @@
 import type { Logger } from "@mesh/platform/logger";
 import type { Notification } from "@mesh/platform/notify/notification";
-import { ExecutionMode } from "@mesh/proto/rebalancer/v1/rebalancer";
+import { ExecutionMode, type Run } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { runNotification } from "./run-notification.js";
 import type { RunStore } from "./run-store.js";
 
@@ -12,6 +12,12 @@ export interface NotifyingRunStoreOptions {
   dryRuns?: boolean;
   /** The console's public address, asked when a run ends (known once the server listens). */
   consoleBase(): string;
+  /**
+   * Whether this process still owns the run's account (replicas: its lease); default always.
+   * A replica fenced off mid-run aborts it, and its final write is refused: that failure is not
+   * the run's outcome (another replica goes on with it), so it is not told.
+   */
+  owns?(run: Run): Promise<boolean>;
   /** Told when a notification could not be recorded. */
   logger: Logger;
 }
@@ -29,7 +35,9 @@ export function notifyingRunStore(store: RunStore, options: NotifyingRunStoreOpt
     async finish(run) {
       if (run.mode === ExecutionMode.LIVE || options.dryRuns) {
         const notification = runNotification(run, options.consoleBase());
-        if (notification) {
+        // Asked of the database: when it cannot answer, telling beats losing the outcome.
+        const owned = options.owns ? await options.owns(run).catch(() => true) : true;
+        if (notification && owned) {
           await options.enqueue(notification).catch((err: unknown) => {
             options.logger.error(
               { err, runId: run.runId, notificationId: notification.id },

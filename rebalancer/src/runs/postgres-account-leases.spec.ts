@@ -95,4 +95,21 @@ describe("PostgreSQL account leases", function () {
     await a.die();
     await until(async () => (await b.leases.orphans()).length === 3, 3000, "leases expired");
   });
+
+  it("tells a replica it no longer holds an account taken over while it was paused", async () => {
+    const a = await replica("a", 1);
+    const b = await replica("b", 2);
+    await a.leases.acquire("DU1", "run");
+    expect(await a.leases.holds("DU1")).to.equal(true);
+    expect(await b.leases.holds("DU1"), "never taken by b").to.equal(false);
+    // As if a had been paused past its lease: expired, and taken by b before a's heartbeat ran.
+    await a.store.pool.query(
+      "UPDATE account_leases SET expires_at = now() - interval '1 second' WHERE account_id = 'DU1'",
+    );
+    expect(await b.leases.acquire("DU1", "run")).to.not.equal(undefined);
+    expect(await a.leases.holds("DU1")).to.equal(false);
+    expect(await b.leases.holds("DU1")).to.equal(true);
+    await b.leases.release("DU1");
+    expect(await b.leases.holds("DU1"), "released").to.equal(false);
+  });
 });

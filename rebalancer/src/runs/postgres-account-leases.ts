@@ -115,6 +115,16 @@ export function createPostgresAccountLeases(options: PostgresAccountLeasesOption
       );
       return rows.map((r) => r.run_id);
     },
+    async holds(accountId) {
+      const lease = held.get(accountId);
+      if (!lease) return false;
+      const { rowCount } = await pool.query(
+        `SELECT 1 FROM account_leases
+         WHERE account_id = $1 AND token = $2 AND owner = $3 AND expires_at > now()`,
+        [accountId, lease.token, replica],
+      );
+      return rowCount === 1;
+    },
     release,
     async close() {
       clearInterval(heartbeat);
