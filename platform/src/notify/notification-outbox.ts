@@ -1,5 +1,5 @@
 import type { Notification } from "./notification.js";
-import type { NotificationTrace } from "./notification-trace.js";
+import type { StoredTraceContext } from "../stored-trace-context.js";
 
 /** A notification waiting for one target. */
 export interface OutboxRow {
@@ -11,7 +11,7 @@ export interface OutboxRow {
   /** When it was recorded, ms since the epoch. */
   createdAt: number;
   /** Where the outcome was reached, for the attempts' spans to join its trace. */
-  trace: NotificationTrace;
+  trace: StoredTraceContext;
 }
 
 /** Rows by state, for status and tests. */
@@ -37,7 +37,7 @@ export interface NotificationOutbox {
   add(
     notification: Notification,
     targets: readonly string[],
-    trace?: NotificationTrace,
+    trace?: StoredTraceContext,
   ): Promise<void>;
   /**
    * The oldest undelivered row of a target (they are delivered in order), for this process to

@@ -5,7 +5,7 @@ import { createSecretRedactor } from "../secret-redactor.js";
 import { deliverNotification, NotificationRefused } from "./deliver-notification.js";
 import type { Notification } from "./notification.js";
 import type { NotificationOutbox } from "./notification-outbox.js";
-import { notificationParent, notificationTrace } from "./notification-trace.js";
+import { restoreTraceContext, storeTraceContext } from "../stored-trace-context.js";
 import type { NotifyMetrics } from "./notify-metrics.js";
 import type { NotifyTarget } from "./notify-target.js";
 
@@ -113,7 +113,7 @@ export function createNotificationSender(options: NotificationSenderOptions): No
           timeoutMs,
           signal: stopping.signal,
           redactor,
-          parent: notificationParent(row.trace),
+          parent: restoreTraceContext(row.trace),
         });
         await outbox.delivered(notification.id, target.key);
         backoff = undefined;
@@ -175,7 +175,7 @@ export function createNotificationSender(options: NotificationSenderOptions): No
       await outbox.add(
         notification,
         targets.map((t) => t.key),
-        notificationTrace(context.active()),
+        storeTraceContext(context.active()),
       );
       for (const wake of [...wakers]) wake();
     },

@@ -5,9 +5,9 @@ import pg from "pg";
 import { migrate, readMigrations } from "../postgres-migrations.js";
 import type { Notification } from "./notification.js";
 import type { NotificationOutbox, OutboxCounts, OutboxRow } from "./notification-outbox.js";
-import type { NotificationTrace } from "./notification-trace.js";
+import type { StoredTraceContext } from "../stored-trace-context.js";
 
-const noTrace: NotificationTrace = { traceparent: "", tracestate: "" };
+const noTrace: StoredTraceContext = { traceparent: "", tracestate: "" };
 
 /** Options of openPostgresNotificationOutbox. */
 export interface PostgresNotificationOutboxOptions {

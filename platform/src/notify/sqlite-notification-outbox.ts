@@ -3,9 +3,9 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { Notification } from "./notification.js";
 import type { NotificationOutbox, OutboxCounts, OutboxRow } from "./notification-outbox.js";
-import type { NotificationTrace } from "./notification-trace.js";
+import type { StoredTraceContext } from "../stored-trace-context.js";
 
-const noTrace: NotificationTrace = { traceparent: "", tracestate: "" };
+const noTrace: StoredTraceContext = { traceparent: "", tracestate: "" };
 
 const schema = `
 CREATE TABLE IF NOT EXISTS notification_outbox (
@@ -86,7 +86,7 @@ export function openSqliteNotificationOutbox(
     "SELECT state, COUNT(*) AS n FROM notification_outbox GROUP BY state",
   );
   const addAll = db.transaction(
-    (notification: Notification, keys: readonly string[], trace: NotificationTrace) => {
+    (notification: Notification, keys: readonly string[], trace: StoredTraceContext) => {
       const now = Date.now();
       const json = JSON.stringify(notification);
       for (const key of keys) {

@@ -6,7 +6,7 @@ import { createResiliencePolicy } from "@mesh/platform/resilience-policy";
 import { BrokenCircuitError, CircuitState } from "cockatiel";
 import type { DeliveryConfig } from "../config.js";
 import type { Inbox, InboxEntry } from "../inbox/inbox.js";
-import { restoreTraceContext } from "../telemetry/stored-trace-context.js";
+import { restoreTraceContext } from "@mesh/platform/stored-trace-context";
 import type { DeliveryOutcomeName, SubscriberMetrics } from "../telemetry/subscriber-metrics.js";
 import { describeFailure, isPermanentFailure } from "./classify-failure.js";
 import { deliverEntry } from "./deliver-entry.js";

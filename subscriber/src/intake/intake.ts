@@ -14,7 +14,7 @@ import { keyFits, maxIdempotencyKeyLength } from "../delivery/idempotency-key.js
 import { parseEvent, quoted } from "./parse-event.js";
 import type { EntrySource, Inbox, NewEntry } from "../inbox/inbox.js";
 import type { IntakeStatus } from "../status.js";
-import { storeTraceContext } from "../telemetry/stored-trace-context.js";
+import { storeTraceContext } from "@mesh/platform/stored-trace-context";
 import type { SubscriberMetrics } from "../telemetry/subscriber-metrics.js";
 
 /** A message from any source, before it is recorded. */

@@ -12,7 +12,7 @@ export interface StoredTraceContext {
   tracestate: string;
 }
 
-// Always W3C, whatever OTEL_PROPAGATORS says: stored entries must stay readable after a change.
+// Always W3C, whatever OTEL_PROPAGATORS says: stored rows (inbox entries, notifications) must stay readable after a change.
 const w3c = new W3CTraceContextPropagator();
 
 /** The trace context of the span active in `ctx`, to be stored with the entries it recorded. */
