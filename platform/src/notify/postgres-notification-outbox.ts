@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
+import { createPostgresPool } from "../postgres-pool.js";
 import { migrate, readMigrations } from "../postgres-migrations.js";
 import type { Notification } from "./notification.js";
 import type { NotificationOutbox, OutboxCounts, OutboxRow } from "./notification-outbox.js";
@@ -50,15 +50,7 @@ export async function openPostgresNotificationOutbox(
   const leaseMs = options.leaseMs ?? 120_000;
   const keepMs = options.keepMs ?? 7 * 86_400_000;
   const holder = options.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: 4,
-    application_name: "notifications",
-    connectionTimeoutMillis: 5000,
-    keepAlive: true,
-  });
-  // An idle connection's error would otherwise end the process; the next query reconnects.
-  pool.on("error", () => undefined);
+  const pool = createPostgresPool(url, { max: 4, applicationName: "notifications" });
   try {
     await migrate(pool, "notifications", readMigrations(migrationsDir));
   } catch (err) {
