@@ -1,9 +1,7 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import Database from "better-sqlite3";
 import type { Notification } from "./notification.js";
 import type { NotificationOutbox, OutboxCounts, OutboxRow } from "./notification-outbox.js";
 import type { StoredTraceContext } from "../stored-trace-context.js";
+import { openSqlite } from "../open-sqlite.js";
 
 const noTrace: StoredTraceContext = { traceparent: "", tracestate: "" };
 
@@ -51,13 +49,9 @@ export function openSqliteNotificationOutbox(
   options: SqliteNotificationOutboxOptions = {},
 ): NotificationOutbox {
   const keepMs = options.keepMs ?? 7 * 86_400_000;
-  mkdirSync(dirname(file), { recursive: true });
-  const db = new Database(file);
-  db.pragma("journal_mode = WAL");
-  // As durable as the run store's records (WAL, NORMAL: a crash of the process loses nothing; a
+  // As durable as the run store's records (NORMAL: a crash of the process loses nothing; a
   // power cut may lose the last commits, the run's record with them).
-  db.pragma("synchronous = NORMAL");
-  db.pragma("busy_timeout = 5000");
+  const db = openSqlite(file, { synchronous: "NORMAL" });
   db.exec(schema);
 
   const insert = db.prepare<[string, string, string, string, string, number, number]>(

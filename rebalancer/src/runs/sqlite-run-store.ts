@@ -1,7 +1,4 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import Database from "better-sqlite3";
 import { RunSchema, RunStatus, type Run } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { foldRun } from "./fold-run.js";
 import type { JournalEntry } from "./journal-entry.js";
@@ -11,6 +8,7 @@ import { rebalanceResponses } from "./rebalance-responses.js";
 import type { RecordedEvent } from "./recorded-event.js";
 import { runMessage } from "./run-message.js";
 import type { RunStore } from "./run-store.js";
+import { openSqlite } from "@mesh/platform/open-sqlite";
 
 interface RunRow {
   run_id: string;
@@ -31,14 +29,9 @@ interface JournalRow {
  * a running run is read as the fold of its journal.
  */
 export function createSqliteRunStore(file: string): RunStore {
-  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
-  const db = new Database(file);
-  db.pragma("journal_mode = WAL");
-  // NORMAL in WAL survives a process crash; only an OS crash can lose the last events, and the
-  // broker keeps the orders (tagged with the run id). FULL would fsync every progress event.
-  db.pragma("synchronous = NORMAL");
-  // Another process holding the file (a second instance, a backup) is waited for, not an error.
-  db.pragma("busy_timeout = 5000");
+  // NORMAL: only an OS crash can lose the last events, and the broker keeps the orders (tagged
+  // with the run id). FULL would fsync every progress event.
+  const db = openSqlite(file, { synchronous: "NORMAL" });
   db.exec(`
     CREATE TABLE IF NOT EXISTS runs (
       run_id TEXT PRIMARY KEY,

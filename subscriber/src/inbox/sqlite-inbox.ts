@@ -1,9 +1,7 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import Database from "better-sqlite3";
 import type { EntryState, Inbox, InboxEntry, InboxRetention } from "./inbox.js";
 import { countByState, toEntry, type InboxRow as Row } from "./inbox-row.js";
 import { createSqliteGapStore } from "./sqlite-gap-store.js";
+import { openSqlite } from "@mesh/platform/open-sqlite";
 
 const schema = `
 CREATE TABLE IF NOT EXISTS inbox (
@@ -54,11 +52,7 @@ export interface SqliteInboxOptions extends InboxRetention {
 export function openSqliteInbox(file: string, options: SqliteInboxOptions = {}): Inbox {
   const rejectedKeep = options.rejectedKeep ?? 1000;
   const rejectedMaxAgeMs = options.rejectedMaxAgeMs ?? 7 * 86_400_000;
-  mkdirSync(dirname(file), { recursive: true });
-  const db = new Database(file);
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = FULL");
-  db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
+  const db = openSqlite(file, { synchronous: "FULL", busyTimeoutMs: options.busyTimeoutMs });
   db.exec(schema);
   // Immediate: the CLI may open the same old file at once, and only one of them may add a column.
   db.transaction(() => {

@@ -1,9 +1,7 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import Database from "better-sqlite3";
 import type { BrokerFill, BrokerOrder, RunActivity } from "../broker.js";
 import type { SimAccount } from "./sim-state.js";
 import type { SimOrder } from "./sim-order.js";
+import { openSqlite } from "@mesh/platform/open-sqlite";
 
 /**
  * Where the simulated broker keeps its ledger: each account's books, every order with its
@@ -54,12 +52,8 @@ const ended = `('filled', 'cancelled', 'rejected')`;
  * transaction makes that atomic without rewriting the whole ledger on every write.
  */
 export function openSimStore(file: string): SimStore {
-  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
-  const db = new Database(file);
-  db.pragma("journal_mode = WAL");
-  // NORMAL in WAL survives a crash of the process (SIGKILL), which is what the simulation is for.
-  db.pragma("synchronous = NORMAL");
-  db.pragma("busy_timeout = 5000");
+  // NORMAL survives a crash of the process (SIGKILL), which is what the simulation is for.
+  const db = openSqlite(file, { synchronous: "NORMAL" });
   db.exec(`
     CREATE TABLE IF NOT EXISTS accounts (
       account_id TEXT PRIMARY KEY,
