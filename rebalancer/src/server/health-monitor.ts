@@ -3,6 +3,7 @@ import { GetHealthResponseSchema, HealthStatus } from "@mesh/proto/rebalancer/v1
 import type { GetHealthResponse } from "@mesh/proto/rebalancer/v1/rebalancer";
 import { healthReport } from "./health-report.js";
 import type { ComponentProbe } from "./health-report.js";
+import { sleep } from "@mesh/platform/sleep";
 
 /** Options of createHealthMonitor. */
 export interface HealthMonitorOptions {
@@ -72,17 +73,4 @@ export function createHealthMonitor(
     shutdown: () => shutdownController.abort(),
     stopped: shutdownController.signal,
   };
-}
-
-/** Resolves after ms, or earlier when the signal aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }

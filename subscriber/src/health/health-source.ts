@@ -1,5 +1,6 @@
 import type { HealthSource } from "@mesh/platform/server/health-service";
 import type { HealthReport } from "./health-report.js";
+import { sleep } from "@mesh/platform/sleep";
 
 /** Options of createHealthSource. */
 export interface HealthSourceOptions {
@@ -46,17 +47,4 @@ export function createHealthSource(options: HealthSourceOptions): SubscriberHeal
     stopped: stopping.signal,
     shutdown: () => stopping.abort(),
   };
-}
-
-/** Resolves after ms, or earlier when the signal aborts; leaves no listener behind. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }
