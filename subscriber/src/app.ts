@@ -278,6 +278,20 @@ export async function startSubscriber(
     logger: logger.child({ component: "operator" }),
     ...(options.serverInterceptors ? { interceptors: options.serverInterceptors } : {}),
   });
+  // Stops whatever has started, in this order: sources first, the outbox last (what is not
+  // delivered waits there for the next start). Also what a failed start releases.
+  const stop = async (http?: { close(): Promise<void> }) => {
+    for (const material of reloadables) material.close();
+    await realtime?.close();
+    rpc.shutdown();
+    await http?.close();
+    await dispatcher.close();
+    rebalancer.close();
+    metrics?.close();
+    await inbox.close();
+    await sender?.close();
+    await outbox?.close();
+  };
   const http = await startHttpIngress({
     rpc: (ingress) => rpc.handler(ingress),
     host: config.host,
@@ -304,14 +318,8 @@ export async function startSubscriber(
     logger: logger.child({ component: "http" }),
     tls: serverTls?.current(),
   }).catch(async (err: unknown) => {
-    for (const material of reloadables) material.close();
     // The port is taken or not allowed: release what was started so the caller can exit.
-    metrics?.close();
-    await dispatcher.close();
-    rebalancer.close();
-    await inbox.close();
-    await sender?.close();
-    await outbox?.close();
+    await stop();
     throw err;
   });
 
@@ -330,15 +338,7 @@ export async function startSubscriber(
       metrics,
     }).catch(async (err: unknown) => {
       // The inbox cannot read the channels' marks or record their start-up gaps: stop cleanly.
-      for (const material of reloadables) material.close();
-      rpc.shutdown();
-      await http.close();
-      metrics?.close();
-      await dispatcher.close();
-      rebalancer.close();
-      await inbox.close();
-      await sender?.close();
-      await outbox?.close();
+      await stop(http);
       throw err;
     });
   }
@@ -373,20 +373,7 @@ export async function startSubscriber(
     reload: () => {
       for (const material of reloadables) material.reload();
     },
-    close: () =>
-      (closing ??= (async () => {
-        for (const material of reloadables) material.close();
-        await realtime?.close();
-        rpc.shutdown();
-        await http.close();
-        await dispatcher.close();
-        rebalancer.close();
-        metrics?.close();
-        await inbox.close();
-        // Last: what is not delivered waits in the outbox for the next start.
-        await sender?.close();
-        await outbox?.close();
-      })()),
+    close: () => (closing ??= stop(http)),
   };
 }
 
